@@ -1,1 +1,42 @@
+//! Hearth's server core: the IRC state machine, without sockets or SQL.
+//!
+//! The listener owns the sockets; it parses lines with `hearth-proto` and calls
+//! [`Server::handle`] with each message. Handlers change state with plain method calls
+//! and write output to bounded per-connection [`Sink`]s, so everything here is
+//! testable without I/O.
+//!
+//! # Layout
+//! - [`server`]: the [`Server`] state and its entry points (connect, handle,
+//!   disconnect, shutdown); the reply buffer ([`Ctx`]) with labels and batches.
+//! - [`dispatch`]: the command table; checks registration, parameter count and
+//!   operator status once for every command.
+//! - [`handlers`]: one file per command family (registration, channel, message, mode,
+//!   query).
+//! - [`relay`]: serialise-once fan-out, one cached variant per capability set.
+//! - [`sink`]: bounded byte-counted send queues ("SendQ exceeded").
+//! - [`client`], [`channel`]: session and channel state.
+//! - [`error`]: typed command errors mapped to numerics in one place.
+//! - [`flood`]: token-bucket flood control, pure arithmetic.
+//! - [`config`], [`isupport`]: limits and texts; the 005 tokens.
 #![forbid(unsafe_code)]
+
+pub mod channel;
+pub mod client;
+pub mod config;
+pub mod dispatch;
+pub mod error;
+pub mod flood;
+pub mod handlers;
+pub mod isupport;
+pub mod relay;
+pub mod server;
+pub mod sink;
+
+pub use client::ConnId;
+pub use config::Config;
+pub use flood::FloodGate;
+pub use server::{Ctx, Server};
+pub use sink::{Push, Sink};
+
+/// The version string shown in 002, 004 and VERSION.
+pub const VERSION: &str = concat!("hearth-", env!("CARGO_PKG_VERSION"));

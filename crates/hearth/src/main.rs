@@ -1,1 +1,106 @@
-fn main() {}
+//! `hearth`: the command-line entry point.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hearth::config::FileConfig;
+use tracing_subscriber::EnvFilter;
+
+/// Hearth — a private chat server for a family, a class, a team or a club.
+///
+/// Hearth speaks IRC, so any IRC client (irssi, WeeChat, HexChat, mobile apps) can
+/// connect. With no configuration file it listens on 127.0.0.1:6667.
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML). Every key is optional; see docs/configuration.md.
+    /// Without it, built-in defaults are used.
+    #[arg(long, short = 'c', global = true, value_name = "FILE", env = "HEARTH_CONFIG")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the chat server until SIGINT or SIGTERM (graceful shutdown).
+    ///
+    /// When the listeners are up it prints one line to stdout, e.g.
+    /// `hearth: listening irc=127.0.0.1:6667` (with port 0 the port the OS chose).
+    /// Logs go to stderr; set the level with RUST_LOG or `[log] level`.
+    Serve {
+        /// Listen on ADDR (IP:port) instead of the config's `server.listen`.
+        /// Repeat for several listeners; port 0 picks a free port.
+        #[arg(long, short = 'l', value_name = "ADDR")]
+        listen: Vec<SocketAddr>,
+    },
+}
+
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
+    match path {
+        Some(p) => FileConfig::load(p),
+        None => Ok(FileConfig::default()),
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hearth: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = load_config(cli.config.as_ref())?;
+    match cli.command {
+        Command::Serve { listen } => {
+            init_logging(&cfg.log.level);
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(serve(cfg, listen))
+        }
+    }
+}
+
+async fn serve(cfg: FileConfig, listen: Vec<SocketAddr>) -> anyhow::Result<()> {
+    let running = hearth::app::start(&cfg, &listen).await.context("cannot start the server")?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "hearth: listening {}", running.description)?;
+        out.flush()?;
+    }
+    tracing::info!("listening {}", running.description);
+    let stop = running.shutdown_sender();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received, shutting down");
+        let _ = stop.send(true);
+    });
+    running.wait().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,142 @@
+//! A channel: members with their prefixes, modes, topic, bans and invites.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use crate::client::ConnId;
+
+/// Channel-member status bits.
+pub const OP: u8 = 1;
+pub const VOICE: u8 = 2;
+
+/// Topic text with who set it and when.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub text: String,
+    pub setter: String,
+    pub time: SystemTime,
+}
+
+/// A ban-list entry (`+b mask`).
+#[derive(Debug, Clone)]
+pub struct Ban {
+    pub mask: String,
+    pub setter: String,
+    pub time: SystemTime,
+}
+
+/// Channel modes without parameters and the two with one (`+k`, `+l`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Modes {
+    pub invite_only: bool,
+    pub moderated: bool,
+    pub no_external: bool,
+    pub secret: bool,
+    pub topic_lock: bool,
+    pub key: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl Modes {
+    /// Modes a new channel starts with.
+    pub fn new_channel() -> Self {
+        Modes { no_external: true, topic_lock: true, ..Modes::default() }
+    }
+
+    /// `+ntk key`-style string for RPL_CHANNELMODEIS; the key only for members.
+    pub fn to_params(&self, show_key: bool) -> Vec<String> {
+        let mut flags = String::from("+");
+        let mut args = Vec::new();
+        for (on, c) in [
+            (self.invite_only, 'i'),
+            (self.moderated, 'm'),
+            (self.no_external, 'n'),
+            (self.secret, 's'),
+            (self.topic_lock, 't'),
+        ] {
+            if on {
+                flags.push(c);
+            }
+        }
+        if let Some(key) = &self.key {
+            flags.push('k');
+            args.push(if show_key { key.clone() } else { "*".into() });
+        }
+        if let Some(limit) = self.limit {
+            flags.push('l');
+            args.push(limit.to_string());
+        }
+        let mut out = vec![flags];
+        out.extend(args);
+        out
+    }
+}
+
+/// A channel and everything that lives in it.
+#[derive(Debug)]
+pub struct Channel {
+    /// The name as first created (display form).
+    pub name: String,
+    /// Member connection → status bits (`OP`, `VOICE`).
+    pub members: HashMap<ConnId, u8>,
+    pub modes: Modes,
+    pub topic: Option<Topic>,
+    pub bans: Vec<Ban>,
+    pub created: SystemTime,
+}
+
+impl Channel {
+    pub fn new(name: &str) -> Self {
+        Channel {
+            name: name.to_string(),
+            members: HashMap::new(),
+            modes: Modes::new_channel(),
+            topic: None,
+            bans: Vec::new(),
+            created: SystemTime::now(),
+        }
+    }
+
+    pub fn is_op(&self, id: ConnId) -> bool {
+        self.members.get(&id).is_some_and(|s| s & OP != 0)
+    }
+
+    pub fn can_speak(&self, id: ConnId) -> bool {
+        self.members.get(&id).is_some_and(|s| s & (OP | VOICE) != 0)
+    }
+
+    /// Whether any ban matches `mask` (`nick!user@host`).
+    pub fn is_banned(&self, mask: &str) -> bool {
+        self.bans.iter().any(|b| hearth_proto::mask_matches(&b.mask, mask))
+    }
+}
+
+/// The prefix characters for a member, highest first (`@`, `+`, `@+` with multi-prefix).
+pub fn prefixes(status: u8, multi: bool) -> &'static str {
+    match (status & OP != 0, status & VOICE != 0, multi) {
+        (true, true, true) => "@+",
+        (true, _, _) => "@",
+        (false, true, _) => "+",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_string_hides_key_from_outsiders() {
+        let m = Modes { key: Some("sekrit".into()), limit: Some(5), ..Modes::new_channel() };
+        assert_eq!(m.to_params(true), vec!["+ntkl", "sekrit", "5"]);
+        assert_eq!(m.to_params(false), vec!["+ntkl", "*", "5"]);
+    }
+
+    #[test]
+    fn prefix_order() {
+        assert_eq!(prefixes(OP | VOICE, true), "@+");
+        assert_eq!(prefixes(OP | VOICE, false), "@");
+        assert_eq!(prefixes(VOICE, false), "+");
+        assert_eq!(prefixes(0, true), "");
+    }
+}

@@ -1,0 +1,106 @@
+//! One connected session: identity, capabilities, registration progress, channels.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use hearth_proto::CapSet;
+
+use crate::sink::Sink;
+
+/// Identifies a connection for its whole life; never reused within one process.
+pub type ConnId = u64;
+
+/// A session as the core sees it. Kept small: everything else lives in channels.
+#[derive(Debug)]
+pub struct Client {
+    pub id: ConnId,
+    pub sink: Arc<Sink>,
+    /// Current nickname, `*` until NICK.
+    pub nick: String,
+    /// Casefolded nickname (the key in the nick table); empty until NICK.
+    pub nick_key: String,
+    pub user: String,
+    pub realname: String,
+    /// Displayed host (the peer's IP address).
+    pub host: String,
+    pub ip: IpAddr,
+    /// `nick!user@host`, kept in sync so relays never rebuild it.
+    pub mask: String,
+    pub caps: CapSet,
+    /// CAP LS/REQ was sent and CAP END not yet: registration waits.
+    pub cap_negotiating: bool,
+    /// 302 or higher enables cap-notify implicitly and multiline LS.
+    pub cap_version: u32,
+    pub registered: bool,
+    /// The server password (if any) was given correctly.
+    pub pass_ok: bool,
+    pub got_user: bool,
+    pub invisible: bool,
+    pub oper: bool,
+    pub account: Option<String>,
+    pub away: Option<String>,
+    /// Casefolded names of the channels this client is in.
+    pub channels: Vec<String>,
+    /// Casefolded channels this client was invited to (lets them past +i).
+    pub invites: Vec<String>,
+    pub signon: SystemTime,
+    /// Last time the client sent a message to someone (for WHOIS idle).
+    pub last_active: SystemTime,
+}
+
+impl Client {
+    pub fn new(id: ConnId, ip: IpAddr, sink: Arc<Sink>) -> Self {
+        let now = SystemTime::now();
+        let host = match ip {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => v6.to_ipv4_mapped().unwrap().to_string(),
+            other => {
+                let s = other.to_string();
+                // A leading ':' would break the line syntax (e.g. "::1").
+                if s.starts_with(':') { format!("0{s}") } else { s }
+            }
+        };
+        Client {
+            id,
+            sink,
+            nick: "*".into(),
+            nick_key: String::new(),
+            user: String::new(),
+            realname: String::new(),
+            host,
+            ip,
+            mask: String::new(),
+            caps: CapSet::empty(),
+            cap_negotiating: false,
+            cap_version: 0,
+            registered: false,
+            pass_ok: false,
+            got_user: false,
+            invisible: false,
+            oper: false,
+            account: None,
+            away: None,
+            channels: Vec::new(),
+            invites: Vec::new(),
+            signon: now,
+            last_active: now,
+        }
+    }
+
+    /// Recomputes `nick!user@host` after the nick or user changed.
+    pub fn update_mask(&mut self) {
+        self.mask = format!("{}!{}@{}", self.nick, self.user, self.host);
+    }
+
+    /// User modes as shown by `MODE nick` (`+i`, `+o`).
+    pub fn mode_string(&self) -> String {
+        let mut s = String::from("+");
+        if self.invisible {
+            s.push('i');
+        }
+        if self.oper {
+            s.push('o');
+        }
+        s
+    }
+}

@@ -1,0 +1,78 @@
+//! The part of the configuration the core needs: names, texts and limits.
+//!
+//! The binary reads the TOML file and fills this in; every field has a default so the
+//! server runs with no config file at all.
+
+use std::time::Duration;
+
+/// Settings the state machine consults. Cheap to clone behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The server's name, used as the source of numerics (`:hearth.local 001 …`).
+    pub server_name: String,
+    /// The network name advertised in ISUPPORT (`NETWORK=`).
+    pub network: String,
+    /// Message of the day, one entry per line; empty means `ERR_NOMOTD`.
+    pub motd: Vec<String>,
+    /// Optional server password every connection must give with `PASS`.
+    pub password: Option<String>,
+    /// Bytes of unsent output a connection may hold before `SendQ exceeded`.
+    pub sendq: usize,
+    /// Channels one user may be in at once.
+    pub max_channels_per_user: usize,
+    /// Maximum nickname length (`NICKLEN`).
+    pub nick_len: usize,
+    /// Maximum channel name length (`CHANNELLEN`).
+    pub channel_len: usize,
+    /// Maximum topic length (`TOPICLEN`).
+    pub topic_len: usize,
+    /// Maximum kick reason length (`KICKLEN`).
+    pub kick_len: usize,
+    /// Maximum away message length (`AWAYLEN`).
+    pub away_len: usize,
+    /// Maximum realname length.
+    pub realname_len: usize,
+    /// Targets one PRIVMSG/NOTICE may name (`TARGMAX`).
+    pub max_targets: usize,
+    /// Entries in a channel's ban list (`MAXLIST=b:`).
+    pub max_bans: usize,
+    /// Client-only tags that are not relayed (`CLIENTTAGDENY`), e.g. `["+typing"]`.
+    pub client_tag_deny: Vec<String>,
+    /// Server PING after this long without input from a client.
+    pub ping_interval: Duration,
+    /// Disconnect when a PING stays unanswered this long.
+    pub ping_timeout: Duration,
+    /// Disconnect a connection that has not registered after this long.
+    pub registration_timeout: Duration,
+    /// Flood control: lines a client may send in a burst (0 turns flood control off).
+    pub flood_burst: u32,
+    /// Flood control: lines per second allowed after the burst.
+    pub flood_rate: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server_name: "hearth.local".into(),
+            network: "Hearth".into(),
+            motd: vec!["Welcome to Hearth.".into()],
+            password: None,
+            sendq: 256 * 1024,
+            max_channels_per_user: 50,
+            nick_len: 30,
+            channel_len: 64,
+            topic_len: 390,
+            kick_len: 390,
+            away_len: 390,
+            realname_len: 100,
+            max_targets: 4,
+            max_bans: 100,
+            client_tag_deny: Vec::new(),
+            ping_interval: Duration::from_secs(120),
+            ping_timeout: Duration::from_secs(60),
+            registration_timeout: Duration::from_secs(60),
+            flood_burst: 20,
+            flood_rate: 4.0,
+        }
+    }
+}

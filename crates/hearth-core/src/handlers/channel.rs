@@ -1,0 +1,395 @@
+//! Channel membership and channel state: JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE.
+
+use std::time::SystemTime;
+
+use hearth_proto::numeric::*;
+use hearth_proto::{Cap, Message, casefold, is_valid_channel};
+
+use crate::channel::{self, Channel, OP, Topic};
+use crate::client::ConnId;
+use crate::error::IrcError;
+use crate::relay::Relay;
+use crate::server::{Ctx, Server, unix_secs};
+
+/// JOIN <channel>{,<channel>} [<key>{,<key>}] | JOIN 0
+pub fn join(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    if msg.params[0] == "0" {
+        let keys = s.client(ctx.id).channels.clone();
+        for key in keys {
+            part_one(s, ctx, &key, None);
+        }
+        return Ok(());
+    }
+    let keys: Vec<&str> = msg.params.get(1).map(|k| k.split(',').collect()).unwrap_or_default();
+    for (i, name) in msg.params[0].split(',').filter(|n| !n.is_empty()).enumerate() {
+        if let Err(e) = join_one(s, ctx, name, keys.get(i).copied()) {
+            let nick = s.nick_of(ctx.id);
+            ctx.reply(e.to_message(&s.cfg.server_name, &nick, "JOIN"));
+        }
+    }
+    Ok(())
+}
+
+fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>) -> Result<(), IrcError> {
+    if !is_valid_channel(name, s.cfg.channel_len) {
+        return Err(IrcError::NoSuchChannel(name.to_string()));
+    }
+    let chan_key = casefold(name);
+    let c = s.client(ctx.id);
+    if c.channels.contains(&chan_key) {
+        return Ok(());
+    }
+    if c.channels.len() >= s.cfg.max_channels_per_user {
+        return Err(IrcError::TooManyChannels(name.to_string()));
+    }
+    let invited = c.invites.contains(&chan_key);
+    let mask = c.mask.clone();
+    let status = match s.channels.get(&chan_key) {
+        Some(ch) => {
+            if !invited && !c.oper {
+                if ch.is_banned(&mask) {
+                    return Err(IrcError::BannedFromChan(ch.name.clone()));
+                }
+                if ch.modes.invite_only {
+                    return Err(IrcError::InviteOnlyChan(ch.name.clone()));
+                }
+                if ch.modes.key.as_deref().is_some_and(|k| Some(k) != key) {
+                    return Err(IrcError::BadChannelKey(ch.name.clone()));
+                }
+                if ch.modes.limit.is_some_and(|l| ch.members.len() >= l) {
+                    return Err(IrcError::ChannelIsFull(ch.name.clone()));
+                }
+            }
+            0
+        }
+        None => {
+            s.channels.insert(chan_key.clone(), Channel::new(name));
+            OP
+        }
+    };
+    let ch = s.channels.get_mut(&chan_key).expect("just checked or created");
+    ch.members.insert(ctx.id, status);
+    let display = ch.name.clone();
+    let c = s.client_mut(ctx.id);
+    c.channels.push(chan_key.clone());
+    c.invites.retain(|k| *k != chan_key);
+    announce_join(s, ctx, &chan_key, &display);
+    send_topic(s, ctx, &chan_key, false);
+    send_names(s, ctx, &chan_key);
+    Ok(())
+}
+
+/// Tells the channel (and the joiner, through its replies) that `ctx.id` joined.
+fn announce_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str, display: &str) {
+    let c = s.client(ctx.id);
+    let time = Server::now_time();
+    let plain = Message::new("JOIN").with_source(c.mask.as_str()).with_param(display);
+    let extended = plain
+        .clone()
+        .with_param(c.account.as_deref().unwrap_or("*"))
+        .with_param(c.realname.as_str());
+    let account = c.account.clone();
+    let mut plain = Relay::new(plain, time.clone()).with_account(account.clone());
+    let mut extended = Relay::new(extended, time).with_account(account);
+    let caps = c.caps;
+    let own = if caps.contains(Cap::ExtendedJoin) { &extended } else { &plain };
+    ctx.reply(own.message_for(caps));
+    let members = s.members(chan_key);
+    let (ext, std): (Vec<ConnId>, Vec<ConnId>) =
+        members.into_iter().partition(|id| s.clients.get(id).is_some_and(|c| c.caps.contains(Cap::ExtendedJoin)));
+    s.deliver(&mut extended, ext, Some(ctx.id), None);
+    s.deliver(&mut plain, std, Some(ctx.id), None);
+}
+
+/// PART <channel>{,<channel>} [<reason>]
+pub fn part(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let reason = msg.params.get(1).map(String::as_str);
+    for name in msg.params[0].split(',').filter(|n| !n.is_empty()) {
+        let key = casefold(name);
+        let err = if !s.channels.contains_key(&key) {
+            Some(IrcError::NoSuchChannel(name.to_string()))
+        } else if !s.client(ctx.id).channels.contains(&key) {
+            Some(IrcError::NotOnChannel(name.to_string()))
+        } else {
+            part_one(s, ctx, &key, reason);
+            None
+        };
+        if let Some(e) = err {
+            let nick = s.nick_of(ctx.id);
+            ctx.reply(e.to_message(&s.cfg.server_name, &nick, "PART"));
+        }
+    }
+    Ok(())
+}
+
+/// Removes `ctx.id` from a channel it is in, telling everyone there.
+fn part_one(s: &mut Server, ctx: &mut Ctx, chan_key: &str, reason: Option<&str>) {
+    let Some(ch) = s.channels.get(chan_key) else { return };
+    let c = s.client(ctx.id);
+    let mut m = Message::new("PART").with_source(c.mask.as_str()).with_param(ch.name.as_str());
+    if let Some(r) = reason.filter(|r| !r.is_empty()) {
+        m = m.with_param(r);
+    }
+    let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
+    ctx.reply(relay.message_for(c.caps));
+    let members = s.members(chan_key);
+    s.deliver(&mut relay, members, Some(ctx.id), None);
+    remove_member(s, chan_key, ctx.id);
+}
+
+/// Drops `id` from a channel's member list (and the channel if it is now empty).
+pub(crate) fn remove_member(s: &mut Server, chan_key: &str, id: ConnId) {
+    if let Some(ch) = s.channels.get_mut(chan_key) {
+        ch.members.remove(&id);
+        if ch.members.is_empty() {
+            s.channels.remove(chan_key);
+        }
+    }
+    if let Some(c) = s.clients.get_mut(&id) {
+        c.channels.retain(|k| k != chan_key);
+    }
+}
+
+/// TOPIC <channel> [<topic>]
+pub fn topic(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let name = &msg.params[0];
+    let key = casefold(name);
+    let Some(ch) = s.channels.get(&key) else {
+        return Err(IrcError::NoSuchChannel(name.clone()));
+    };
+    let member = ch.members.contains_key(&ctx.id);
+    let Some(text) = msg.params.get(1) else {
+        if !member && ch.modes.secret {
+            return Err(IrcError::NotOnChannel(name.clone()));
+        }
+        send_topic(s, ctx, &key, true);
+        return Ok(());
+    };
+    if !member {
+        return Err(IrcError::NotOnChannel(name.clone()));
+    }
+    if ch.modes.topic_lock && !ch.is_op(ctx.id) && !s.client(ctx.id).oper {
+        return Err(IrcError::ChanOpPrivsNeeded(ch.name.clone()));
+    }
+    let text: String = text.chars().take(s.cfg.topic_len).collect();
+    let c = s.client(ctx.id);
+    let mask = c.mask.clone();
+    let account = c.account.clone();
+    let caps = c.caps;
+    let ch = s.channels.get_mut(&key).expect("checked above");
+    ch.topic = (!text.is_empty()).then(|| Topic { text: text.clone(), setter: mask.clone(), time: SystemTime::now() });
+    let m = Message::new("TOPIC").with_source(mask).with_param(ch.name.as_str()).with_param(text);
+    let mut relay = Relay::new(m, Server::now_time()).with_account(account);
+    ctx.reply(relay.message_for(caps));
+    let members = s.members(&key);
+    s.deliver(&mut relay, members, Some(ctx.id), None);
+    Ok(())
+}
+
+/// RPL_TOPIC + RPL_TOPICWHOTIME, or RPL_NOTOPIC when `always` (a TOPIC query).
+fn send_topic(s: &Server, ctx: &mut Ctx, chan_key: &str, always: bool) {
+    let Some(ch) = s.channels.get(chan_key) else { return };
+    match &ch.topic {
+        Some(t) => {
+            s.num(ctx, RPL_TOPIC, [ch.name.as_str()], &t.text);
+            let nick = s.nick_of(ctx.id);
+            ctx.reply(
+                s.server_msg(RPL_TOPICWHOTIME)
+                    .with_param(nick)
+                    .with_param(ch.name.as_str())
+                    .with_param(t.setter.as_str())
+                    .with_param(unix_secs(t.time)),
+            );
+        }
+        None if always => s.num(ctx, RPL_NOTOPIC, [ch.name.as_str()], "No topic is set"),
+        None => {}
+    }
+}
+
+/// NAMES [<channel>{,<channel>}]
+pub fn names(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    match msg.params.first() {
+        Some(list) => {
+            for name in list.split(',').filter(|n| !n.is_empty()) {
+                let key = casefold(name);
+                let visible = s.channels.get(&key).is_some_and(|ch| !ch.modes.secret || ch.members.contains_key(&ctx.id));
+                if visible {
+                    send_names(s, ctx, &key);
+                } else {
+                    s.num(ctx, RPL_ENDOFNAMES, [name], "End of /NAMES list");
+                }
+            }
+        }
+        None => s.num(ctx, RPL_ENDOFNAMES, ["*"], "End of /NAMES list"),
+    }
+    Ok(())
+}
+
+/// RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES.
+fn send_names(s: &Server, ctx: &mut Ctx, chan_key: &str) {
+    let Some(ch) = s.channels.get(chan_key) else { return };
+    let me = s.client(ctx.id);
+    let multi = me.caps.contains(Cap::MultiPrefix);
+    let full = me.caps.contains(Cap::UserhostInNames);
+    let member = ch.members.contains_key(&ctx.id);
+    let symbol = if ch.modes.secret { "@" } else { "=" };
+    let mut entries: Vec<String> = Vec::with_capacity(ch.members.len());
+    for (id, status) in &ch.members {
+        let Some(c) = s.clients.get(id) else { continue };
+        if !member && c.invisible {
+            continue;
+        }
+        let who = if full { c.mask.as_str() } else { c.nick.as_str() };
+        entries.push(format!("{}{}", channel::prefixes(*status, multi), who));
+    }
+    entries.sort_unstable();
+    let budget = 400usize.saturating_sub(ch.name.len() + me.nick.len());
+    let mut line = String::new();
+    for e in entries {
+        if !line.is_empty() && line.len() + e.len() + 1 > budget {
+            s.num(ctx, RPL_NAMREPLY, [symbol, ch.name.as_str()], &line);
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&e);
+    }
+    if !line.is_empty() {
+        s.num(ctx, RPL_NAMREPLY, [symbol, ch.name.as_str()], &line);
+    }
+    s.num(ctx, RPL_ENDOFNAMES, [ch.name.as_str()], "End of /NAMES list");
+}
+
+/// LIST [<channel>{,<channel>}] [>n | <n]
+pub fn list(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let mut names: Option<Vec<String>> = None;
+    let (mut min, mut max) = (0usize, usize::MAX);
+    for p in &msg.params {
+        for item in p.split(',') {
+            if let Some(n) = item.strip_prefix('>') {
+                min = n.parse::<usize>().map(|n| n + 1).unwrap_or(0);
+            } else if let Some(n) = item.strip_prefix('<') {
+                max = n.parse::<usize>().unwrap_or(usize::MAX).saturating_sub(1);
+            } else if !item.is_empty() {
+                names.get_or_insert_with(Vec::new).push(casefold(item));
+            }
+        }
+    }
+    s.num(ctx, RPL_LISTSTART, ["Channel"], "Users  Name");
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    for (key, ch) in &s.channels {
+        if names.as_ref().is_some_and(|n| !n.contains(key)) {
+            continue;
+        }
+        if ch.modes.secret && !ch.members.contains_key(&ctx.id) {
+            continue;
+        }
+        let n = ch.members.len();
+        if n < min || n > max {
+            continue;
+        }
+        let topic = ch.topic.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+        rows.push((ch.name.clone(), n.to_string(), topic));
+    }
+    rows.sort();
+    for (name, count, topic) in rows {
+        s.num(ctx, RPL_LIST, [name.as_str(), count.as_str()], &topic);
+    }
+    s.num(ctx, RPL_LISTEND, [], "End of /LIST");
+    Ok(())
+}
+
+/// KICK <channel> <user>{,<user>} [<comment>]
+pub fn kick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let name = &msg.params[0];
+    let key = casefold(name);
+    let Some(ch) = s.channels.get(&key) else {
+        return Err(IrcError::NoSuchChannel(name.clone()));
+    };
+    let me = s.client(ctx.id);
+    if !me.oper {
+        if !ch.members.contains_key(&ctx.id) {
+            return Err(IrcError::NotOnChannel(ch.name.clone()));
+        }
+        if !ch.is_op(ctx.id) {
+            return Err(IrcError::ChanOpPrivsNeeded(ch.name.clone()));
+        }
+    }
+    let reason: String = msg.params.get(2).unwrap_or(&me.nick).chars().take(s.cfg.kick_len).collect();
+    for target in msg.params[1].split(',').filter(|t| !t.is_empty()) {
+        let Some(ch) = s.channels.get(&key) else { break };
+        let display = ch.name.clone();
+        let Some(tid) = s.find_nick(target).filter(|t| ch.members.contains_key(t)) else {
+            let e = IrcError::UserNotInChannel(target.to_string(), display);
+            let nick = s.nick_of(ctx.id);
+            ctx.reply(e.to_message(&s.cfg.server_name, &nick, "KICK"));
+            continue;
+        };
+        let me = s.client(ctx.id);
+        let tnick = s.client(tid).nick.clone();
+        let m = Message::new("KICK")
+            .with_source(me.mask.as_str())
+            .with_param(display)
+            .with_param(tnick)
+            .with_param(reason.as_str());
+        let mut relay = Relay::new(m, Server::now_time()).with_account(me.account.clone());
+        let caps = me.caps;
+        if s.channels.get(&key).is_some_and(|c| c.members.contains_key(&ctx.id)) {
+            ctx.reply(relay.message_for(caps));
+        }
+        let members = s.members(&key);
+        s.deliver(&mut relay, members, Some(ctx.id), None);
+        remove_member(s, &key, tid);
+    }
+    Ok(())
+}
+
+/// INVITE <nickname> <channel>
+pub fn invite(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let (nick, name) = (&msg.params[0], &msg.params[1]);
+    let Some(tid) = s.find_nick(nick) else {
+        return Err(IrcError::NoSuchNick(nick.clone()));
+    };
+    let key = casefold(name);
+    let me = s.client(ctx.id);
+    let display;
+    if let Some(ch) = s.channels.get(&key) {
+        display = ch.name.clone();
+        if !ch.members.contains_key(&ctx.id) && !me.oper {
+            return Err(IrcError::NotOnChannel(display));
+        }
+        if ch.members.contains_key(&tid) {
+            return Err(IrcError::UserOnChannel(s.client(tid).nick.clone(), display));
+        }
+        if ch.modes.invite_only && !ch.is_op(ctx.id) && !me.oper {
+            return Err(IrcError::ChanOpPrivsNeeded(display));
+        }
+    } else {
+        return Err(IrcError::NoSuchChannel(name.clone()));
+    }
+    let t = s.client(tid);
+    let tnick = t.nick.clone();
+    let away = t.away.clone();
+    let my_nick = s.nick_of(ctx.id);
+    ctx.reply(s.server_msg(RPL_INVITING).with_param(my_nick).with_param(tnick.as_str()).with_param(display.as_str()));
+    if let Some(a) = away {
+        s.num(ctx, RPL_AWAY, [tnick.as_str()], &a);
+    }
+    let me = s.client(ctx.id);
+    let m = Message::new("INVITE").with_source(me.mask.as_str()).with_param(tnick).with_param(display);
+    let mut relay = Relay::new(m, Server::now_time()).with_account(me.account.clone());
+    s.deliver(&mut relay, [tid], None, None);
+    // invite-notify: channel operators who asked for it see the invite too.
+    let ops: Vec<ConnId> = s
+        .channels
+        .get(&key)
+        .map(|ch| ch.members.iter().filter(|(_, st)| **st & OP != 0).map(|(id, _)| *id).collect())
+        .unwrap_or_default();
+    s.deliver(&mut relay, ops.into_iter().filter(|id| *id != tid), Some(ctx.id), Some(Cap::InviteNotify));
+    let t = s.client_mut(tid);
+    if !t.invites.contains(&key) {
+        t.invites.push(key);
+    }
+    Ok(())
+}

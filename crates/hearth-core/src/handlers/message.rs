@@ -1,0 +1,206 @@
+//! Messages between users: PRIVMSG, NOTICE, TAGMSG.
+
+use std::time::SystemTime;
+
+use hearth_proto::numeric::*;
+use hearth_proto::{Cap, Message, Tag, casefold};
+
+use crate::channel::{OP, VOICE};
+use crate::client::ConnId;
+use crate::error::IrcError;
+use crate::relay::Relay;
+use crate::server::{Ctx, Server};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Privmsg,
+    Notice,
+    Tagmsg,
+}
+
+impl Kind {
+    fn verb(self) -> &'static str {
+        match self {
+            Kind::Privmsg => "PRIVMSG",
+            Kind::Notice => "NOTICE",
+            Kind::Tagmsg => "TAGMSG",
+        }
+    }
+}
+
+/// PRIVMSG <target>{,<target>} <text>
+pub fn privmsg(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    send(s, ctx, msg, Kind::Privmsg)
+}
+
+/// NOTICE <target>{,<target>} <text> — never answered with an error (RFC 2812 §3.3.2).
+pub fn notice(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let _ = send(s, ctx, msg, Kind::Notice);
+    if ctx.command == "NOTICE" {
+        ctx.replies.retain(|r| !r.command.starts_with('4'));
+    }
+    Ok(())
+}
+
+/// TAGMSG <target>{,<target>} — carries only client-only tags (message-tags).
+pub fn tagmsg(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    send(s, ctx, msg, Kind::Tagmsg)
+}
+
+fn send(s: &mut Server, ctx: &mut Ctx, msg: &Message, kind: Kind) -> Result<(), IrcError> {
+    let Some(targets) = msg.params.first().filter(|t| !t.is_empty()) else {
+        return Err(IrcError::NoRecipient);
+    };
+    let text = match kind {
+        Kind::Tagmsg => None,
+        _ => match msg.params.get(1).filter(|t| !t.is_empty()) {
+            Some(t) => Some(t.as_str()),
+            None => return Err(IrcError::NoTextToSend),
+        },
+    };
+    let targets: Vec<&str> = targets.split(',').filter(|t| !t.is_empty()).collect();
+    if targets.len() > s.cfg.max_targets {
+        return Err(IrcError::TooManyTargets(targets[s.cfg.max_targets].to_string()));
+    }
+    let client_tags: Vec<Tag> = msg
+        .tags
+        .iter()
+        .filter(|t| t.key.starts_with('+') && !s.cfg.client_tag_deny.iter().any(|d| *d == t.key))
+        .cloned()
+        .collect();
+    if kind == Kind::Privmsg {
+        s.client_mut(ctx.id).last_active = SystemTime::now();
+    }
+    for target in targets {
+        let result = if let Some((status, chan)) = channel_target(target) {
+            to_channel(s, ctx, kind, status, chan, target, text, &client_tags)
+        } else {
+            to_user(s, ctx, kind, target, text, &client_tags)
+        };
+        if let Err(e) = result {
+            let nick = s.nick_of(ctx.id);
+            ctx.reply(e.to_message(&s.cfg.server_name, &nick, kind.verb()));
+        }
+    }
+    Ok(())
+}
+
+/// `#chan` → (0, "#chan"); `@#chan` → (OP, "#chan"); `+#chan` → (VOICE, "#chan").
+fn channel_target(target: &str) -> Option<(u8, &str)> {
+    let (status, rest) = match target.as_bytes().first()? {
+        b'@' => (OP, &target[1..]),
+        b'+' => (VOICE, &target[1..]),
+        _ => (0, target),
+    };
+    matches!(rest.as_bytes().first(), Some(b'#' | b'&')).then_some((status, rest))
+}
+
+fn build_relay(s: &mut Server, ctx: &Ctx, kind: Kind, target: &str, text: Option<&str>, tags: &[Tag]) -> Relay {
+    let c = s.client(ctx.id);
+    let mut m = Message::new(kind.verb()).with_source(c.mask.as_str()).with_param(target);
+    if let Some(t) = text {
+        m = m.with_param(t);
+    }
+    let account = c.account.clone();
+    let msgid = s.next_msgid();
+    Relay::new(m, Server::now_time()).with_msgid(msgid).with_account(account).with_client_tags(tags.to_vec())
+}
+
+/// The sender's own copy (echo-message), labelled like any reply.
+fn echo(s: &Server, ctx: &mut Ctx, kind: Kind, relay: &Relay) {
+    let caps = s.client(ctx.id).caps;
+    if caps.contains(Cap::EchoMessage) && (kind != Kind::Tagmsg || caps.contains(Cap::MessageTags)) {
+        ctx.reply(relay.message_for(caps));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn to_channel(
+    s: &mut Server,
+    ctx: &mut Ctx,
+    kind: Kind,
+    min_status: u8,
+    chan: &str,
+    target: &str,
+    text: Option<&str>,
+    tags: &[Tag],
+) -> Result<(), IrcError> {
+    let key = casefold(chan);
+    let Some(ch) = s.channels.get(&key) else {
+        return Err(IrcError::NoSuchChannel(chan.to_string()));
+    };
+    let me = s.client(ctx.id);
+    let status = ch.members.get(&ctx.id).copied();
+    if !me.oper {
+        if status.is_none() && ch.modes.no_external {
+            return Err(IrcError::CannotSendToChan(ch.name.clone(), "no external messages"));
+        }
+        let voiced = status.is_some_and(|st| st & (OP | VOICE) != 0);
+        if ch.modes.moderated && !voiced {
+            return Err(IrcError::CannotSendToChan(ch.name.clone(), "moderated"));
+        }
+        if !voiced && ch.is_banned(&me.mask) {
+            return Err(IrcError::CannotSendToChan(ch.name.clone(), "banned"));
+        }
+    }
+    let recipients: Vec<ConnId> = ch
+        .members
+        .iter()
+        .filter(|(_, st)| min_status == 0 || **st & OP != 0 || (min_status == VOICE && **st & VOICE != 0))
+        .map(|(id, _)| *id)
+        .collect();
+    let shown = if min_status == 0 { ch.name.clone() } else { format!("{}{}", &target[..1], ch.name) };
+    let mut relay = build_relay(s, ctx, kind, &shown, text, tags);
+    let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
+    s.deliver(&mut relay, recipients, Some(ctx.id), need);
+    echo(s, ctx, kind, &relay);
+    Ok(())
+}
+
+fn to_user(
+    s: &mut Server,
+    ctx: &mut Ctx,
+    kind: Kind,
+    target: &str,
+    text: Option<&str>,
+    tags: &[Tag],
+) -> Result<(), IrcError> {
+    let Some(tid) = s.find_nick(target).filter(|id| s.is_registered(*id)) else {
+        return Err(IrcError::NoSuchNick(target.to_string()));
+    };
+    let t = s.client(tid);
+    let (tnick, away) = (t.nick.clone(), t.away.clone());
+    let mut relay = build_relay(s, ctx, kind, &tnick, text, tags);
+    let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
+    if tid == ctx.id {
+        // A message to oneself arrives once, echo-message or not.
+        let caps = s.client(ctx.id).caps;
+        if need.is_none_or(|cap| caps.contains(cap)) {
+            ctx.reply(relay.message_for(caps));
+        }
+    } else {
+        s.deliver(&mut relay, [tid], None, need);
+        echo(s, ctx, kind, &relay);
+    }
+    if kind == Kind::Privmsg {
+        if let Some(a) = away {
+            s.num(ctx, RPL_AWAY, [tnick.as_str()], &a);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statusmsg_targets() {
+        assert_eq!(channel_target("#a"), Some((0, "#a")));
+        assert_eq!(channel_target("@#a"), Some((OP, "#a")));
+        assert_eq!(channel_target("+&a"), Some((VOICE, "&a")));
+        assert_eq!(channel_target("nick"), None);
+        assert_eq!(channel_target("@nick"), None);
+        assert_eq!(channel_target(""), None);
+    }
+}

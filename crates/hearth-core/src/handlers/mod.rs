@@ -1,0 +1,8 @@
+//! Command handlers, one file per command family. Each handler's first doc line is the
+//! command's syntax.
+
+pub mod channel;
+pub mod message;
+pub mod mode;
+pub mod query;
+pub mod registration;

@@ -1,0 +1,47 @@
+//! RPL_ISUPPORT (005) tokens, computed once from the config.
+
+use crate::config::Config;
+
+/// The tokens, in the order they are advertised.
+pub fn tokens(cfg: &Config) -> Vec<String> {
+    let deny = cfg.client_tag_deny.join(",");
+    vec![
+        format!("AWAYLEN={}", cfg.away_len),
+        format!("CASEMAPPING={}", hearth_proto::CASEMAPPING),
+        format!("CHANLIMIT=#&:{}", cfg.max_channels_per_user),
+        "CHANMODES=b,k,l,imnst".into(),
+        format!("CHANNELLEN={}", cfg.channel_len),
+        "CHANTYPES=#&".into(),
+        format!("CLIENTTAGDENY={deny}"),
+        "ELIST=U".into(),
+        format!("KICKLEN={}", cfg.kick_len),
+        format!("MAXLIST=b:{}", cfg.max_bans),
+        format!("MAXTARGETS={}", cfg.max_targets),
+        "MODES=6".into(),
+        format!("NETWORK={}", cfg.network),
+        format!("NICKLEN={}", cfg.nick_len),
+        "PREFIX=(ov)@+".into(),
+        "STATUSMSG=@+".into(),
+        format!(
+            "TARGMAX=PRIVMSG:{t},NOTICE:{t},TAGMSG:{t},JOIN:,PART:,KICK:1,WHOIS:1,NAMES:1,ISON:,USERHOST:5",
+            t = cfg.max_targets
+        ),
+        format!("TOPICLEN={}", cfg.topic_len),
+        "USERLEN=16".into(),
+        "UTF8ONLY".into(),
+        "WHOX".into(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertises_required_tokens() {
+        let t = tokens(&Config::default());
+        for want in ["CHANTYPES=", "PREFIX=", "CHANMODES=", "NICKLEN=", "CHANNELLEN=", "TOPICLEN=", "CASEMAPPING=", "UTF8ONLY"] {
+            assert!(t.iter().any(|x| x.starts_with(want)), "missing {want}");
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The server's state and its entry points: connect, handle, disconnect, shutdown.
+//!
+//! Every state change is a plain method on [`Server`]; the listener holds it behind a
+//! mutex and calls in with already-parsed messages. Output goes to each client's
+//! [`Sink`]; replies to the requesting client go through a [`Ctx`] first so that labels
+//! and batches (labeled-response) wrap them correctly.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hearth_proto::{Cap, Message, ParseError, Tag, casefold};
+
+use crate::channel::Channel;
+use crate::client::{Client, ConnId};
+use crate::config::Config;
+use crate::dispatch;
+use crate::error::numeric;
+use crate::relay::Relay;
+use crate::sink::{Push, Sink};
+
+/// Replies to the client whose command is being handled.
+#[derive(Debug)]
+pub struct Ctx {
+    pub id: ConnId,
+    /// The command being handled (uppercase), for error numerics.
+    pub command: String,
+    /// The `label` tag of the command, if the client sent one.
+    pub label: Option<String>,
+    pub replies: Vec<Message>,
+}
+
+impl Ctx {
+    pub fn new(id: ConnId, command: &str, label: Option<String>) -> Self {
+        Ctx { id, command: command.to_string(), label, replies: Vec::new() }
+    }
+
+    pub fn reply(&mut self, m: Message) {
+        self.replies.push(m);
+    }
+}
+
+/// Counters behind LUSERS.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub max_users: usize,
+}
+
+/// All state of one server process.
+#[derive(Debug)]
+pub struct Server {
+    pub(crate) cfg: Arc<Config>,
+    pub(crate) clients: HashMap<ConnId, Client>,
+    /// Casefolded nickname → connection.
+    pub(crate) nicks: HashMap<String, ConnId>,
+    /// Casefolded channel name → channel.
+    pub(crate) channels: HashMap<String, Channel>,
+    pub(crate) created: SystemTime,
+    pub(crate) stats: Stats,
+    /// Sessions to end once the current command is done: (id, quit reason, error line).
+    pending_quits: Vec<(ConnId, String)>,
+    msgid_prefix: String,
+    msgid_counter: u64,
+    batch_counter: u64,
+    next_conn: ConnId,
+    pub(crate) isupport: Vec<String>,
+}
+
+/// Milliseconds since the epoch.
+pub(crate) fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Seconds since the epoch, as IRC numerics print them.
+pub(crate) fn unix_secs(t: SystemTime) -> String {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0).to_string()
+}
+
+/// `2026-11-21T05:41:56.123Z`, the server-time format.
+pub(crate) fn server_time(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+impl Server {
+    pub fn new(cfg: Config) -> Self {
+        let cfg = Arc::new(cfg);
+        let now = SystemTime::now();
+        let isupport = crate::isupport::tokens(&cfg);
+        Server {
+            cfg,
+            clients: HashMap::new(),
+            nicks: HashMap::new(),
+            channels: HashMap::new(),
+            created: now,
+            stats: Stats::default(),
+            pending_quits: Vec::new(),
+            // Millisecond start time keeps ids unique across restarts.
+            msgid_prefix: format!("{:x}", unix_ms(now)),
+            msgid_counter: 0,
+            batch_counter: 0,
+            next_conn: 1,
+            isupport,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Connections (registered or not).
+    pub fn connection_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Registered users.
+    pub fn user_count(&self) -> usize {
+        self.nicks.len()
+    }
+
+    pub fn is_registered(&self, id: ConnId) -> bool {
+        self.clients.get(&id).is_some_and(|c| c.registered)
+    }
+
+    /// A new connection from `ip`; its output goes to `sink`.
+    pub fn connect(&mut self, ip: IpAddr, sink: Arc<Sink>) -> ConnId {
+        let id = self.next_conn;
+        self.next_conn += 1;
+        self.clients.insert(id, Client::new(id, ip, sink));
+        id
+    }
+
+    /// Handles one parsed line from connection `id`.
+    pub fn handle(&mut self, id: ConnId, msg: &Message) {
+        if !self.clients.contains_key(&id) {
+            return;
+        }
+        let label = msg.tag("label").filter(|l| !l.is_empty() && l.len() <= 64).map(str::to_string);
+        let mut ctx = Ctx::new(id, &msg.command, label);
+        if let Err(e) = dispatch::dispatch(self, &mut ctx, msg) {
+            let nick = self.nick_of(id);
+            let reply = e.to_message(&self.cfg.server_name, &nick, &msg.command);
+            ctx.reply(reply);
+        }
+        self.flush(ctx);
+        self.process_quits();
+    }
+
+    /// Tells the client why its line was rejected; the connection stays open.
+    pub fn reject_line(&mut self, id: ConnId, err: &ParseError) {
+        let nick = self.nick_of(id);
+        let server = self.cfg.server_name.clone();
+        let m = match err {
+            ParseError::BodyTooLong | ParseError::TagsTooLong | ParseError::ClientTagsTooLong => {
+                numeric(&server, hearth_proto::numeric::ERR_INPUTTOOLONG, &nick, [], "Input line was too long")
+            }
+            ParseError::Empty => return,
+            other if self.clients.get(&id).is_some_and(|c| c.caps.contains(Cap::StandardReplies)) => {
+                let code = if matches!(other, ParseError::InvalidUtf8) { "INVALID_UTF8" } else { "INVALID_LINE" };
+                Message::new("FAIL").with_source(&server).with_param("*").with_param(code).with_param(other.to_string())
+            }
+            other => Message::new("NOTICE")
+                .with_source(&server)
+                .with_param(nick.as_str())
+                .with_param(format!("Your line was not understood and was dropped: {other}")),
+        };
+        self.send_message(id, &m);
+        self.process_quits();
+    }
+
+    /// Ends session `id` (socket closed, ping timeout, …): QUIT goes to everyone who
+    /// shared a channel with it. Idempotent.
+    pub fn disconnect(&mut self, id: ConnId, reason: &str) {
+        self.pending_quits.push((id, reason.to_string()));
+        self.process_quits();
+    }
+
+    /// Graceful shutdown: every client gets a NOTICE, then `ERROR`, then is closed.
+    pub fn shutdown(&mut self, notice: &str) {
+        let server = self.cfg.server_name.clone();
+        for c in self.clients.values() {
+            let n = Message::new("NOTICE").with_source(&server).with_param(&c.nick).with_param(notice);
+            c.sink.push(to_bytes(&n));
+            c.sink.close_with(Some(to_bytes(&Message::new("ERROR").with_param("Server shutting down"))));
+        }
+        self.clients.clear();
+        self.nicks.clear();
+    }
+
+    /// Asks the client to prove it is alive (the listener calls this when it is idle).
+    pub fn ping(&mut self, id: ConnId) {
+        let m = Message::new("PING").with_param(self.cfg.server_name.as_str());
+        self.send_message(id, &m);
+        self.process_quits();
+    }
+
+    pub(crate) fn nick_of(&self, id: ConnId) -> String {
+        self.clients.get(&id).map(|c| c.nick.clone()).unwrap_or_else(|| "*".into())
+    }
+
+    pub(crate) fn client(&self, id: ConnId) -> &Client {
+        &self.clients[&id]
+    }
+
+    pub(crate) fn client_mut(&mut self, id: ConnId) -> &mut Client {
+        self.clients.get_mut(&id).expect("handler called for a live client")
+    }
+
+    pub(crate) fn find_nick(&self, nick: &str) -> Option<ConnId> {
+        self.nicks.get(&casefold(nick)).copied()
+    }
+
+    /// A fresh, unique message id.
+    pub(crate) fn next_msgid(&mut self) -> String {
+        self.msgid_counter += 1;
+        format!("{}-{:x}", self.msgid_prefix, self.msgid_counter)
+    }
+
+    pub(crate) fn now_time() -> String {
+        server_time(SystemTime::now())
+    }
+
+    /// A numeric for the client in `ctx`.
+    pub(crate) fn num<'a>(&self, ctx: &mut Ctx, code: &str, params: impl IntoIterator<Item = &'a str>, text: &str) {
+        let nick = self.nick_of(ctx.id);
+        ctx.reply(numeric(&self.cfg.server_name, code, &nick, params, text));
+    }
+
+    /// A server-sourced message (`:server CMD params…`).
+    pub(crate) fn server_msg(&self, command: &str) -> Message {
+        Message::new(command).with_source(self.cfg.server_name.as_str())
+    }
+
+    /// Queues `bytes` for `id`; on SendQ overflow the session is ended after this command.
+    pub(crate) fn send_bytes(&mut self, id: ConnId, bytes: Bytes) {
+        if let Some(c) = self.clients.get(&id) {
+            if c.sink.push(bytes) == Push::Overflow {
+                self.pending_quits.push((id, "SendQ exceeded".into()));
+            }
+        }
+    }
+
+    pub(crate) fn send_message(&mut self, id: ConnId, m: &Message) {
+        self.send_bytes(id, to_bytes(m));
+    }
+
+    /// Sends `relay` to each id in `targets` that has `need` (if any), skipping `except`.
+    pub(crate) fn deliver(
+        &mut self,
+        relay: &mut Relay,
+        targets: impl IntoIterator<Item = ConnId>,
+        except: Option<ConnId>,
+        need: Option<Cap>,
+    ) {
+        let mut overflowed = Vec::new();
+        for id in targets {
+            if Some(id) == except {
+                continue;
+            }
+            let Some(c) = self.clients.get(&id) else { continue };
+            if need.is_some_and(|cap| !c.caps.contains(cap)) {
+                continue;
+            }
+            if c.sink.push(relay.bytes_for(c.caps)) == Push::Overflow {
+                overflowed.push(id);
+            }
+        }
+        for id in overflowed {
+            self.pending_quits.push((id, "SendQ exceeded".into()));
+        }
+    }
+
+    /// Members of a channel (by key), as a list so the caller may mutate afterwards.
+    pub(crate) fn members(&self, chan_key: &str) -> Vec<ConnId> {
+        self.channels.get(chan_key).map(|c| c.members.keys().copied().collect()).unwrap_or_default()
+    }
+
+    /// Everyone who shares at least one channel with `id` (not `id` itself).
+    pub(crate) fn peers(&self, id: ConnId) -> Vec<ConnId> {
+        let mut seen = HashSet::new();
+        if let Some(c) = self.clients.get(&id) {
+            for key in &c.channels {
+                if let Some(ch) = self.channels.get(key) {
+                    seen.extend(ch.members.keys().copied());
+                }
+            }
+        }
+        seen.remove(&id);
+        seen.into_iter().collect()
+    }
+
+    pub(crate) fn next_batch_id(&mut self) -> String {
+        self.batch_counter += 1;
+        format!("b{}", self.batch_counter)
+    }
+
+    /// Sends the replies in `ctx` to its client, labelled and batched as its caps ask.
+    fn flush(&mut self, ctx: Ctx) {
+        let Some(c) = self.clients.get(&ctx.id) else { return };
+        let caps = c.caps;
+        let label = ctx.label.filter(|_| caps.contains(Cap::LabeledResponse));
+        let mut replies = ctx.replies;
+        let label_tag = |l: &str| Tag { key: "label".into(), value: l.to_string() };
+        match label {
+            None => {}
+            Some(l) if replies.is_empty() => {
+                let mut ack = self.server_msg("ACK");
+                ack.tags.push(label_tag(&l));
+                replies.push(ack);
+            }
+            Some(l) if replies.len() == 1 || !caps.contains(Cap::Batch) => {
+                replies[0].tags.insert(0, label_tag(&l));
+            }
+            Some(l) => {
+                let id = self.next_batch_id();
+                let mut start = self.server_msg("BATCH").with_param(format!("+{id}")).with_param("labeled-response");
+                start.tags.push(label_tag(&l));
+                let end = self.server_msg("BATCH").with_param(format!("-{id}"));
+                for r in &mut replies {
+                    r.tags.insert(0, Tag { key: "batch".into(), value: id.clone() });
+                }
+                replies.insert(0, start);
+                replies.push(end);
+            }
+        }
+        // One buffer for the whole reply: the writer gets it as one chunk.
+        let mut buf = Vec::with_capacity(replies.len() * 96);
+        for r in &replies {
+            r.write(&mut buf);
+        }
+        if !buf.is_empty() {
+            self.send_bytes(ctx.id, Bytes::from(buf));
+        }
+    }
+
+    /// Ends every session queued for ending (QUIT, KILL, SendQ), including any that
+    /// overflow while the QUIT messages go out.
+    fn process_quits(&mut self) {
+        while let Some((id, reason)) = self.pending_quits.pop() {
+            self.remove_client(id, &reason);
+        }
+    }
+
+    /// Removes `id` from all state, tells its peers, closes its sink with `ERROR`.
+    fn remove_client(&mut self, id: ConnId, reason: &str) {
+        let Some(client) = self.clients.get(&id) else { return };
+        if client.registered {
+            let quit = Message::new("QUIT").with_source(client.mask.as_str()).with_param(reason);
+            let mut relay = Relay::new(quit, Self::now_time()).with_account(client.account.clone());
+            let peers = self.peers(id);
+            self.deliver(&mut relay, peers, None, None);
+        }
+        let Some(client) = self.clients.remove(&id) else { return };
+        for key in &client.channels {
+            if let Some(ch) = self.channels.get_mut(key) {
+                ch.members.remove(&id);
+                if ch.members.is_empty() {
+                    self.channels.remove(key);
+                }
+            }
+        }
+        if !client.nick_key.is_empty() && self.nicks.get(&client.nick_key) == Some(&id) {
+            self.nicks.remove(&client.nick_key);
+        }
+        let error = Message::new("ERROR").with_param(format!("Closing Link: {} ({reason})", client.host));
+        client.sink.close_with(Some(to_bytes(&error)));
+    }
+
+    /// Queues the end of a session after the current command (QUIT, KILL).
+    pub(crate) fn quit_later(&mut self, id: ConnId, reason: String) {
+        self.pending_quits.push((id, reason));
+    }
+}
+
+/// Serialises one message into its own buffer.
+pub(crate) fn to_bytes(m: &Message) -> Bytes {
+    let mut buf = Vec::with_capacity(64);
+    m.write(&mut buf);
+    Bytes::from(buf)
+}

@@ -1,0 +1,187 @@
+//! A connection's bounded outbound queue.
+//!
+//! The core pushes already-serialised lines (`Bytes`, shared by reference between all
+//! recipients of one message) into a [`Sink`]; the connection's writer task drains
+//! everything queued in one go. The queue is bounded in bytes: a push that would exceed
+//! the limit marks the sink as overflowed instead of blocking the sender, and the core
+//! then disconnects that client with `SendQ exceeded`.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+/// Why a sink was closed; the writer sends the final line (if any) and ends.
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Bytes>,
+    queued_bytes: usize,
+    closed: bool,
+    overflowed: bool,
+}
+
+/// Bounded, byte-counted outbound queue shared between the core and one writer task.
+#[derive(Debug)]
+pub struct Sink {
+    state: Mutex<State>,
+    /// Wakes the writer when data was queued or the sink was closed.
+    wake_writer: Notify,
+    /// Wakes the reader when the sink was closed (the core ended the session).
+    wake_reader: Notify,
+    limit: usize,
+}
+
+/// What one [`Sink::push`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Push {
+    /// The line is queued.
+    Queued,
+    /// The line did not fit: the sink is now overflowed; the owner must be disconnected.
+    Overflow,
+    /// The sink was already closed or overflowed; the line was dropped.
+    Dropped,
+}
+
+impl Sink {
+    /// A sink that holds at most `limit` bytes of unsent output.
+    pub fn new(limit: usize) -> Self {
+        Sink {
+            state: Mutex::new(State::default()),
+            wake_writer: Notify::new(),
+            wake_reader: Notify::new(),
+            limit,
+        }
+    }
+
+    /// Queues one serialised line. Never blocks on the network.
+    pub fn push(&self, line: Bytes) -> Push {
+        let mut st = self.state.lock();
+        if st.closed || st.overflowed {
+            return Push::Dropped;
+        }
+        if st.queued_bytes + line.len() > self.limit {
+            st.overflowed = true;
+            drop(st);
+            self.wake_writer.notify_one();
+            return Push::Overflow;
+        }
+        let was_empty = st.queue.is_empty();
+        st.queued_bytes += line.len();
+        st.queue.push_back(line);
+        drop(st);
+        if was_empty {
+            self.wake_writer.notify_one();
+        }
+        Push::Queued
+    }
+
+    /// Queues a final line (even past the limit, it is small) and closes the sink: the
+    /// writer flushes what is queued, then ends the connection.
+    pub fn close_with(&self, last: Option<Bytes>) {
+        let mut st = self.state.lock();
+        if st.closed {
+            return;
+        }
+        if st.overflowed {
+            // The client is not reading: drop its backlog so the final line goes first.
+            st.queue.clear();
+            st.queued_bytes = 0;
+        }
+        if let Some(line) = last {
+            st.queued_bytes += line.len();
+            st.queue.push_back(line);
+        }
+        st.closed = true;
+        drop(st);
+        self.wake_writer.notify_one();
+        self.wake_reader.notify_waiters();
+    }
+
+    /// True once [`Sink::close_with`] ran.
+    pub fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
+    /// True once a push overflowed the limit.
+    pub fn is_overflowed(&self) -> bool {
+        self.state.lock().overflowed
+    }
+
+    /// Bytes queued and not yet taken by the writer.
+    pub fn queued_bytes(&self) -> usize {
+        self.state.lock().queued_bytes
+    }
+
+    /// Waits until there is something to write or the sink is closed, then moves every
+    /// queued line into `out`. Returns `false` when the sink is closed and empty: the
+    /// writer should end the connection.
+    pub async fn next_batch(&self, out: &mut Vec<Bytes>) -> bool {
+        loop {
+            let notified = self.wake_writer.notified();
+            {
+                let mut st = self.state.lock();
+                if !st.queue.is_empty() {
+                    out.extend(st.queue.drain(..));
+                    st.queued_bytes = 0;
+                    return true;
+                }
+                if st.closed {
+                    return false;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Resolves once the sink is closed (the core ended this session).
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.wake_reader.notified();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_marks_and_drops() {
+        let sink = Sink::new(10);
+        assert_eq!(sink.push(Bytes::from_static(b"12345")), Push::Queued);
+        assert_eq!(sink.push(Bytes::from_static(b"12345")), Push::Queued);
+        assert_eq!(sink.push(Bytes::from_static(b"1")), Push::Overflow);
+        assert_eq!(sink.push(Bytes::from_static(b"1")), Push::Dropped);
+        assert!(sink.is_overflowed());
+    }
+
+    #[tokio::test]
+    async fn close_flushes_final_line_first_after_overflow() {
+        let sink = Sink::new(4);
+        sink.push(Bytes::from_static(b"abcd"));
+        sink.push(Bytes::from_static(b"e"));
+        sink.close_with(Some(Bytes::from_static(b"ERROR")));
+        let mut out = Vec::new();
+        assert!(sink.next_batch(&mut out).await);
+        assert_eq!(out, vec![Bytes::from_static(b"ERROR")]);
+        out.clear();
+        assert!(!sink.next_batch(&mut out).await);
+    }
+
+    #[tokio::test]
+    async fn batch_takes_everything_queued() {
+        let sink = Sink::new(100);
+        for _ in 0..5 {
+            sink.push(Bytes::from_static(b"x"));
+        }
+        let mut out = Vec::new();
+        assert!(sink.next_batch(&mut out).await);
+        assert_eq!(out.len(), 5);
+        assert_eq!(sink.queued_bytes(), 0);
+    }
+}

@@ -1,0 +1,211 @@
+//! One connection: a reader that frames lines and feeds the core, and a writer that
+//! drains the connection's [`Sink`] — everything queued goes out in one write.
+//!
+//! Generic over `AsyncRead + AsyncWrite`, so tests can drive it over
+//! `tokio::io::duplex` and TLS/WebSocket adapters can reuse it unchanged.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use hearth_core::{ConnId, FloodGate, Sink};
+use hearth_proto::{MAX_LINE_LEN, ParseError, parse_line};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::{Instant, sleep, sleep_until};
+
+use crate::Shared;
+
+/// Timeouts and flood settings one connection needs (copied from the core config).
+#[derive(Debug, Clone)]
+pub struct ConnSettings {
+    pub sendq: usize,
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    pub registration_timeout: Duration,
+    pub flood_burst: u32,
+    pub flood_rate: f64,
+    /// How long the writer keeps trying to flush after the session ended.
+    pub linger: Duration,
+}
+
+impl ConnSettings {
+    pub fn from_core(cfg: &hearth_core::Config) -> Self {
+        ConnSettings {
+            sendq: cfg.sendq,
+            ping_interval: cfg.ping_interval,
+            ping_timeout: cfg.ping_timeout,
+            registration_timeout: cfg.registration_timeout,
+            flood_burst: cfg.flood_burst,
+            flood_rate: cfg.flood_rate,
+            linger: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Serves one connection until either side ends it.
+pub async fn serve<S>(stream: S, ip: IpAddr, shared: Shared, settings: ConnSettings)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let sink = Arc::new(Sink::new(settings.sendq));
+    let id = shared.lock().connect(ip, sink.clone());
+    let (rd, wr) = tokio::io::split(stream);
+    let reader = read_loop(rd, id, &shared, &sink, &settings);
+    let writer = write_loop(wr, &sink, settings.linger);
+    let (reason, ()) = tokio::join!(
+        async {
+            let reason = reader.await;
+            // Whatever ended the reader ends the session; the writer flushes and stops.
+            shared.lock().disconnect(id, &reason);
+            reason
+        },
+        writer
+    );
+    tracing::debug!(conn = id, %ip, reason, "connection closed");
+}
+
+/// Reads and handles lines until EOF, an error, a timeout, or the core closing the sink.
+/// Returns the quit reason.
+async fn read_loop<R>(mut rd: R, id: ConnId, shared: &Shared, sink: &Sink, settings: &ConnSettings) -> String
+where
+    R: AsyncRead + Unpin,
+{
+    let mut buf = BytesMut::with_capacity(1024);
+    let mut discarding = false;
+    let start = Instant::now();
+    let mut gate = FloodGate::new(settings.flood_burst, settings.flood_rate, Instant::now().into_std());
+    let mut last_input = start;
+    let mut ping_sent: Option<Instant> = None;
+    let mut registered = false;
+    loop {
+        let deadline = if !registered {
+            start + settings.registration_timeout
+        } else if let Some(sent) = ping_sent {
+            sent + settings.ping_timeout
+        } else {
+            last_input + settings.ping_interval
+        };
+        let n = tokio::select! {
+            r = rd.read_buf(&mut buf) => match r {
+                Ok(0) => return "Connection closed".into(),
+                Ok(n) => n,
+                Err(e) => return format!("Read error: {}", short_io_error(&e)),
+            },
+            () = sink.closed() => return "Closed".into(),
+            () = sleep_until(deadline) => {
+                if !registered {
+                    if shared.lock().is_registered(id) {
+                        registered = true;
+                        continue;
+                    }
+                    return "Registration timed out".into();
+                }
+                if ping_sent.is_some() {
+                    return format!("Ping timeout: {} seconds", (settings.ping_interval + settings.ping_timeout).as_secs());
+                }
+                shared.lock().ping(id);
+                ping_sent = Some(Instant::now());
+                continue;
+            }
+        };
+        debug_assert!(n > 0);
+        last_input = Instant::now();
+        ping_sent = None;
+        // Handle every complete line in the buffer.
+        while let Some(pos) = memchr(b'\n', &buf) {
+            let line = buf.split_to(pos + 1);
+            if discarding {
+                discarding = false;
+                continue;
+            }
+            if line.len() > MAX_LINE_LEN + 2 {
+                shared.lock().reject_line(id, &ParseError::BodyTooLong);
+                continue;
+            }
+            let wait = gate.admit(Instant::now().into_std());
+            if !wait.is_zero() {
+                tokio::select! {
+                    () = sleep(wait) => {}
+                    () = sink.closed() => return "Closed".into(),
+                }
+            }
+            let parsed = parse_line(&line);
+            let mut core = shared.lock();
+            match parsed {
+                Ok(msg) => core.handle(id, &msg),
+                Err(ParseError::Empty) => {}
+                Err(e) => core.reject_line(id, &e),
+            }
+            if !registered {
+                registered = core.is_registered(id);
+            }
+            drop(core);
+            if sink.is_closed() {
+                return "Closed".into();
+            }
+        }
+        if buf.len() > MAX_LINE_LEN + 2 {
+            // An over-long line without its end yet: drop what we have and the rest of it.
+            if !discarding {
+                shared.lock().reject_line(id, &ParseError::BodyTooLong);
+            }
+            discarding = true;
+            buf.clear();
+        }
+        if buf.is_empty() && buf.capacity() > 16 * 1024 {
+            // Do not keep a big buffer around for an idle connection.
+            buf = BytesMut::with_capacity(1024);
+        }
+    }
+}
+
+/// Drains the sink into the socket until the sink is closed and empty, or the peer
+/// stops reading for longer than `linger` after the session ended.
+async fn write_loop<W>(mut wr: W, sink: &Sink, linger: Duration)
+where
+    W: AsyncWrite + Unpin,
+{
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut joined: Vec<u8> = Vec::new();
+    while sink.next_batch(&mut batch).await {
+        let write = async {
+            if batch.len() == 1 {
+                wr.write_all(&batch[0]).await
+            } else {
+                joined.clear();
+                for b in &batch {
+                    joined.extend_from_slice(b);
+                }
+                wr.write_all(&joined).await
+            }
+        };
+        let ok = tokio::select! {
+            r = write => r.is_ok(),
+            () = async { sink.closed().await; sleep(linger).await } => false,
+        };
+        batch.clear();
+        if joined.capacity() > 64 * 1024 {
+            joined = Vec::new();
+        }
+        if !ok {
+            // The peer is gone or not reading: make sure the reader ends too.
+            sink.close_with(None);
+            return;
+        }
+    }
+    let _ = tokio::time::timeout(linger, wr.flush()).await;
+    let _ = tokio::time::timeout(linger, wr.shutdown()).await;
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+fn short_io_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionReset => "Connection reset by peer".into(),
+        std::io::ErrorKind::UnexpectedEof => "Connection closed".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,310 @@
+//! The configuration file: TOML, every key optional with a documented default
+//! (`docs/configuration.md`). Unknown keys and bad values are rejected at start with
+//! the file, line and key named.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub server: ServerSection,
+    pub limits: LimitsSection,
+    pub flood: FloodSection,
+    pub timeouts: TimeoutsSection,
+    pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Server name shown to clients (source of numerics).
+    pub name: String,
+    /// Network name (`NETWORK=` in ISUPPORT).
+    pub network: String,
+    /// Addresses to listen on for plain IRC.
+    pub listen: Vec<String>,
+    /// Message of the day (may contain newlines).
+    pub motd: String,
+    /// Read the MOTD from this file instead (relative to the config file).
+    pub motd_file: Option<PathBuf>,
+    /// Optional server password (PASS) every client must give.
+    pub password: Option<String>,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            name: "hearth.local".into(),
+            network: "Hearth".into(),
+            listen: vec!["127.0.0.1:6667".into()],
+            motd: "Welcome to Hearth.".into(),
+            motd_file: None,
+            password: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    pub sendq: usize,
+    pub max_clients: usize,
+    pub max_per_ip: usize,
+    pub max_channels_per_user: usize,
+    pub nick_len: usize,
+    pub channel_len: usize,
+    pub topic_len: usize,
+    pub away_len: usize,
+    pub kick_len: usize,
+    pub max_targets: usize,
+    pub max_bans: usize,
+    pub client_tag_deny: Vec<String>,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        let c = hearth_core::Config::default();
+        LimitsSection {
+            sendq: c.sendq,
+            max_clients: 10_000,
+            max_per_ip: 20,
+            max_channels_per_user: c.max_channels_per_user,
+            nick_len: c.nick_len,
+            channel_len: c.channel_len,
+            topic_len: c.topic_len,
+            away_len: c.away_len,
+            kick_len: c.kick_len,
+            max_targets: c.max_targets,
+            max_bans: c.max_bans,
+            client_tag_deny: c.client_tag_deny,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FloodSection {
+    /// Lines a client may send at once; 0 turns flood control off.
+    pub burst: u32,
+    /// Lines per second after the burst.
+    pub rate: f64,
+}
+
+impl Default for FloodSection {
+    fn default() -> Self {
+        let c = hearth_core::Config::default();
+        FloodSection { burst: c.flood_burst, rate: c.flood_rate }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsSection {
+    /// Seconds of silence before the server sends PING.
+    pub ping_interval: f64,
+    /// Seconds to wait for any reply to that PING.
+    pub ping_timeout: f64,
+    /// Seconds a new connection has to finish registration.
+    pub registration: f64,
+    /// Seconds shutdown waits for clients to receive their last lines.
+    pub shutdown_grace: f64,
+}
+
+impl Default for TimeoutsSection {
+    fn default() -> Self {
+        TimeoutsSection { ping_interval: 120.0, ping_timeout: 60.0, registration: 60.0, shutdown_grace: 5.0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// Log filter (`info`, `debug`, `hearth_net=debug,info`…); `RUST_LOG` wins.
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection { level: "info".into() }
+    }
+}
+
+impl FileConfig {
+    /// Reads and checks `path`. Errors name the file, the line and the key.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let mut cfg = Self::parse(&text).map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))?;
+        if let Some(motd) = &cfg.server.motd_file {
+            let full = path.parent().unwrap_or(Path::new(".")).join(motd);
+            cfg.server.motd = std::fs::read_to_string(&full)
+                .with_context(|| format!("config file {}: cannot read server.motd_file {}", path.display(), full.display()))?;
+        }
+        Ok(cfg)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let cfg: FileConfig = toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+        cfg.validate(text)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self, text: &str) -> anyhow::Result<()> {
+        let fail = |key: &str, why: &str| -> anyhow::Result<()> {
+            let line = line_of(text, key).map(|l| format!("line {l}, ")).unwrap_or_default();
+            bail!("{line}key `{key}`: {why}")
+        };
+        if !hearth_proto::is_valid_hostname(&self.server.name) {
+            fail("server.name", "must be a host name such as irc.example.org")?;
+        }
+        if self.server.network.is_empty() || self.server.network.contains(' ') {
+            fail("server.network", "must be one word")?;
+        }
+        if self.server.listen.is_empty() {
+            fail("server.listen", "needs at least one address such as \"127.0.0.1:6667\"")?;
+        }
+        for a in &self.server.listen {
+            if a.parse::<SocketAddr>().is_err() {
+                fail("server.listen", &format!("`{a}` is not an IP:port address such as \"0.0.0.0:6667\""))?;
+            }
+        }
+        if let Some(p) = &self.server.password {
+            if p.is_empty() || p.contains(' ') {
+                fail("server.password", "must be non-empty and contain no spaces")?;
+            }
+        }
+        let l = &self.limits;
+        if l.sendq < 4096 {
+            fail("limits.sendq", "must be at least 4096 bytes")?;
+        }
+        if !(1..=64).contains(&l.nick_len) {
+            fail("limits.nick_len", "must be between 1 and 64")?;
+        }
+        if !(2..=200).contains(&l.channel_len) {
+            fail("limits.channel_len", "must be between 2 and 200")?;
+        }
+        for (key, v) in [
+            ("limits.topic_len", l.topic_len),
+            ("limits.away_len", l.away_len),
+            ("limits.kick_len", l.kick_len),
+        ] {
+            if !(1..=400).contains(&v) {
+                fail(key, "must be between 1 and 400")?;
+            }
+        }
+        if l.max_channels_per_user == 0 || l.max_targets == 0 {
+            fail(if l.max_targets == 0 { "limits.max_targets" } else { "limits.max_channels_per_user" }, "must be at least 1")?;
+        }
+        if !(self.flood.rate > 0.0) {
+            fail("flood.rate", "must be a positive number of lines per second")?;
+        }
+        let t = &self.timeouts;
+        for (key, v) in [
+            ("timeouts.ping_interval", t.ping_interval),
+            ("timeouts.ping_timeout", t.ping_timeout),
+            ("timeouts.registration", t.registration),
+            ("timeouts.shutdown_grace", t.shutdown_grace),
+        ] {
+            if !(v > 0.0 && v < 86_400.0) {
+                fail(key, "must be a number of seconds between 0 and 86400")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The listen addresses, already validated.
+    pub fn listen_addrs(&self) -> Vec<SocketAddr> {
+        self.server.listen.iter().filter_map(|a| a.parse().ok()).collect()
+    }
+
+    /// The core's view of this configuration.
+    pub fn core(&self) -> hearth_core::Config {
+        let motd: Vec<String> = self.server.motd.lines().map(str::to_string).collect();
+        let l = &self.limits;
+        hearth_core::Config {
+            server_name: self.server.name.clone(),
+            network: self.server.network.clone(),
+            motd,
+            password: self.server.password.clone(),
+            sendq: l.sendq,
+            max_channels_per_user: l.max_channels_per_user,
+            nick_len: l.nick_len,
+            channel_len: l.channel_len,
+            topic_len: l.topic_len,
+            kick_len: l.kick_len,
+            away_len: l.away_len,
+            max_targets: l.max_targets,
+            max_bans: l.max_bans,
+            client_tag_deny: l.client_tag_deny.clone(),
+            ping_interval: secs(self.timeouts.ping_interval),
+            ping_timeout: secs(self.timeouts.ping_timeout),
+            registration_timeout: secs(self.timeouts.registration),
+            flood_burst: self.flood.burst,
+            flood_rate: self.flood.rate,
+            ..hearth_core::Config::default()
+        }
+    }
+}
+
+fn secs(v: f64) -> Duration {
+    Duration::from_secs_f64(v)
+}
+
+/// The 1-based line where `section.key` is set, if it is in the text.
+fn line_of(text: &str, dotted: &str) -> Option<usize> {
+    let (section, key) = dotted.split_once('.')?;
+    let mut current = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = name.trim().to_string();
+        } else if current == section {
+            if let Some((k, _)) = line.split_once('=') {
+                if k.trim() == key {
+                    return Some(i + 1);
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = FileConfig::parse("").unwrap();
+        assert_eq!(c.server.listen, vec!["127.0.0.1:6667"]);
+        assert_eq!(c.limits.sendq, 256 * 1024);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let err = FileConfig::parse("[server]\nname = \"a.b\"\nlisten_on = 5\n").unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("listen_on"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_names_line_and_key() {
+        let err = FileConfig::parse("[limits]\n\nsendq = 10\n").unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("limits.sendq"), "{err}");
+        let err = FileConfig::parse("[server]\nlisten = [\"nope\"]\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_reported() {
+        let err = FileConfig::parse("[flood]\nburst = \"lots\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("burst"), "{err}");
+    }
+}
