@@ -1,0 +1,150 @@
+//! Test harness: the real server on 127.0.0.1:0 and line-level clients over real TCP.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hearth::app::Running;
+use hearth::config::FileConfig;
+use hearth_proto::Message;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+/// How long any single expectation waits before the test fails.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A server started in-process on an OS-chosen port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub running: Option<Running>,
+}
+
+impl TestServer {
+    pub async fn shutdown(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+}
+
+/// The real server with default configuration (flood control off unless asked for).
+pub async fn start_server() -> TestServer {
+    start_with("[flood]\nburst = 0\n").await
+}
+
+/// The real server with `toml` as its configuration file text.
+pub async fn start_with(toml: &str) -> TestServer {
+    let cfg = FileConfig::parse(toml).expect("test config parses");
+    let running = hearth::app::start(&cfg, &["127.0.0.1:0".parse().unwrap()]).await.expect("server starts");
+    TestServer { addr: running.addrs[0], running: Some(running) }
+}
+
+/// One IRC connection, read line by line.
+pub struct Client {
+    pub nick: String,
+    rd: BufReader<OwnedReadHalf>,
+    wr: OwnedWriteHalf,
+    /// Lines seen by the last `expect`, for failure messages.
+    seen: Vec<String>,
+    token: u64,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        let (rd, wr) = stream.into_split();
+        Client { nick: "*".into(), rd: BufReader::new(rd), wr, seen: Vec::new(), token: 0 }
+    }
+
+    /// Connects, registers as `nick` without CAP, waits for the end of the MOTD.
+    pub async fn register(addr: SocketAddr, nick: &str) -> Client {
+        Self::register_with_caps(addr, nick, &[]).await
+    }
+
+    /// Connects, negotiates `caps` (all must be ACKed), registers as `nick`.
+    pub async fn register_with_caps(addr: SocketAddr, nick: &str, caps: &[&str]) -> Client {
+        let mut c = Client::connect(addr).await;
+        if !caps.is_empty() {
+            c.send("CAP LS 302").await;
+            c.send(&format!("CAP REQ :{}", caps.join(" "))).await;
+            let ack = c.expect(|m| m.command == "CAP").await;
+            assert_eq!(ack.params[1], "ACK", "caps {caps:?} not acknowledged: {ack}");
+        }
+        c.send(&format!("NICK {nick}")).await;
+        c.send(&format!("USER {nick} 0 * :Real {nick}")).await;
+        if !caps.is_empty() {
+            c.send("CAP END").await;
+        }
+        c.expect(|m| m.command == "376" || m.command == "422").await;
+        c.nick = nick.to_string();
+        c
+    }
+
+    pub async fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\r\n").as_bytes()).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.wr.write_all(bytes).await.expect("write to server");
+    }
+
+    /// The next line, or `None` at EOF. Panics after [`WAIT`].
+    pub async fn recv_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match tokio::time::timeout(WAIT, self.rd.read_line(&mut line)).await {
+            Err(_) => panic!("{}: no line within {WAIT:?}; seen so far: {:#?}", self.nick, self.seen),
+            Ok(Err(e)) => panic!("{}: read error {e}", self.nick),
+            Ok(Ok(0)) => None,
+            Ok(Ok(_)) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+        }
+    }
+
+    /// The next message. Panics at EOF or after [`WAIT`].
+    pub async fn recv(&mut self) -> Message {
+        let line = self.recv_line().await.unwrap_or_else(|| panic!("{}: connection closed", self.nick));
+        self.seen.push(line.clone());
+        Message::parse(&line).unwrap_or_else(|e| panic!("server sent an unparsable line {line:?}: {e}"))
+    }
+
+    /// Skips messages until one matches `pred`, and returns it.
+    pub async fn expect(&mut self, pred: impl Fn(&Message) -> bool) -> Message {
+        self.seen.clear();
+        loop {
+            let m = self.recv().await;
+            if pred(&m) {
+                return m;
+            }
+        }
+    }
+
+    /// Skips messages until one with `command` arrives.
+    pub async fn expect_cmd(&mut self, command: &str) -> Message {
+        self.expect(|m| m.command == command).await
+    }
+
+    /// Round-trips a PING so that everything the server sent before is read; returns
+    /// the messages that arrived in between (PONG excluded).
+    pub async fn sync(&mut self) -> Vec<Message> {
+        self.token += 1;
+        let token = format!("sync{}", self.token);
+        self.send(&format!("PING {token}")).await;
+        let mut before = Vec::new();
+        loop {
+            let m = self.recv().await;
+            if m.command == "PONG" && m.params.last() == Some(&token) {
+                return before;
+            }
+            before.push(m);
+        }
+    }
+
+    /// Reads until the server closes the connection; returns what came before.
+    pub async fn read_to_close(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Some(l) = self.recv_line().await {
+            lines.push(l);
+        }
+        lines
+    }
+}

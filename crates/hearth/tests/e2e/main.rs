@@ -1,0 +1,7 @@
+//! End-to-end tests: the real server on 127.0.0.1:0, real TCP clients.
+//!
+//! One test binary with modules (faster to build and link than one binary per file).
+
+mod harness;
+
+mod registration;
