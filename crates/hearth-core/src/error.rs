@@ -96,7 +96,13 @@ impl IrcError {
             IrcError::UserOnChannel(n, c) => (ERR_USERONCHANNEL, vec![n.clone(), c.clone()]),
             IrcError::ChanOpPrivsNeeded(c) => (ERR_CHANOPRIVSNEEDED, vec![c.clone()]),
             IrcError::CannotSendToChan(c, why) => {
-                return numeric(server, ERR_CANNOTSENDTOCHAN, nick, [c.as_str()], &format!("Cannot send to channel ({why})"));
+                return numeric(
+                    server,
+                    ERR_CANNOTSENDTOCHAN,
+                    nick,
+                    [c.as_str()],
+                    &format!("Cannot send to channel ({why})"),
+                );
             }
             IrcError::TooManyChannels(c) => (ERR_TOOMANYCHANNELS, vec![c.clone()]),
             IrcError::InviteOnlyChan(c) => (ERR_INVITEONLYCHAN, vec![c.clone()]),

@@ -19,12 +19,7 @@ pub struct FloodGate {
 impl FloodGate {
     /// A full bucket of `burst` tokens refilled at `rate` tokens per second.
     pub fn new(burst: u32, rate: f64, now: Instant) -> Self {
-        FloodGate {
-            burst: f64::from(burst),
-            rate: rate.max(0.001),
-            tokens: f64::from(burst),
-            last: now,
-        }
+        FloodGate { burst: f64::from(burst), rate: rate.max(0.001), tokens: f64::from(burst), last: now }
     }
 
     /// Takes one token for a line arriving at `now`. Returns how long to wait before

@@ -40,7 +40,9 @@ mod tests {
     #[test]
     fn advertises_required_tokens() {
         let t = tokens(&Config::default());
-        for want in ["CHANTYPES=", "PREFIX=", "CHANMODES=", "NICKLEN=", "CHANNELLEN=", "TOPICLEN=", "CASEMAPPING=", "UTF8ONLY"] {
+        for want in
+            ["CHANTYPES=", "PREFIX=", "CHANMODES=", "NICKLEN=", "CHANNELLEN=", "TOPICLEN=", "CASEMAPPING=", "UTF8ONLY"]
+        {
             assert!(t.iter().any(|x| x.starts_with(want)), "missing {want}");
         }
     }

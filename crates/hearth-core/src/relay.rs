@@ -89,10 +89,10 @@ impl Relay {
             }
             m.tags.extend(self.client_tags.iter().cloned());
         }
-        if v & V_ACCOUNT != 0 {
-            if let Some(acct) = &self.account {
-                m.tags.push(Tag { key: "account".into(), value: acct.clone() });
-            }
+        if v & V_ACCOUNT != 0
+            && let Some(acct) = &self.account
+        {
+            m.tags.push(Tag { key: "account".into(), value: acct.clone() });
         }
         m
     }

@@ -234,10 +234,10 @@ impl Server {
 
     /// Queues `bytes` for `id`; on SendQ overflow the session is ended after this command.
     pub(crate) fn send_bytes(&mut self, id: ConnId, bytes: Bytes) {
-        if let Some(c) = self.clients.get(&id) {
-            if c.sink.push(bytes) == Push::Overflow {
-                self.pending_quits.push((id, "SendQ exceeded".into()));
-            }
+        if let Some(c) = self.clients.get(&id)
+            && c.sink.push(bytes) == Push::Overflow
+        {
+            self.pending_quits.push((id, "SendQ exceeded".into()));
         }
     }
 

@@ -46,12 +46,7 @@ pub enum Push {
 impl Sink {
     /// A sink that holds at most `limit` bytes of unsent output.
     pub fn new(limit: usize) -> Self {
-        Sink {
-            state: Mutex::new(State::default()),
-            wake_writer: Notify::new(),
-            wake_reader: Notify::new(),
-            limit,
-        }
+        Sink { state: Mutex::new(State::default()), wake_writer: Notify::new(), wake_reader: Notify::new(), limit }
     }
 
     /// Queues one serialised line. Never blocks on the network.

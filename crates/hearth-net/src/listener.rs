@@ -34,9 +34,9 @@ impl Listeners {
     pub async fn bind(addrs: &[(String, SocketAddr)]) -> std::io::Result<Self> {
         let mut tcp = Vec::new();
         for (name, addr) in addrs {
-            let l = TcpListener::bind(addr).await.map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
-            })?;
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
             tcp.push((name.clone(), l));
         }
         Ok(Listeners { tcp })

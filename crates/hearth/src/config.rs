@@ -138,13 +138,14 @@ impl Default for LogSection {
 impl FileConfig {
     /// Reads and checks `path`. Errors name the file, the line and the key.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
         let mut cfg = Self::parse(&text).map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))?;
         if let Some(motd) = &cfg.server.motd_file {
             let full = path.parent().unwrap_or(Path::new(".")).join(motd);
-            cfg.server.motd = std::fs::read_to_string(&full)
-                .with_context(|| format!("config file {}: cannot read server.motd_file {}", path.display(), full.display()))?;
+            cfg.server.motd = std::fs::read_to_string(&full).with_context(|| {
+                format!("config file {}: cannot read server.motd_file {}", path.display(), full.display())
+            })?;
         }
         Ok(cfg)
     }
@@ -175,10 +176,10 @@ impl FileConfig {
                 fail("server.listen", &format!("`{a}` is not an IP:port address such as \"0.0.0.0:6667\""))?;
             }
         }
-        if let Some(p) = &self.server.password {
-            if p.is_empty() || p.contains(' ') {
-                fail("server.password", "must be non-empty and contain no spaces")?;
-            }
+        if let Some(p) = &self.server.password
+            && (p.is_empty() || p.contains(' '))
+        {
+            fail("server.password", "must be non-empty and contain no spaces")?;
         }
         let l = &self.limits;
         if l.sendq < 4096 {
@@ -190,19 +191,20 @@ impl FileConfig {
         if !(2..=200).contains(&l.channel_len) {
             fail("limits.channel_len", "must be between 2 and 200")?;
         }
-        for (key, v) in [
-            ("limits.topic_len", l.topic_len),
-            ("limits.away_len", l.away_len),
-            ("limits.kick_len", l.kick_len),
-        ] {
+        for (key, v) in
+            [("limits.topic_len", l.topic_len), ("limits.away_len", l.away_len), ("limits.kick_len", l.kick_len)]
+        {
             if !(1..=400).contains(&v) {
                 fail(key, "must be between 1 and 400")?;
             }
         }
         if l.max_channels_per_user == 0 || l.max_targets == 0 {
-            fail(if l.max_targets == 0 { "limits.max_targets" } else { "limits.max_channels_per_user" }, "must be at least 1")?;
+            fail(
+                if l.max_targets == 0 { "limits.max_targets" } else { "limits.max_channels_per_user" },
+                "must be at least 1",
+            )?;
         }
-        if !(self.flood.rate > 0.0) {
+        if self.flood.rate.is_nan() || self.flood.rate <= 0.0 {
             fail("flood.rate", "must be a positive number of lines per second")?;
         }
         let t = &self.timeouts;
@@ -212,7 +214,8 @@ impl FileConfig {
             ("timeouts.registration", t.registration),
             ("timeouts.shutdown_grace", t.shutdown_grace),
         ] {
-            if !(v > 0.0 && v < 86_400.0) {
+            let in_range = v > 0.0 && v < 86_400.0;
+            if !in_range {
                 fail(key, "must be a number of seconds between 0 and 86400")?;
             }
         }
@@ -265,12 +268,11 @@ fn line_of(text: &str, dotted: &str) -> Option<usize> {
         let line = raw.trim();
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             current = name.trim().to_string();
-        } else if current == section {
-            if let Some((k, _)) = line.split_once('=') {
-                if k.trim() == key {
-                    return Some(i + 1);
-                }
-            }
+        } else if current == section
+            && let Some((k, _)) = line.split_once('=')
+            && k.trim() == key
+        {
+            return Some(i + 1);
         }
     }
     None
@@ -306,5 +308,14 @@ mod tests {
     fn wrong_type_is_reported() {
         let err = FileConfig::parse("[flood]\nburst = \"lots\"\n").unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("burst"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    #[test]
+    fn documented_example_file_is_valid() {
+        let text = include_str!("../../../docs/hearth.example.toml");
+        super::FileConfig::parse(text).expect("docs/hearth.example.toml parses");
     }
 }

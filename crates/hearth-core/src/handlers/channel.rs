@@ -84,10 +84,7 @@ fn announce_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str, display: &str) {
     let c = s.client(ctx.id);
     let time = Server::now_time();
     let plain = Message::new("JOIN").with_source(c.mask.as_str()).with_param(display);
-    let extended = plain
-        .clone()
-        .with_param(c.account.as_deref().unwrap_or("*"))
-        .with_param(c.realname.as_str());
+    let extended = plain.clone().with_param(c.account.as_deref().unwrap_or("*")).with_param(c.realname.as_str());
     let account = c.account.clone();
     let mut plain = Relay::new(plain, time.clone()).with_account(account.clone());
     let mut extended = Relay::new(extended, time).with_account(account);
@@ -212,7 +209,8 @@ pub fn names(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
         Some(list) => {
             for name in list.split(',').filter(|n| !n.is_empty()) {
                 let key = casefold(name);
-                let visible = s.channels.get(&key).is_some_and(|ch| !ch.modes.secret || ch.members.contains_key(&ctx.id));
+                let visible =
+                    s.channels.get(&key).is_some_and(|ch| !ch.modes.secret || ch.members.contains_key(&ctx.id));
                 if visible {
                     send_names(s, ctx, &key);
                 } else {

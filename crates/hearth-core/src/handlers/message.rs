@@ -65,7 +65,7 @@ fn send(s: &mut Server, ctx: &mut Ctx, msg: &Message, kind: Kind) -> Result<(), 
     let client_tags: Vec<Tag> = msg
         .tags
         .iter()
-        .filter(|t| t.key.starts_with('+') && !s.cfg.client_tag_deny.iter().any(|d| *d == t.key))
+        .filter(|t| t.key.starts_with('+') && !s.cfg.client_tag_deny.contains(&t.key))
         .cloned()
         .collect();
     if kind == Kind::Privmsg {
@@ -182,10 +182,10 @@ fn to_user(
         s.deliver(&mut relay, [tid], None, need);
         echo(s, ctx, kind, &relay);
     }
-    if kind == Kind::Privmsg {
-        if let Some(a) = away {
-            s.num(ctx, RPL_AWAY, [tnick.as_str()], &a);
-        }
+    if kind == Kind::Privmsg
+        && let Some(a) = away
+    {
+        s.num(ctx, RPL_AWAY, [tnick.as_str()], &a);
     }
     Ok(())
 }

@@ -16,11 +16,7 @@ const MAX_PARAM_MODES: usize = 6;
 /// MODE <target> [<modestring> [<mode arguments>…]]
 pub fn mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
     let target = &msg.params[0];
-    if target.starts_with('#') || target.starts_with('&') {
-        channel_mode(s, ctx, msg)
-    } else {
-        user_mode(s, ctx, msg)
-    }
+    if target.starts_with('#') || target.starts_with('&') { channel_mode(s, ctx, msg) } else { user_mode(s, ctx, msg) }
 }
 
 fn user_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
@@ -191,7 +187,11 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
                     Some(tid) => {
                         let st = ch.members.get_mut(&tid).expect("member");
                         let before = *st;
-                        if add { *st |= bit } else { *st &= !bit }
+                        if add {
+                            *st |= bit
+                        } else {
+                            *st &= !bit
+                        }
                         let shown = s.clients.get(&tid).map(|c| c.nick.clone()).unwrap_or(nick);
                         Ok((before != *st).then_some(shown))
                     }

@@ -303,7 +303,10 @@ pub fn kill(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     let reason = msg.params.get(1).cloned().unwrap_or_else(|| "No reason given".into());
     let me = s.client(ctx.id);
     let killer = me.nick.clone();
-    let m = Message::new("KILL").with_source(me.mask.as_str()).with_param(s.client(tid).nick.as_str()).with_param(reason.as_str());
+    let m = Message::new("KILL")
+        .with_source(me.mask.as_str())
+        .with_param(s.client(tid).nick.as_str())
+        .with_param(reason.as_str());
     s.send_message(tid, &m);
     s.quit_later(tid, format!("Killed ({killer} ({reason}))"));
     Ok(())

@@ -151,10 +151,10 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         return Err(IrcError::ErroneousNickname(new.clone()));
     }
     let key = casefold(new);
-    if let Some(&owner) = s.nicks.get(&key) {
-        if owner != ctx.id {
-            return Err(IrcError::NicknameInUse(new.clone()));
-        }
+    if let Some(&owner) = s.nicks.get(&key)
+        && owner != ctx.id
+    {
+        return Err(IrcError::NicknameInUse(new.clone()));
     }
     let c = s.client(ctx.id);
     if c.nick == *new {
@@ -191,11 +191,8 @@ pub fn user(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         return Err(IrcError::AlreadyRegistered);
     }
     // No ident lookup: the username is the client's claim, marked with '~'.
-    let name: String = msg.params[0]
-        .chars()
-        .filter(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(*ch))
-        .take(15)
-        .collect();
+    let name: String =
+        msg.params[0].chars().filter(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(*ch)).take(15).collect();
     c.user = format!("~{}", if name.is_empty() { "user" } else { &name });
     c.realname = msg.params[3].chars().take(realname_len).collect();
     c.got_user = true;
@@ -284,4 +281,3 @@ pub fn quit(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     s.quit_later(ctx.id, reason);
     Ok(())
 }
-

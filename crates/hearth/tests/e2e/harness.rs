@@ -68,7 +68,7 @@ impl Client {
         if !caps.is_empty() {
             c.send("CAP LS 302").await;
             c.send(&format!("CAP REQ :{}", caps.join(" "))).await;
-            let ack = c.expect(|m| m.command == "CAP").await;
+            let ack = c.expect(|m| m.command == "CAP" && m.params[1] != "LS").await;
             assert_eq!(ack.params[1], "ACK", "caps {caps:?} not acknowledged: {ack}");
         }
         c.send(&format!("NICK {nick}")).await;

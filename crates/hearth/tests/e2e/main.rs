@@ -4,4 +4,7 @@
 
 mod harness;
 
+mod channels;
+mod ircv3;
+mod queries;
 mod registration;
