@@ -83,6 +83,10 @@ pub struct Channel {
     pub topic: Option<Topic>,
     pub bans: Vec<Ban>,
     pub created: SystemTime,
+    /// Stored in the database; survives restarts and stays when empty.
+    pub persistent: bool,
+    /// Casefolded accounts that get +o when they join.
+    pub op_accounts: Vec<String>,
 }
 
 impl Channel {
@@ -94,7 +98,29 @@ impl Channel {
             topic: None,
             bans: Vec::new(),
             created: SystemTime::now(),
+            persistent: false,
+            op_accounts: Vec::new(),
         }
+    }
+
+    /// The simple modes as the store keeps them (`"imnst"` subset, no key/limit).
+    pub fn flag_string(&self) -> String {
+        let m = &self.modes;
+        [(m.invite_only, 'i'), (m.moderated, 'm'), (m.no_external, 'n'), (m.secret, 's'), (m.topic_lock, 't')]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, c)| *c)
+            .collect()
+    }
+
+    /// Applies a stored flag string (see [`Channel::flag_string`]).
+    pub fn set_flags(&mut self, flags: &str) {
+        let m = &mut self.modes;
+        m.invite_only = flags.contains('i');
+        m.moderated = flags.contains('m');
+        m.no_external = flags.contains('n');
+        m.secret = flags.contains('s');
+        m.topic_lock = flags.contains('t');
     }
 
     pub fn is_op(&self, id: ConnId) -> bool {

@@ -39,6 +39,12 @@ pub struct Client {
     pub invisible: bool,
     pub oper: bool,
     pub account: Option<String>,
+    /// SASL PLAIN in progress: the base64 received so far.
+    pub sasl_buf: Option<String>,
+    /// A login is being checked; registration waits for it.
+    pub auth_pending: bool,
+    /// `PASS account:password`, checked when registration completes.
+    pub pass_login: Option<(String, String)>,
     pub away: Option<String>,
     /// Casefolded names of the channels this client is in.
     pub channels: Vec<String>,
@@ -79,6 +85,9 @@ impl Client {
             invisible: false,
             oper: false,
             account: None,
+            sasl_buf: None,
+            auth_pending: false,
+            pass_login: None,
             away: None,
             channels: Vec::new(),
             invites: Vec::new(),

@@ -48,6 +48,18 @@ pub struct Config {
     pub flood_burst: u32,
     /// Flood control: lines per second allowed after the burst.
     pub flood_rate: f64,
+    /// With a store: clients must log in before registration completes.
+    pub require_login: bool,
+    /// With a store: anyone may create an account with `REGISTER`.
+    pub open_registration: bool,
+    /// With a store: keep message history.
+    pub history: bool,
+    /// Messages replayed on JOIN to clients without `draft/chathistory`.
+    pub replay_on_join: usize,
+    /// Largest CHATHISTORY page.
+    pub chathistory_max: usize,
+    /// Rooms that always exist and that everyone joins after registering.
+    pub default_rooms: Vec<String>,
 }
 
 impl Default for Config {
@@ -73,6 +85,12 @@ impl Default for Config {
             registration_timeout: Duration::from_secs(60),
             flood_burst: 20,
             flood_rate: 4.0,
+            require_login: false,
+            open_registration: false,
+            history: true,
+            replay_on_join: 50,
+            chathistory_max: 1000,
+            default_rooms: Vec::new(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use hearth_proto::Message;
 
 use crate::error::IrcError;
-use crate::handlers::{channel, message, mode, query, registration};
+use crate::handlers::{account, channel, history, message, mode, query, registration};
 use crate::server::{Ctx, Server};
 
 /// A handler: applies one command, writes replies to `ctx`.
@@ -34,6 +34,10 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "PING" => spec(registration::ping, 1, false),
         "PONG" => spec(registration::pong, 0, false),
         "QUIT" => spec(registration::quit, 0, false),
+        "AUTHENTICATE" => spec(account::authenticate, 1, false),
+        "REGISTER" => spec(account::register, 3, false),
+        "CHATHISTORY" => spec(history::chathistory, 1, true),
+        "MARKREAD" => spec(history::markread, 1, true),
         "JOIN" => spec(channel::join, 1, true),
         "PART" => spec(channel::part, 1, true),
         "TOPIC" => spec(channel::topic, 1, true),

@@ -23,6 +23,8 @@ pub enum IrcError {
     ErroneousNickname(String),
     #[error("Nickname is already in use")]
     NicknameInUse(String),
+    #[error("Nickname belongs to another account; log in as its owner or choose another")]
+    NicknameReserved(String),
     #[error("Password incorrect")]
     PasswdMismatch,
     #[error("No such nick/channel")]
@@ -87,7 +89,7 @@ impl IrcError {
             IrcError::AlreadyRegistered => (ERR_ALREADYREGISTERED, vec![]),
             IrcError::NoNicknameGiven => (ERR_NONICKNAMEGIVEN, vec![]),
             IrcError::ErroneousNickname(n) => (ERR_ERRONEUSNICKNAME, vec![n.clone()]),
-            IrcError::NicknameInUse(n) => (ERR_NICKNAMEINUSE, vec![n.clone()]),
+            IrcError::NicknameInUse(n) | IrcError::NicknameReserved(n) => (ERR_NICKNAMEINUSE, vec![n.clone()]),
             IrcError::PasswdMismatch => (ERR_PASSWDMISMATCH, vec![]),
             IrcError::NoSuchNick(n) => (ERR_NOSUCHNICK, vec![n.clone()]),
             IrcError::NoSuchChannel(c) => (ERR_NOSUCHCHANNEL, vec![c.clone()]),

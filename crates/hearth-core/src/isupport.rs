@@ -4,8 +4,13 @@ use crate::config::Config;
 
 /// The tokens, in the order they are advertised.
 pub fn tokens(cfg: &Config) -> Vec<String> {
+    tokens_with(cfg, false)
+}
+
+/// The tokens; `history` adds CHATHISTORY and MSGREFTYPES.
+pub fn tokens_with(cfg: &Config, history: bool) -> Vec<String> {
     let deny = cfg.client_tag_deny.join(",");
-    vec![
+    let mut t = vec![
         format!("AWAYLEN={}", cfg.away_len),
         format!("CASEMAPPING={}", hearth_proto::CASEMAPPING),
         format!("CHANLIMIT=#&:{}", cfg.max_channels_per_user),
@@ -30,7 +35,13 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
         "USERLEN=16".into(),
         "UTF8ONLY".into(),
         "WHOX".into(),
-    ]
+    ];
+    if history && cfg.history {
+        t.push(format!("CHATHISTORY={}", cfg.chathistory_max));
+        t.push("MSGREFTYPES=timestamp,msgid".into());
+    }
+    t.sort();
+    t
 }
 
 #[cfg(test)]

@@ -18,8 +18,16 @@
 //! - [`error`]: typed command errors mapped to numerics in one place.
 //! - [`flood`]: token-bucket flood control, pure arithmetic.
 //! - [`config`], [`isupport`]: limits and texts; the 005 tokens.
+//! - [`auth`]: password checks off the event loop, growing delays after failures.
+//! - [`outbound`]: group commit of history, then delivery in order.
+//! - [`rooms`]: persistent rooms (topic, modes, bans, operators).
+//!
+//! Asynchronous work (database queries, password hashing) is never done under the
+//! state lock: a handler queues a [`Task`]; the listener runs it and hands its
+//! [`Completion`] back to [`Server::complete`].
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod channel;
 pub mod client;
 pub mod config;
@@ -28,14 +36,17 @@ pub mod error;
 pub mod flood;
 pub mod handlers;
 pub mod isupport;
+pub mod outbound;
 pub mod relay;
+pub mod rooms;
 pub mod server;
 pub mod sink;
 
 pub use client::ConnId;
 pub use config::Config;
 pub use flood::FloodGate;
-pub use server::{Ctx, Server};
+pub use outbound::Outbound;
+pub use server::{Completion, Ctx, Server, Services, Task};
 pub use sink::{Push, Sink};
 
 /// The version string shown in 002, 004 and VERSION.

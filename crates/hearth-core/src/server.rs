@@ -18,8 +18,31 @@ use crate::client::{Client, ConnId};
 use crate::config::Config;
 use crate::dispatch;
 use crate::error::numeric;
+use crate::outbound::{Entry, Out, Outbound, StoreOp};
 use crate::relay::Relay;
 use crate::sink::{Push, Sink};
+
+/// What an asynchronous step (a database query, a password check) does to the state
+/// when it finishes.
+pub type Completion = Box<dyn FnOnce(&mut Server) + Send>;
+
+/// An asynchronous step started by a handler. The listener spawns it and hands the
+/// completion back with [`Server::complete`].
+pub type Task = std::pin::Pin<Box<dyn Future<Output = Completion> + Send>>;
+
+/// Storage-backed services: accounts, history, persistent rooms.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn hearth_store::Store>,
+    pub outbound: Outbound,
+    pub argon2: hearth_store::password::Argon2Params,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").finish_non_exhaustive()
+    }
+}
 
 /// Replies to the client whose command is being handled.
 #[derive(Debug)]
@@ -49,7 +72,6 @@ pub struct Stats {
 }
 
 /// All state of one server process.
-#[derive(Debug)]
 pub struct Server {
     pub(crate) cfg: Arc<Config>,
     pub(crate) clients: HashMap<ConnId, Client>,
@@ -59,13 +81,35 @@ pub struct Server {
     pub(crate) channels: HashMap<String, Channel>,
     pub(crate) created: SystemTime,
     pub(crate) stats: Stats,
-    /// Sessions to end once the current command is done: (id, quit reason, error line).
+    /// Sessions to end once the current command is done: (id, quit reason).
     pending_quits: Vec<(ConnId, String)>,
+    /// Output of the command being handled, sent (or queued behind the database) at
+    /// the end of it.
+    outbox: Vec<Out>,
+    /// Store operations of the command being handled.
+    ops: Vec<StoreOp>,
+    /// Asynchronous steps for the listener to spawn.
+    tasks: Vec<Task>,
+    pub(crate) services: Option<Services>,
+    /// Casefolded names of all accounts: their nicknames are reserved.
+    pub(crate) account_names: HashSet<String>,
+    /// Recent login failures per IP and per account, for the growing delay.
+    pub(crate) failures: crate::auth::Failures,
     msgid_prefix: String,
     msgid_counter: u64,
     batch_counter: u64,
     next_conn: ConnId,
     pub(crate) isupport: Vec<String>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("clients", &self.clients.len())
+            .field("channels", &self.channels.len())
+            .field("services", &self.services.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Milliseconds since the epoch.
@@ -96,6 +140,12 @@ impl Server {
             created: now,
             stats: Stats::default(),
             pending_quits: Vec::new(),
+            outbox: Vec::new(),
+            ops: Vec::new(),
+            tasks: Vec::new(),
+            services: None,
+            account_names: HashSet::new(),
+            failures: Default::default(),
             // Millisecond start time keeps ids unique across restarts.
             msgid_prefix: format!("{:x}", unix_ms(now)),
             msgid_counter: 0,
@@ -107,6 +157,39 @@ impl Server {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// Turns on accounts, history and persistent rooms.
+    pub fn with_services(mut self, services: Services) -> Self {
+        self.services = Some(services);
+        self.isupport = crate::isupport::tokens_with(&self.cfg, true);
+        self
+    }
+
+    /// Replaces the set of account names whose nicknames are reserved.
+    pub fn set_account_names(&mut self, names: impl IntoIterator<Item = String>) {
+        self.account_names = names.into_iter().map(|n| casefold(&n)).collect();
+    }
+
+    /// Asynchronous steps started since the last call; the caller spawns them.
+    pub fn take_tasks(&mut self) -> Vec<Task> {
+        std::mem::take(&mut self.tasks)
+    }
+
+    /// Applies a finished asynchronous step.
+    pub fn complete(&mut self, done: Completion) {
+        done(self);
+        self.commit();
+    }
+
+    pub(crate) fn spawn(&mut self, task: impl Future<Output = Completion> + Send + 'static) {
+        self.tasks.push(Box::pin(task));
+    }
+
+    pub(crate) fn store_op(&mut self, op: StoreOp) {
+        if self.services.is_some() {
+            self.ops.push(op);
+        }
     }
 
     /// Connections (registered or not).
@@ -144,7 +227,7 @@ impl Server {
             ctx.reply(reply);
         }
         self.flush(ctx);
-        self.process_quits();
+        self.commit();
     }
 
     /// Tells the client why its line was rejected; the connection stays open.
@@ -166,14 +249,14 @@ impl Server {
                 .with_param(format!("Your line was not understood and was dropped: {other}")),
         };
         self.send_message(id, &m);
-        self.process_quits();
+        self.commit();
     }
 
     /// Ends session `id` (socket closed, ping timeout, …): QUIT goes to everyone who
     /// shared a channel with it. Idempotent.
     pub fn disconnect(&mut self, id: ConnId, reason: &str) {
         self.pending_quits.push((id, reason.to_string()));
-        self.process_quits();
+        self.commit();
     }
 
     /// Graceful shutdown: every client gets a NOTICE, then `ERROR`, then is closed.
@@ -192,7 +275,7 @@ impl Server {
     pub fn ping(&mut self, id: ConnId) {
         let m = Message::new("PING").with_param(self.cfg.server_name.as_str());
         self.send_message(id, &m);
-        self.process_quits();
+        self.commit();
     }
 
     pub(crate) fn nick_of(&self, id: ConnId) -> String {
@@ -234,10 +317,8 @@ impl Server {
 
     /// Queues `bytes` for `id`; on SendQ overflow the session is ended after this command.
     pub(crate) fn send_bytes(&mut self, id: ConnId, bytes: Bytes) {
-        if let Some(c) = self.clients.get(&id)
-            && c.sink.push(bytes) == Push::Overflow
-        {
-            self.pending_quits.push((id, "SendQ exceeded".into()));
+        if let Some(c) = self.clients.get(&id) {
+            self.outbox.push(Out::Line(id, c.sink.clone(), bytes));
         }
     }
 
@@ -253,7 +334,6 @@ impl Server {
         except: Option<ConnId>,
         need: Option<Cap>,
     ) {
-        let mut overflowed = Vec::new();
         for id in targets {
             if Some(id) == except {
                 continue;
@@ -262,12 +342,7 @@ impl Server {
             if need.is_some_and(|cap| !c.caps.contains(cap)) {
                 continue;
             }
-            if c.sink.push(relay.bytes_for(c.caps)) == Push::Overflow {
-                overflowed.push(id);
-            }
-        }
-        for id in overflowed {
-            self.pending_quits.push((id, "SendQ exceeded".into()));
+            self.outbox.push(Out::Line(id, c.sink.clone(), relay.bytes_for(c.caps)));
         }
     }
 
@@ -296,7 +371,7 @@ impl Server {
     }
 
     /// Sends the replies in `ctx` to its client, labelled and batched as its caps ask.
-    fn flush(&mut self, ctx: Ctx) {
+    pub(crate) fn flush(&mut self, ctx: Ctx) {
         let Some(c) = self.clients.get(&ctx.id) else { return };
         let caps = c.caps;
         let label = ctx.label.filter(|_| caps.contains(Cap::LabeledResponse));
@@ -318,7 +393,10 @@ impl Server {
                 start.tags.push(label_tag(&l));
                 let end = self.server_msg("BATCH").with_param(format!("-{id}"));
                 for r in &mut replies {
-                    r.tags.insert(0, Tag { key: "batch".into(), value: id.clone() });
+                    // Lines inside a nested batch (e.g. chathistory) belong to that one.
+                    if r.tag("batch").is_none() {
+                        r.tags.insert(0, Tag { key: "batch".into(), value: id.clone() });
+                    }
                 }
                 replies.insert(0, start);
                 replies.push(end);
@@ -334,11 +412,38 @@ impl Server {
         }
     }
 
-    /// Ends every session queued for ending (QUIT, KILL, SendQ), including any that
-    /// overflow while the QUIT messages go out.
-    fn process_quits(&mut self) {
-        while let Some((id, reason)) = self.pending_quits.pop() {
-            self.remove_client(id, &reason);
+    /// Sends this command's output: at once, or — when it stores something, or earlier
+    /// output still waits for the database — through the writer, in order. Sessions
+    /// that end (QUIT, KILL, SendQ) are removed here, including any that overflow
+    /// while the QUIT messages go out.
+    pub(crate) fn commit(&mut self) {
+        loop {
+            while let Some((id, reason)) = self.pending_quits.pop() {
+                self.remove_client(id, &reason);
+            }
+            if self.outbox.is_empty() && self.ops.is_empty() {
+                return;
+            }
+            let out = std::mem::take(&mut self.outbox);
+            let ops = std::mem::take(&mut self.ops);
+            match &self.services {
+                Some(svc) if !ops.is_empty() || svc.outbound.busy() => svc.outbound.send(Entry { ops, out }),
+                _ => {
+                    for o in out {
+                        match o {
+                            Out::Line(id, sink, bytes) => {
+                                if sink.push(bytes) == Push::Overflow {
+                                    self.pending_quits.push((id, "SendQ exceeded".into()));
+                                }
+                            }
+                            Out::Close(sink, bytes) => sink.close_with(Some(bytes)),
+                        }
+                    }
+                }
+            }
+            if self.pending_quits.is_empty() {
+                return;
+            }
         }
     }
 
@@ -355,7 +460,7 @@ impl Server {
         for key in &client.channels {
             if let Some(ch) = self.channels.get_mut(key) {
                 ch.members.remove(&id);
-                if ch.members.is_empty() {
+                if ch.members.is_empty() && !ch.persistent {
                     self.channels.remove(key);
                 }
             }
@@ -364,7 +469,7 @@ impl Server {
             self.nicks.remove(&client.nick_key);
         }
         let error = Message::new("ERROR").with_param(format!("Closing Link: {} ({reason})", client.host));
-        client.sink.close_with(Some(to_bytes(&error)));
+        self.outbox.push(Out::Close(client.sink.clone(), to_bytes(&error)));
     }
 
     /// Queues the end of a session after the current command (QUIT, KILL).

@@ -59,6 +59,8 @@ impl Sink {
             st.overflowed = true;
             drop(st);
             self.wake_writer.notify_one();
+            // The reader ends the session when the core is not already doing so.
+            self.wake_reader.notify_waiters();
             return Push::Overflow;
         }
         let was_empty = st.queue.is_empty();
@@ -129,12 +131,15 @@ impl Sink {
         }
     }
 
-    /// Resolves once the sink is closed (the core ended this session).
+    /// Resolves once the sink is closed (the core ended this session) or overflowed.
     pub async fn closed(&self) {
         loop {
             let notified = self.wake_reader.notified();
-            if self.is_closed() {
-                return;
+            {
+                let st = self.state.lock();
+                if st.closed || st.overflowed {
+                    return;
+                }
             }
             notified.await;
         }

@@ -6,6 +6,7 @@ use hearth_proto::numeric::*;
 use hearth_proto::{Cap, Message, casefold, is_valid_channel};
 
 use crate::channel::{self, Channel, OP, Topic};
+use crate::outbound::StoreOp;
 use crate::client::ConnId;
 use crate::error::IrcError;
 use crate::relay::Relay;
@@ -30,6 +31,14 @@ pub fn join(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     Ok(())
 }
 
+/// Joins a room from the configuration's `rooms.default` after registration.
+pub(crate) fn join_default(s: &mut Server, ctx: &mut Ctx, name: &str) {
+    if let Err(e) = join_one(s, ctx, name, None) {
+        let nick = s.nick_of(ctx.id);
+        ctx.reply(e.to_message(&s.cfg.server_name, &nick, "JOIN"));
+    }
+}
+
 fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>) -> Result<(), IrcError> {
     if !is_valid_channel(name, s.cfg.channel_len) {
         return Err(IrcError::NoSuchChannel(name.to_string()));
@@ -44,26 +53,33 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>) -> Res
     }
     let invited = c.invites.contains(&chan_key);
     let mask = c.mask.clone();
+    let account = c.account.as_deref().map(casefold);
     let status = match s.channels.get(&chan_key) {
-        Some(ch) => {
-            if !invited && !c.oper {
-                if ch.is_banned(&mask) {
-                    return Err(IrcError::BannedFromChan(ch.name.clone()));
-                }
-                if ch.modes.invite_only {
-                    return Err(IrcError::InviteOnlyChan(ch.name.clone()));
-                }
-                if ch.modes.key.as_deref().is_some_and(|k| Some(k) != key) {
-                    return Err(IrcError::BadChannelKey(ch.name.clone()));
-                }
-                if ch.modes.limit.is_some_and(|l| ch.members.len() >= l) {
-                    return Err(IrcError::ChannelIsFull(ch.name.clone()));
-                }
+        Some(ch) if ch.members.is_empty() && ch.op_accounts.is_empty() && ch.persistent => {
+            // A stored room nobody runs yet: the first person in takes it over.
+            check_entry(ch, c.oper, invited, &mask, key)?;
+            if let Some(acct) = &account {
+                let room = chan_key.clone();
+                s.store_op(StoreOp::AddOperator(room, acct.clone()));
+                s.channels.get_mut(&chan_key).expect("exists").op_accounts.push(acct.clone());
             }
-            0
+            OP
+        }
+        Some(ch) => {
+            check_entry(ch, c.oper, invited, &mask, key)?;
+            if account.as_ref().is_some_and(|a| ch.op_accounts.contains(a)) { OP } else { 0 }
         }
         None => {
-            s.channels.insert(chan_key.clone(), Channel::new(name));
+            let mut ch = Channel::new(name);
+            ch.persistent = s.services.is_some();
+            if let Some(acct) = &account
+                && ch.persistent
+            {
+                ch.op_accounts.push(acct.clone());
+                s.store_op(StoreOp::AddOperator(chan_key.clone(), acct.clone()));
+            }
+            s.channels.insert(chan_key.clone(), ch);
+            s.persist_room(&chan_key);
             OP
         }
     };
@@ -76,6 +92,27 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>) -> Res
     announce_join(s, ctx, &chan_key, &display);
     send_topic(s, ctx, &chan_key, false);
     send_names(s, ctx, &chan_key);
+    crate::handlers::history::after_join(s, ctx, &chan_key, &display);
+    Ok(())
+}
+
+/// May a client (oper? invited? its mask, the key it gave) enter `ch`?
+fn check_entry(ch: &Channel, oper: bool, invited: bool, mask: &str, key: Option<&str>) -> Result<(), IrcError> {
+    if invited || oper {
+        return Ok(());
+    }
+    if ch.is_banned(mask) {
+        return Err(IrcError::BannedFromChan(ch.name.clone()));
+    }
+    if ch.modes.invite_only {
+        return Err(IrcError::InviteOnlyChan(ch.name.clone()));
+    }
+    if ch.modes.key.as_deref().is_some_and(|k| Some(k) != key) {
+        return Err(IrcError::BadChannelKey(ch.name.clone()));
+    }
+    if ch.modes.limit.is_some_and(|l| ch.members.len() >= l) {
+        return Err(IrcError::ChannelIsFull(ch.name.clone()));
+    }
     Ok(())
 }
 
@@ -138,7 +175,7 @@ fn part_one(s: &mut Server, ctx: &mut Ctx, chan_key: &str, reason: Option<&str>)
 pub(crate) fn remove_member(s: &mut Server, chan_key: &str, id: ConnId) {
     if let Some(ch) = s.channels.get_mut(chan_key) {
         ch.members.remove(&id);
-        if ch.members.is_empty() {
+        if ch.members.is_empty() && !ch.persistent {
             s.channels.remove(chan_key);
         }
     }
@@ -180,6 +217,7 @@ pub fn topic(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     ctx.reply(relay.message_for(caps));
     let members = s.members(&key);
     s.deliver(&mut relay, members, Some(ctx.id), None);
+    s.persist_room(&key);
     Ok(())
 }
 

@@ -9,7 +9,8 @@ use crate::channel::{OP, VOICE};
 use crate::client::ConnId;
 use crate::error::IrcError;
 use crate::relay::Relay;
-use crate::server::{Ctx, Server};
+use crate::handlers::history;
+use crate::server::{Ctx, Server, server_time};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -95,7 +96,15 @@ fn channel_target(target: &str) -> Option<(u8, &str)> {
     matches!(rest.as_bytes().first(), Some(b'#' | b'&')).then_some((status, rest))
 }
 
-fn build_relay(s: &mut Server, ctx: &Ctx, kind: Kind, target: &str, text: Option<&str>, tags: &[Tag]) -> Relay {
+fn build_relay(
+    s: &mut Server,
+    ctx: &Ctx,
+    kind: Kind,
+    target: &str,
+    text: Option<&str>,
+    tags: &[Tag],
+) -> (Relay, SystemTime) {
+    let now = SystemTime::now();
     let c = s.client(ctx.id);
     let mut m = Message::new(kind.verb()).with_source(c.mask.as_str()).with_param(target);
     if let Some(t) = text {
@@ -103,7 +112,9 @@ fn build_relay(s: &mut Server, ctx: &Ctx, kind: Kind, target: &str, text: Option
     }
     let account = c.account.clone();
     let msgid = s.next_msgid();
-    Relay::new(m, Server::now_time()).with_msgid(msgid).with_account(account).with_client_tags(tags.to_vec())
+    let relay =
+        Relay::new(m, server_time(now)).with_msgid(msgid).with_account(account).with_client_tags(tags.to_vec());
+    (relay, now)
 }
 
 /// The sender's own copy (echo-message), labelled like any reply.
@@ -150,10 +161,14 @@ fn to_channel(
         .map(|(id, _)| *id)
         .collect();
     let shown = if min_status == 0 { ch.name.clone() } else { format!("{}{}", &target[..1], ch.name) };
-    let mut relay = build_relay(s, ctx, kind, &shown, text, tags);
+    let (mut relay, now) = build_relay(s, ctx, kind, &shown, text, tags);
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
     s.deliver(&mut relay, recipients, Some(ctx.id), need);
     echo(s, ctx, kind, &relay);
+    // Messages to the ops/voiced only (STATUSMSG) stay out of the shared history.
+    if min_status == 0 {
+        history::record(s, ctx.id, key, &shown, &relay, now, tags);
+    }
     Ok(())
 }
 
@@ -170,7 +185,7 @@ fn to_user(
     };
     let t = s.client(tid);
     let (tnick, away) = (t.nick.clone(), t.away.clone());
-    let mut relay = build_relay(s, ctx, kind, &tnick, text, tags);
+    let (mut relay, now) = build_relay(s, ctx, kind, &tnick, text, tags);
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
     if tid == ctx.id {
         // A message to oneself arrives once, echo-message or not.
@@ -182,6 +197,8 @@ fn to_user(
         s.deliver(&mut relay, [tid], None, need);
         echo(s, ctx, kind, &relay);
     }
+    let key = history::dm_target(s, ctx.id, tid);
+    history::record(s, ctx.id, key, &tnick, &relay, now, tags);
     if kind == Kind::Privmsg
         && let Some(a) = away
     {

@@ -7,6 +7,7 @@ use hearth_proto::{Message, casefold};
 
 use crate::channel::{Ban, OP, VOICE};
 use crate::error::IrcError;
+use crate::outbound::StoreOp;
 use crate::relay::Relay;
 use crate::server::{Ctx, Server, unix_secs};
 
@@ -134,6 +135,7 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
     let mut last_sign = None;
     let mut param_modes = 0;
     let mut errors: Vec<IrcError> = Vec::new();
+    let mut store_ops: Vec<StoreOp> = Vec::new();
     let mut denied = false;
     for mc in modes.chars() {
         match mc {
@@ -204,10 +206,27 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
                     (true, Some(_)) | (false, None) => Ok(None),
                     (true, None) if ch.bans.len() >= s.cfg.max_bans => Err(IrcError::BanListFull(display.clone(), 'b')),
                     (true, None) => {
-                        ch.bans.push(Ban { mask: mask.clone(), setter, time: SystemTime::now() });
+                        let ban = Ban { mask: mask.clone(), setter, time: SystemTime::now() };
+                        if ch.persistent {
+                            store_ops.push(StoreOp::AddBan(
+                                key.clone(),
+                                hearth_store::Ban {
+                                    mask: ban.mask.clone(),
+                                    set_by: ban.setter.clone(),
+                                    set_at: hearth_store::Timestamp::from(ban.time),
+                                },
+                            ));
+                        }
+                        ch.bans.push(ban);
                         Ok(Some(mask))
                     }
-                    (false, Some(i)) => Ok(Some(ch.bans.remove(i).mask)),
+                    (false, Some(i)) => {
+                        let removed = ch.bans.remove(i).mask;
+                        if ch.persistent {
+                            store_ops.push(StoreOp::RemoveBan(key.clone(), removed.clone()));
+                        }
+                        Ok(Some(removed))
+                    }
                 }
             }
             'k' if add => {
@@ -263,6 +282,12 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
     let nick = s.nick_of(ctx.id);
     for e in errors {
         ctx.reply(e.to_message(&s.cfg.server_name, &nick, "MODE"));
+    }
+    for op in store_ops {
+        s.store_op(op);
+    }
+    if applied.chars().any(|c| "imnstkl".contains(c)) {
+        s.persist_room(&key);
     }
     if !applied.is_empty() {
         let me = s.client(ctx.id);

@@ -26,8 +26,21 @@ pub const OFFERED: &[Cap] = &[
     Cap::UserhostInNames,
 ];
 
-fn offered(cap: Cap) -> bool {
-    OFFERED.contains(&cap)
+/// The capabilities this server offers right now, with their CAP LS 302 values.
+pub fn offered(s: &Server) -> Vec<(Cap, Option<&'static str>)> {
+    let mut caps: Vec<(Cap, Option<&'static str>)> = OFFERED.iter().map(|c| (*c, None)).collect();
+    if s.services.is_some() {
+        caps.push((Cap::Sasl, Some("PLAIN")));
+        caps.push((Cap::ReadMarker, None));
+        if s.cfg.history {
+            caps.push((Cap::ChatHistory, None));
+        }
+        if s.cfg.open_registration {
+            caps.push((Cap::AccountRegistration, Some("before-connect")));
+        }
+    }
+    caps.sort_by_key(|(c, _)| c.name());
+    caps
 }
 
 /// CAP LS [version] | CAP LIST | CAP REQ :<caps> | CAP END
@@ -53,11 +66,17 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
                 // cap-notify is implied by CAP LS 302.
                 c.caps.insert(Cap::CapNotify);
             }
-            let names: Vec<&str> = OFFERED.iter().map(|c| c.name()).collect();
+            let names: Vec<String> = offered(s)
+                .into_iter()
+                .map(|(c, v)| match v {
+                    Some(v) if version >= 302 => format!("{}={v}", c.name()),
+                    _ => c.name().to_string(),
+                })
+                .collect();
             // Keep each line well under 512 bytes; 302 clients accept continuation lines.
             let mut chunks: Vec<String> = Vec::new();
             let mut cur = String::new();
-            for n in names {
+            for n in &names {
                 if !cur.is_empty() && cur.len() + n.len() + 1 > 350 && version >= 302 {
                     chunks.push(std::mem::take(&mut cur));
                 }
@@ -83,13 +102,14 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
                 return Err(IrcError::NeedMoreParams);
             };
             let mut caps = s.client(ctx.id).caps;
+            let available = offered(s);
             let mut ok = true;
             for item in list.split(' ').filter(|x| !x.is_empty()) {
                 let (remove, name) = match item.strip_prefix('-') {
                     Some(n) => (true, n),
                     None => (false, item),
                 };
-                match Cap::from_name(name).filter(|c| offered(*c)) {
+                match Cap::from_name(name).filter(|c| available.iter().any(|(o, _)| o == c)) {
                     // cap-notify cannot be disabled by a 302 client.
                     Some(Cap::CapNotify) if remove && s.client(ctx.id).cap_version >= 302 => ok = false,
                     Some(c) if remove => {
@@ -123,15 +143,31 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
     Ok(())
 }
 
-/// PASS <password>
-pub fn pass(s: &mut Server, _ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
-    let id = _ctx.id;
+/// PASS <password> | PASS <account>:<password>
+///
+/// With a server password configured, PASS is that password. Otherwise, on a server
+/// with accounts, `account:password` logs in (for clients without SASL).
+pub fn pass(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let id = ctx.id;
     if s.client(id).registered {
         return Err(IrcError::AlreadyRegistered);
     }
-    let ok = s.cfg.password.as_deref().is_none_or(|p| constant_time_eq(p.as_bytes(), msg.params[0].as_bytes()));
-    s.client_mut(id).pass_ok = ok;
+    let given = &msg.params[0];
+    match s.cfg.password.as_deref() {
+        Some(p) => s.client_mut(id).pass_ok = constant_time_eq(p.as_bytes(), given.as_bytes()),
+        None => {
+            let login = given.split_once(':').filter(|_| s.services.is_some());
+            let c = s.client_mut(id);
+            c.pass_ok = true;
+            c.pass_login = login.map(|(a, p)| (a.to_string(), p.to_string()));
+        }
+    }
     Ok(())
+}
+
+/// True when `key` (casefolded nick) is an account name that `id` is not logged in as.
+fn reserved_for_other(s: &Server, id: crate::ConnId, key: &str) -> bool {
+    s.account_names.contains(key) && s.client(id).account.as_deref().map(casefold).as_deref() != Some(key)
 }
 
 /// Compares secrets without leaking where they differ through timing.
@@ -155,6 +191,9 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         && owner != ctx.id
     {
         return Err(IrcError::NicknameInUse(new.clone()));
+    }
+    if s.client(ctx.id).registered && reserved_for_other(s, ctx.id, &key) {
+        return Err(IrcError::NicknameReserved(new.clone()));
     }
     let c = s.client(ctx.id);
     if c.nick == *new {
@@ -201,16 +240,47 @@ pub fn user(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     Ok(())
 }
 
-/// Finishes registration once NICK, USER (and CAP END, and PASS) are in.
-fn try_register(s: &mut Server, ctx: &mut Ctx) {
+/// Finishes registration once NICK, USER (and CAP END, PASS, a login) are in.
+pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
     let c = s.client(ctx.id);
-    if c.registered || c.nick_key.is_empty() || !c.got_user || c.cap_negotiating {
+    if c.registered || c.nick_key.is_empty() || !c.got_user || c.cap_negotiating || c.auth_pending {
         return;
     }
     if s.cfg.password.is_some() && !c.pass_ok {
         let e = IrcError::PasswdMismatch.to_message(&s.cfg.server_name, &c.nick, "PASS");
         ctx.reply(e);
         s.quit_later(ctx.id, "Bad server password".into());
+        return;
+    }
+    if let Some((account, password)) = s.client_mut(ctx.id).pass_login.take()
+        && s.client(ctx.id).account.is_none()
+    {
+        crate::auth::start_login(s, ctx.id, account, password, crate::auth::Via::Pass, ctx.label.clone());
+        return;
+    }
+    let c = s.client(ctx.id);
+    if s.services.is_some() && s.cfg.require_login && c.account.is_none() {
+        let how = if s.cfg.open_registration {
+            "log in with SASL PLAIN or PASS account:password, or create an account with REGISTER"
+        } else {
+            "log in with SASL PLAIN, or give account:password as the server password (PASS); \
+             ask the administrator for an account (hearth user add NAME)"
+        };
+        let nick = c.nick.clone();
+        ctx.reply(s.server_msg("NOTICE").with_param(nick.as_str()).with_param(format!("This server needs an account: {how}")));
+        if c.caps.contains(Cap::StandardReplies) {
+            ctx.reply(IrcError::Fail("ACCOUNT_REQUIRED", vec![], format!("Login required: {how}")).to_message(
+                &s.cfg.server_name,
+                &nick,
+                "*",
+            ));
+        }
+        s.quit_later(ctx.id, "Login required".into());
+        return;
+    }
+    if reserved_for_other(s, ctx.id, &c.nick_key) {
+        let nick = c.nick.clone();
+        ctx.reply(IrcError::NicknameReserved(nick.clone()).to_message(&s.cfg.server_name, "*", "NICK"));
         return;
     }
     s.client_mut(ctx.id).registered = true;
@@ -245,6 +315,12 @@ fn welcome(s: &mut Server, ctx: &mut Ctx) {
     if modes != "+" {
         let nick = s.nick_of(ctx.id);
         ctx.reply(s.server_msg("MODE").with_param(nick.as_str()).with_param(modes));
+    }
+    if s.client(ctx.id).oper {
+        s.num(ctx, RPL_YOUREOPER, [], "You are now an IRC operator");
+    }
+    for room in s.cfg.default_rooms.clone() {
+        crate::handlers::channel::join_default(s, ctx, &room);
     }
 }
 

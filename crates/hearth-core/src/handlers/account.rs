@@ -1,0 +1,206 @@
+//! Accounts: SASL (AUTHENTICATE) and self sign-up (REGISTER, draft/account-registration).
+
+use base64::Engine;
+use hearth_proto::numeric::*;
+use hearth_proto::{Cap, Message, casefold, is_valid_nick};
+
+use crate::auth::{self, Via};
+use crate::error::IrcError;
+use crate::server::{Completion, Ctx, Server};
+
+/// Longest SASL chunk (RFC: 400 bytes; a 400-byte chunk means more follows).
+const CHUNK: usize = 400;
+/// Longest SASL PLAIN payload we accept, base64.
+const MAX_PAYLOAD: usize = 1600;
+/// Shortest password REGISTER accepts.
+pub const MIN_PASSWORD: usize = 8;
+
+fn sasl_fail(s: &Server, ctx: &mut Ctx, why: &str) {
+    s.num(ctx, ERR_SASLFAIL, [], &format!("SASL authentication failed: {why}"));
+}
+
+/// AUTHENTICATE <mechanism> | AUTHENTICATE <base64 chunk>|+ | AUTHENTICATE *
+pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let arg = msg.params[0].as_str();
+    let c = s.client(ctx.id);
+    if s.services.is_none() || !c.caps.contains(Cap::Sasl) {
+        sasl_fail(s, ctx, "request the sasl capability first");
+        return Ok(());
+    }
+    if c.account.is_some() {
+        s.num(ctx, ERR_SASLALREADY, [], "You have already authenticated using SASL");
+        return Ok(());
+    }
+    if c.auth_pending {
+        sasl_fail(s, ctx, "a login is already being checked");
+        return Ok(());
+    }
+    if arg == "*" {
+        s.client_mut(ctx.id).sasl_buf = None;
+        s.num(ctx, ERR_SASLABORTED, [], "SASL authentication aborted");
+        return Ok(());
+    }
+    let Some(buf) = c.sasl_buf.clone() else {
+        if arg.eq_ignore_ascii_case("PLAIN") {
+            s.client_mut(ctx.id).sasl_buf = Some(String::new());
+            ctx.reply(Message::new("AUTHENTICATE").with_param("+"));
+        } else {
+            s.num(ctx, RPL_SASLMECHS, ["PLAIN"], "are available SASL mechanisms");
+            sasl_fail(s, ctx, "unknown mechanism");
+        }
+        return Ok(());
+    };
+    if arg.len() > CHUNK {
+        s.client_mut(ctx.id).sasl_buf = None;
+        s.num(ctx, ERR_SASLTOOLONG, [], "SASL message too long");
+        return Ok(());
+    }
+    let mut buf = buf;
+    if arg != "+" {
+        buf.push_str(arg);
+    }
+    if buf.len() > MAX_PAYLOAD {
+        s.client_mut(ctx.id).sasl_buf = None;
+        s.num(ctx, ERR_SASLTOOLONG, [], "SASL message too long");
+        return Ok(());
+    }
+    if arg.len() == CHUNK {
+        s.client_mut(ctx.id).sasl_buf = Some(buf);
+        return Ok(());
+    }
+    s.client_mut(ctx.id).sasl_buf = None;
+    match decode_plain(&buf) {
+        Some((account, password)) => {
+            auth::start_login(s, ctx.id, account, password, Via::Sasl, ctx.label.take());
+        }
+        None => sasl_fail(s, ctx, "malformed PLAIN payload"),
+    }
+    Ok(())
+}
+
+/// `base64(authzid NUL authcid NUL password)` → (account, password).
+fn decode_plain(b64: &str) -> Option<(String, String)> {
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    let mut parts = raw.split(|b| *b == 0);
+    let authzid = std::str::from_utf8(parts.next()?).ok()?;
+    let authcid = std::str::from_utf8(parts.next()?).ok()?;
+    let password = std::str::from_utf8(parts.next()?).ok()?;
+    if parts.next().is_some() || authcid.is_empty() {
+        return None;
+    }
+    // Logging in on behalf of another account is not supported.
+    if !authzid.is_empty() && casefold(authzid) != casefold(authcid) {
+        return None;
+    }
+    Some((authcid.to_string(), password.to_string()))
+}
+
+/// REGISTER <account> <email> <password>
+pub fn register(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let fail = |code: &'static str, ctxs: Vec<String>, text: &str| IrcError::Fail(code, ctxs, text.to_string());
+    let c = s.client(ctx.id);
+    let requested = msg.params[0].clone();
+    let account = if requested == "*" { c.nick.clone() } else { requested.clone() };
+    if s.services.is_none() || !s.cfg.open_registration {
+        return Err(fail(
+            "DISALLOWED",
+            vec![requested],
+            "Accounts are created by the administrator (hearth user add NAME)",
+        ));
+    }
+    if c.account.is_some() {
+        return Err(fail("ALREADY_AUTHENTICATED", vec![account], "You are already logged in"));
+    }
+    if !is_valid_nick(&account, s.cfg.nick_len) {
+        return Err(fail("BAD_ACCOUNT_NAME", vec![account], "Account names follow the nickname rules"));
+    }
+    let password = msg.params[2].clone();
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(fail(
+            "WEAK_PASSWORD",
+            vec![account],
+            &format!("Passwords need at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    if s.account_names.contains(&casefold(&account)) {
+        return Err(fail("ACCOUNT_EXISTS", vec![account], "That account already exists"));
+    }
+    let svc = s.services.clone().expect("checked above");
+    let id = ctx.id;
+    let label = ctx.label.take();
+    s.client_mut(id).auth_pending = true;
+    s.spawn(async move {
+        let params = svc.argon2.clone();
+        let hashed = tokio::task::spawn_blocking(move || hearth_store::password::hash_password(&password, &params)).await;
+        let created = match hashed {
+            Ok(hash) => svc.store.create_account(&account, &hash).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let done: Completion = Box::new(move |s: &mut Server| finish_register(s, id, account, created, label));
+        done
+    });
+    Ok(())
+}
+
+fn finish_register(
+    s: &mut Server,
+    id: crate::ConnId,
+    account: String,
+    created: Result<hearth_store::Account, String>,
+    label: Option<String>,
+) {
+    if let Ok(acct) = &created {
+        s.account_names.insert(casefold(&acct.name));
+        tracing::info!(account = %acct.name, "account registered");
+    }
+    if !s.clients.contains_key(&id) {
+        return;
+    }
+    let mut ctx = Ctx::new(id, "REGISTER", label);
+    s.client_mut(id).auth_pending = false;
+    match created {
+        Ok(acct) => {
+            ctx.reply(
+                s.server_msg("REGISTER")
+                    .with_param("SUCCESS")
+                    .with_param(acct.name.as_str())
+                    .with_param("Account created"),
+            );
+            let c = s.client_mut(id);
+            c.account = Some(acct.name.clone());
+            let mask = if c.mask.is_empty() { "*".to_string() } else { c.mask.clone() };
+            s.num(&mut ctx, RPL_LOGGEDIN, [mask.as_str(), acct.name.as_str()], &format!("You are now logged in as {}", acct.name));
+        }
+        Err(e) => {
+            let (code, text) = if e.contains("already exists") {
+                ("ACCOUNT_EXISTS", "That account already exists".to_string())
+            } else {
+                tracing::error!("REGISTER failed: {e}");
+                ("TEMPORARILY_UNAVAILABLE", "Could not create the account, try again later".to_string())
+            };
+            let nick = s.nick_of(id);
+            ctx.reply(IrcError::Fail(code, vec![account], text).to_message(&s.cfg.server_name, &nick, "REGISTER"));
+        }
+    }
+    crate::handlers::registration::try_register(s, &mut ctx);
+    s.flush(ctx);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn plain_payloads() {
+        assert_eq!(decode_plain(&b64(b"\0alice\0secret")), Some(("alice".into(), "secret".into())));
+        assert_eq!(decode_plain(&b64(b"alice\0alice\0pw")), Some(("alice".into(), "pw".into())));
+        assert_eq!(decode_plain(&b64(b"bob\0alice\0pw")), None, "no impersonation");
+        assert_eq!(decode_plain(&b64(b"\0\0pw")), None);
+        assert_eq!(decode_plain(&b64(b"alice")), None);
+        assert_eq!(decode_plain("not base64!"), None);
+    }
+}

@@ -1,0 +1,404 @@
+//! History: recording messages, CHATHISTORY, replay on join, MARKREAD.
+//!
+//! Access rule, enforced here and nowhere else: a channel's history is readable by
+//! its current members (and operators); a conversation's only by its two
+//! participants, identified by their accounts.
+
+use std::time::SystemTime;
+
+use hearth_proto::{Cap, Message, Tag, casefold, escape_tag_value, unescape_tag_value};
+use hearth_store::{Bound, StoreError, StoredMessage, Timestamp, dm_key, dm_peer};
+
+use crate::client::ConnId;
+use crate::error::IrcError;
+use crate::outbound::StoreOp;
+use crate::relay::Relay;
+use crate::rooms::to_time;
+use crate::server::{Completion, Ctx, Server, server_time};
+
+/// Who a DM participant is in the store: the account if logged in, else the nick.
+fn identity(s: &Server, id: ConnId) -> String {
+    let c = s.client(id);
+    casefold(c.account.as_deref().unwrap_or(&c.nick))
+}
+
+/// Client-only tags as stored: `key=value;key2` (escaped as on the wire).
+fn tags_to_string(tags: &[Tag]) -> String {
+    let mut out = String::new();
+    for t in tags {
+        if !out.is_empty() {
+            out.push(';');
+        }
+        out.push_str(&t.key);
+        if !t.value.is_empty() {
+            out.push('=');
+            escape_tag_value(&t.value, &mut out);
+        }
+    }
+    out
+}
+
+fn tags_from_string(s: &str) -> Vec<Tag> {
+    s.split(';')
+        .filter(|t| !t.is_empty())
+        .map(|t| match t.split_once('=') {
+            Some((k, v)) => Tag::new(k, unescape_tag_value(v)),
+            None => Tag::new(t, ""),
+        })
+        .collect()
+}
+
+/// Is this message worth keeping? TAGMSG only when it carries more than typing.
+pub(crate) fn worth_storing(command: &str, tags: &[Tag]) -> bool {
+    command != "TAGMSG" || tags.iter().any(|t| t.key != "+typing" && t.key != "+draft/typing")
+}
+
+/// Queues a relayed message for the store; its delivery waits for the commit.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record(
+    s: &mut Server,
+    sender: ConnId,
+    target_key: String,
+    recipient: &str,
+    relay: &Relay,
+    time: SystemTime,
+    tags: &[Tag],
+) {
+    if s.services.is_none() || !s.cfg.history {
+        return;
+    }
+    let m = relay.message();
+    if !worth_storing(&m.command, tags) {
+        return;
+    }
+    let c = s.client(sender);
+    let text = if m.command == "TAGMSG" { String::new() } else { m.params.get(1).cloned().unwrap_or_default() };
+    let stored = StoredMessage {
+        msgid: relay.msgid().unwrap_or_default().to_string(),
+        time: Timestamp::from(time),
+        target: target_key,
+        recipient: recipient.to_string(),
+        sender: c.mask.clone(),
+        sender_account: c.account.clone(),
+        command: m.command.clone(),
+        tags: tags_to_string(tags),
+        text,
+    };
+    s.store_op(StoreOp::Message(stored));
+}
+
+/// The conversation key of a DM between `sender` and the client `other`.
+pub(crate) fn dm_target(s: &Server, sender: ConnId, other: ConnId) -> String {
+    dm_key(&identity(s, sender), &identity(s, other))
+}
+
+/// A stored message as `caps` should see it; `force_time` for chathistory batches.
+fn replay_message(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bool) -> Message {
+    let mut msg = Message::new(m.command.as_str()).with_source(m.sender.as_str()).with_param(m.recipient.as_str());
+    if m.command != "TAGMSG" {
+        let text = if prefix_time && !caps.contains(Cap::ServerTime) {
+            // A client that cannot show server-time still learns when it was said.
+            let when = humantime::format_rfc3339_seconds(to_time(m.time)).to_string().replace('T', " ");
+            let when = when.trim_end_matches('Z');
+            match m.text.strip_prefix("\u{1}ACTION ") {
+                Some(rest) => format!("\u{1}ACTION [{when}] {rest}"),
+                None => format!("[{when}] {}", m.text),
+            }
+        } else {
+            m.text.clone()
+        };
+        msg = msg.with_param(text);
+    }
+    let relay = Relay::new(msg, server_time(to_time(m.time)))
+        .with_msgid(m.msgid.clone())
+        .with_account(m.sender_account.clone())
+        .with_client_tags(tags_from_string(&m.tags));
+    relay.message_for(caps)
+}
+
+/// Wraps `lines` in a batch when the client supports it.
+fn batched(s: &mut Server, id: ConnId, kind: &str, target: Option<&str>, lines: Vec<Message>) -> Vec<Message> {
+    if !s.client(id).caps.contains(Cap::Batch) {
+        return lines;
+    }
+    let bid = s.next_batch_id();
+    let mut start = s.server_msg("BATCH").with_param(format!("+{bid}")).with_param(kind);
+    if let Some(t) = target {
+        start = start.with_param(t);
+    }
+    let mut out = vec![start];
+    for mut l in lines {
+        l.tags.insert(0, Tag::new("batch", bid.as_str()));
+        out.push(l);
+    }
+    out.push(s.server_msg("BATCH").with_param(format!("-{bid}")));
+    out
+}
+
+/// After a JOIN: the read marker (draft/read-marker) and, for clients without
+/// draft/chathistory, the last messages of the room.
+pub(crate) fn after_join(s: &mut Server, ctx: &mut Ctx, key: &str, display: &str) {
+    let Some(svc) = s.services.clone() else { return };
+    let c = s.client(ctx.id);
+    let id = ctx.id;
+    if c.caps.contains(Cap::ReadMarker)
+        && let Some(acct) = c.account.clone()
+    {
+        let (store, key, display) = (svc.store.clone(), key.to_string(), display.to_string());
+        s.spawn(async move {
+            let marker = store.read_marker(&acct, &key).await.ok().flatten();
+            let done: Completion = Box::new(move |s: &mut Server| send_marker(s, id, &display, marker));
+            done
+        });
+    }
+    let c = s.client(id);
+    let n = s.cfg.replay_on_join;
+    if !s.cfg.history || n == 0 || c.caps.contains(Cap::ChatHistory) {
+        return;
+    }
+    let (key, display) = (key.to_string(), display.to_string());
+    s.spawn(async move {
+        let rows = svc.store.latest(&key, None, n).await;
+        let done: Completion = Box::new(move |s: &mut Server| {
+            let Ok(rows) = rows else { return };
+            let Some(c) = s.clients.get(&id) else { return };
+            if rows.is_empty() || !c.channels.contains(&key) {
+                return;
+            }
+            let caps = c.caps;
+            let lines: Vec<Message> = rows.iter().map(|m| replay_message(m, caps, true)).collect();
+            let lines = batched(s, id, "chathistory", Some(&display), lines);
+            let mut ctx = Ctx::new(id, "JOIN", None);
+            ctx.replies = lines;
+            s.flush(ctx);
+        });
+        done
+    });
+}
+
+fn send_marker(s: &mut Server, id: ConnId, target: &str, marker: Option<Timestamp>) {
+    if !s.clients.contains_key(&id) {
+        return;
+    }
+    let value = marker.map(|t| format!("timestamp={}", server_time(to_time(t)))).unwrap_or_else(|| "*".into());
+    let m = s.server_msg("MARKREAD").with_param(target).with_param(value);
+    s.send_message(id, &m);
+}
+
+/// The store key of a CHATHISTORY/MARKREAD target, if `id` may read it.
+fn readable_target(s: &Server, id: ConnId, target: &str) -> Result<String, IrcError> {
+    let invalid = || IrcError::Fail("INVALID_TARGET", vec![target.to_string()], "You cannot read that history".into());
+    let c = s.client(id);
+    if target.starts_with('#') || target.starts_with('&') {
+        let key = casefold(target);
+        let member = s.channels.get(&key).is_some_and(|ch| ch.members.contains_key(&id));
+        return if member || c.oper { Ok(key) } else { Err(invalid()) };
+    }
+    // Private conversations are keyed by accounts: without one there is no history.
+    let Some(me) = c.account.as_deref().map(casefold) else { return Err(invalid()) };
+    let other = match s.find_nick(target) {
+        Some(oid) => identity(s, oid),
+        None => casefold(target),
+    };
+    Ok(dm_key(&me, &other))
+}
+
+fn parse_bound(raw: &str) -> Option<Bound> {
+    if let Some(id) = raw.strip_prefix("msgid=") {
+        return (!id.is_empty()).then(|| Bound::MsgId(id.to_string()));
+    }
+    let ts = raw.strip_prefix("timestamp=")?;
+    let t = humantime::parse_rfc3339_weak(ts).ok()?;
+    Some(Bound::Time(Timestamp::from(t)))
+}
+
+/// CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <ref> <limit> |
+/// CHATHISTORY BETWEEN <target> <ref> <ref> <limit> | CHATHISTORY TARGETS <ts> <ts> <limit>
+pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let Some(svc) = s.services.clone().filter(|_| s.cfg.history) else {
+        return Err(IrcError::UnknownCommand);
+    };
+    let p = &msg.params;
+    let sub = p[0].to_ascii_uppercase();
+    let needed = match sub.as_str() {
+        "LATEST" | "BEFORE" | "AFTER" | "AROUND" | "TARGETS" => 4,
+        "BETWEEN" => 5,
+        _ => return Err(IrcError::Fail("INVALID_PARAMS", vec![p[0].clone()], "Unknown CHATHISTORY subcommand".into())),
+    };
+    if p.len() < needed {
+        return Err(IrcError::Fail("NEED_MORE_PARAMS", vec![sub], "Missing parameters".into()));
+    }
+    let limit = match p[needed - 1].parse::<usize>() {
+        Ok(n) if n > 0 => n.min(s.cfg.chathistory_max),
+        _ => return Err(IrcError::Fail("INVALID_PARAMS", vec![sub, p[needed - 1].clone()], "Invalid limit".into())),
+    };
+    let bad_ref = |r: &str| IrcError::Fail("INVALID_PARAMS", vec![sub.clone(), r.to_string()], "Invalid message reference".into());
+    let id = ctx.id;
+    let label = ctx.label.take();
+    if sub == "TARGETS" {
+        let (Some(Bound::Time(a)), Some(Bound::Time(b))) = (parse_bound(&p[1]), parse_bound(&p[2])) else {
+            return Err(bad_ref(&p[1]));
+        };
+        let (from, to) = if a <= b { (a, b) } else { (b, a) };
+        let me = s.client(id).account.as_deref().map(casefold).unwrap_or_default();
+        let channels = s.client(id).channels.clone();
+        s.spawn(async move {
+            let rows = svc.store.targets(&me, &channels, from, to, limit).await;
+            let done: Completion = Box::new(move |s: &mut Server| {
+                let lines = match rows {
+                    Ok(rows) => rows
+                        .into_iter()
+                        .map(|t| {
+                            let shown = match dm_peer(&t.target, &me) {
+                                Some(peer) => peer.to_string(),
+                                None => s.channels.get(&t.target).map(|c| c.name.clone()).unwrap_or(t.target.clone()),
+                            };
+                            s.server_msg("CHATHISTORY")
+                                .with_param("TARGETS")
+                                .with_param(shown)
+                                .with_param(format!("timestamp={}", server_time(to_time(t.latest))))
+                        })
+                        .collect(),
+                    Err(e) => {
+                        tracing::error!("CHATHISTORY TARGETS failed: {e}");
+                        Vec::new()
+                    }
+                };
+                if !s.clients.contains_key(&id) {
+                    return;
+                }
+                let mut ctx = Ctx::new(id, "CHATHISTORY", label);
+                ctx.replies = batched(s, id, "draft/chathistory-targets", None, lines);
+                s.flush(ctx);
+            });
+            done
+        });
+        return Ok(());
+    }
+    let target = p[1].clone();
+    let key = readable_target(s, id, &target)?;
+    let first = if sub == "LATEST" && p[2] == "*" {
+        None
+    } else {
+        Some(parse_bound(&p[2]).ok_or_else(|| bad_ref(&p[2]))?)
+    };
+    let second = if sub == "BETWEEN" { Some(parse_bound(&p[3]).ok_or_else(|| bad_ref(&p[3]))?) } else { None };
+    s.spawn(async move {
+        let store = &svc.store;
+        let rows = match (sub.as_str(), &first, &second) {
+            ("LATEST", f, _) => store.latest(&key, f.as_ref(), limit).await,
+            ("BEFORE", Some(f), _) => store.before(&key, f, limit).await,
+            ("AFTER", Some(f), _) => store.after(&key, f, limit).await,
+            ("AROUND", Some(f), _) => store.around(&key, f, limit).await,
+            ("BETWEEN", Some(f), Some(g)) => store.between(&key, f, g, limit).await,
+            _ => Ok(Vec::new()),
+        };
+        let done: Completion = Box::new(move |s: &mut Server| {
+            if !s.clients.contains_key(&id) {
+                return;
+            }
+            let mut ctx = Ctx::new(id, "CHATHISTORY", label);
+            match rows {
+                Ok(rows) => {
+                    // Inside a chathistory batch time and msgid always travel.
+                    let mut caps = s.client(id).caps;
+                    caps.insert(Cap::ServerTime);
+                    caps.insert(Cap::MessageTags);
+                    let lines: Vec<Message> = rows.iter().map(|m| replay_message(m, caps, false)).collect();
+                    ctx.replies = batched(s, id, "chathistory", Some(&target), lines);
+                }
+                Err(StoreError::UnknownMsgid(m)) => {
+                    let e = IrcError::Fail("INVALID_MSGREFID", vec![sub, m], "Unknown message id".into());
+                    let nick = s.nick_of(id);
+                    ctx.reply(e.to_message(&s.cfg.server_name, &nick, "CHATHISTORY"));
+                }
+                Err(e) => {
+                    tracing::error!("CHATHISTORY failed: {e}");
+                    let e = IrcError::Fail("MESSAGE_ERROR", vec![sub, target], "History is unavailable right now".into());
+                    let nick = s.nick_of(id);
+                    ctx.reply(e.to_message(&s.cfg.server_name, &nick, "CHATHISTORY"));
+                }
+            }
+            s.flush(ctx);
+        });
+        done
+    });
+    Ok(())
+}
+
+/// MARKREAD <target> [timestamp=<time>]
+pub fn markread(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let Some(svc) = s.services.clone() else { return Err(IrcError::UnknownCommand) };
+    let target = msg.params[0].clone();
+    let Some(account) = s.client(ctx.id).account.clone() else {
+        return Err(IrcError::Fail("ACCOUNT_REQUIRED", vec![target], "Log in to keep read markers".into()));
+    };
+    let key = readable_target(s, ctx.id, &target)?;
+    let id = ctx.id;
+    let set = match msg.params.get(1) {
+        None => None,
+        Some(raw) => match parse_bound(raw) {
+            Some(Bound::Time(t)) => Some(t),
+            _ => {
+                return Err(IrcError::Fail("INVALID_PARAMS", vec![target, raw.clone()], "Expected timestamp=…".into()));
+            }
+        },
+    };
+    s.spawn(async move {
+        let marker = match set {
+            Some(t) => svc.store.set_read_marker(&account, &key, t).await.map(Some),
+            None => svc.store.read_marker(&account, &key).await,
+        };
+        let done: Completion = Box::new(move |s: &mut Server| {
+            let marker = marker.unwrap_or_else(|e| {
+                tracing::error!("MARKREAD failed: {e}");
+                None
+            });
+            if set.is_some() {
+                // Every session of the account learns the new marker.
+                let folded = casefold(&account);
+                let sessions: Vec<ConnId> = s
+                    .clients
+                    .values()
+                    .filter(|c| c.account.as_deref().map(casefold).as_deref() == Some(&folded))
+                    .filter(|c| c.caps.contains(Cap::ReadMarker) || c.id == id)
+                    .map(|c| c.id)
+                    .collect();
+                for sid in sessions {
+                    send_marker(s, sid, &target, marker);
+                }
+            } else {
+                send_marker(s, id, &target, marker);
+            }
+        });
+        done
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip_through_storage_form() {
+        let tags = vec![Tag::new("+draft/react", "a b;c"), Tag::new("+flag", "")];
+        let s = tags_to_string(&tags);
+        assert_eq!(tags_from_string(&s), tags);
+    }
+
+    #[test]
+    fn typing_notifications_are_not_stored() {
+        assert!(!worth_storing("TAGMSG", &[Tag::new("+typing", "active")]));
+        assert!(worth_storing("TAGMSG", &[Tag::new("+draft/react", "x")]));
+        assert!(worth_storing("PRIVMSG", &[]));
+    }
+
+    #[test]
+    fn bounds_parse() {
+        assert_eq!(parse_bound("msgid=abc"), Some(Bound::MsgId("abc".into())));
+        assert!(matches!(parse_bound("timestamp=2026-01-02T03:04:05.678Z"), Some(Bound::Time(_))));
+        assert_eq!(parse_bound("timestamp=yesterday"), None);
+        assert_eq!(parse_bound("*"), None);
+    }
+}

@@ -1,0 +1,156 @@
+//! Output that must wait for the database: group commit, then delivery in order.
+//!
+//! When history is on, a message is written to the store *before* anyone receives it
+//! (its echo included), so whatever was delivered survives `kill -9`. Every command's
+//! output and store operations travel together as one [`Entry`] through a single
+//! queue. The writer task takes everything queued at once, commits all of its
+//! messages in one transaction (group commit: durability without a commit per
+//! message), and only then pushes the entries' lines to their sinks, in order. While
+//! anything is in flight, later output queues behind it too, so nobody ever sees
+//! events out of order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hearth_store::{Ban, Room, Store, StoredMessage};
+use tokio::sync::mpsc;
+
+use crate::client::ConnId;
+use crate::sink::Sink;
+
+/// A change to persist.
+#[derive(Debug, Clone)]
+pub enum StoreOp {
+    Message(StoredMessage),
+    Room(Room),
+    AddBan(String, Ban),
+    RemoveBan(String, String),
+    AddOperator(String, String),
+    RemoveOperator(String, String),
+}
+
+/// One line (or the final line) for one connection.
+#[derive(Debug)]
+pub enum Out {
+    Line(ConnId, Arc<Sink>, Bytes),
+    Close(Arc<Sink>, Bytes),
+}
+
+/// The output and store operations of one command.
+#[derive(Debug, Default)]
+pub struct Entry {
+    pub ops: Vec<StoreOp>,
+    pub out: Vec<Out>,
+}
+
+/// Handle to the writer task.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    tx: mpsc::UnboundedSender<Entry>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Entries per transaction at most.
+const MAX_BATCH: usize = 1024;
+
+impl Outbound {
+    /// The handle and the writer future (the caller spawns it).
+    pub fn new(store: Arc<dyn Store>) -> (Outbound, impl Future<Output = ()> + Send + 'static) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        (Outbound { tx, in_flight: in_flight.clone() }, run(rx, store, in_flight))
+    }
+
+    /// True while entries wait for a commit: new output must queue behind them.
+    pub fn busy(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) > 0
+    }
+
+    /// Queues an entry. If the writer has stopped (shutdown), the output is delivered
+    /// at once and the operations are dropped with an error in the log.
+    pub fn send(&self, entry: Entry) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if let Err(mpsc::error::SendError(entry)) = self.tx.send(entry) {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            tracing::error!(ops = entry.ops.len(), "history writer stopped; output sent without storing");
+            deliver(entry.out);
+        }
+    }
+}
+
+async fn run(mut rx: mpsc::UnboundedReceiver<Entry>, store: Arc<dyn Store>, in_flight: Arc<AtomicUsize>) {
+    let mut batch: Vec<Entry> = Vec::new();
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut messages: Vec<StoredMessage> = Vec::new();
+        let mut others: Vec<StoreOp> = Vec::new();
+        for e in &mut batch {
+            for op in e.ops.drain(..) {
+                match op {
+                    StoreOp::Message(m) => messages.push(m),
+                    other => others.push(other),
+                }
+            }
+        }
+        if !messages.is_empty() {
+            retry("append history", || store.append(&messages)).await;
+        }
+        for op in others {
+            apply(&*store, op).await;
+        }
+        let n = batch.len();
+        for e in batch.drain(..) {
+            deliver(e.out);
+        }
+        in_flight.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
+/// Keeps trying until the database accepts the write: delivering a message that is
+/// not stored would break the durability promise, and dropping it would lose it.
+async fn retry<F, Fut, T>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = hearth_store::Result<T>>,
+{
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match f().await {
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!("{what} failed, retrying in {delay:?}: {e}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+async fn apply(store: &dyn Store, op: StoreOp) {
+    let result = match &op {
+        StoreOp::Message(m) => store.append(std::slice::from_ref(m)).await.map(|_| ()),
+        StoreOp::Room(r) => store.upsert_room(r).await,
+        StoreOp::AddBan(room, b) => store.add_ban(room, b).await.map(|_| ()),
+        StoreOp::RemoveBan(room, mask) => store.remove_ban(room, mask).await.map(|_| ()),
+        StoreOp::AddOperator(room, acct) => store.add_operator(room, acct).await.map(|_| ()),
+        StoreOp::RemoveOperator(room, acct) => store.remove_operator(room, acct).await.map(|_| ()),
+    };
+    if let Err(e) = result {
+        // Room metadata is not worth stalling chat for; say so loudly.
+        tracing::error!("storing {op:?} failed: {e}");
+    }
+}
+
+/// Pushes lines to their sinks. An overflow marks the sink, which wakes its reader
+/// to end that session ("SendQ exceeded").
+pub fn deliver(out: Vec<Out>) {
+    for o in out {
+        match o {
+            Out::Line(_, sink, bytes) => {
+                sink.push(bytes);
+            }
+            Out::Close(sink, bytes) => sink.close_with(Some(bytes)),
+        }
+    }
+}

@@ -1,0 +1,457 @@
+// The `Store` implementation shared by both SQL backends.
+//
+// This file (with `rows.rs`) is `include!`d by `sqlite.rs` and `postgres.rs`, each of which
+// defines `Db` (the sqlx database) and `ThisStore` (a struct with `read` and
+// `write` pools) before including it. The SQL below is written once for both
+// dialects: `$N` placeholders (sqlx binds them by number on SQLite too), row
+// value comparisons and `ON CONFLICT` upserts, which both understand. Only
+// the migrations differ per dialect.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::error::{Result, StoreError, classify};
+use crate::sql::{Dir, MSG_COLUMNS, Pos, append_sql, chunk_len, lower_pos, upper_pos};
+use crate::store::Store;
+use crate::types::{
+    Account, Ban, Bound, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic, casefold, dm_participants,
+};
+
+#[async_trait]
+impl Store for ThisStore {
+    async fn create_account(&self, name: &str, password_hash: &str) -> Result<Account> {
+        let account = Account {
+            name: name.to_owned(),
+            password_hash: password_hash.to_owned(),
+            admin: false,
+            created_at: Timestamp::now(),
+        };
+        sqlx::query(
+            "INSERT INTO accounts (name_key, name, password_hash, admin, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(casefold(name))
+        .bind(&account.name)
+        .bind(&account.password_hash)
+        .bind(account.admin)
+        .bind(account.created_at.0)
+        .execute(&self.write)
+        .await
+        .map_err(|e| classify(e, "account", name))?;
+        Ok(account)
+    }
+
+    async fn account(&self, name: &str) -> Result<Option<Account>> {
+        let row = sqlx::query("SELECT name, password_hash, admin, created_at FROM accounts WHERE name_key = $1")
+            .bind(casefold(name))
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        let rows = sqlx::query("SELECT name, password_hash, admin, created_at FROM accounts ORDER BY name_key")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    async fn account_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM accounts").fetch_one(&self.read).await?.try_get("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn delete_account(&self, name: &str) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM accounts WHERE name_key = $1").bind(casefold(name)).execute(&self.write).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE name_key = $2")
+            .bind(password_hash)
+            .bind(casefold(name))
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { kind: "account", name: name.to_owned() });
+        }
+        Ok(())
+    }
+
+    async fn set_admin(&self, name: &str, admin: bool) -> Result<()> {
+        let done = sqlx::query("UPDATE accounts SET admin = $1 WHERE name_key = $2")
+            .bind(admin)
+            .bind(casefold(name))
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { kind: "account", name: name.to_owned() });
+        }
+        Ok(())
+    }
+
+    async fn upsert_room(&self, room: &Room) -> Result<()> {
+        let topic = room.topic.as_ref();
+        sqlx::query(
+            "INSERT INTO rooms (name_key, name, topic, topic_set_by, topic_set_at, modes, \
+             room_key, user_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, \
+             topic = excluded.topic, topic_set_by = excluded.topic_set_by, \
+             topic_set_at = excluded.topic_set_at, modes = excluded.modes, \
+             room_key = excluded.room_key, user_limit = excluded.user_limit",
+        )
+        .bind(casefold(&room.name))
+        .bind(&room.name)
+        .bind(topic.map(|t| t.text.as_str()))
+        .bind(topic.map(|t| t.set_by.as_str()))
+        .bind(topic.map(|t| t.set_at.0))
+        .bind(&room.modes)
+        .bind(room.key.as_deref())
+        .bind(room.limit.map(i64::from))
+        .bind(Timestamp::now().0)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn room(&self, name: &str) -> Result<Option<Room>> {
+        let row = sqlx::query("SELECT * FROM rooms WHERE name_key = $1")
+            .bind(casefold(name))
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(room_from_row).transpose()
+    }
+
+    async fn rooms(&self) -> Result<Vec<Room>> {
+        let rows = sqlx::query("SELECT * FROM rooms ORDER BY name_key").fetch_all(&self.read).await?;
+        rows.iter().map(room_from_row).collect()
+    }
+
+    async fn delete_room(&self, name: &str) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM rooms WHERE name_key = $1").bind(casefold(name)).execute(&self.write).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn add_ban(&self, room: &str, ban: &Ban) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO room_bans (room_key, mask_key, mask, set_by, set_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_key, mask_key) DO NOTHING",
+        )
+        .bind(casefold(room))
+        .bind(casefold(&ban.mask))
+        .bind(&ban.mask)
+        .bind(&ban.set_by)
+        .bind(ban.set_at.0)
+        .execute(&self.write)
+        .await
+        .map_err(|e| classify(e, "room", room))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_ban(&self, room: &str, mask: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM room_bans WHERE room_key = $1 AND mask_key = $2")
+            .bind(casefold(room))
+            .bind(casefold(mask))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn bans(&self, room: &str) -> Result<Vec<Ban>> {
+        let rows = sqlx::query(
+            "SELECT mask, set_by, set_at FROM room_bans WHERE room_key = $1 \
+             ORDER BY set_at, mask_key",
+        )
+        .bind(casefold(room))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Ban {
+                    mask: row.try_get("mask")?,
+                    set_by: row.try_get("set_by")?,
+                    set_at: Timestamp(row.try_get("set_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn add_operator(&self, room: &str, account: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO room_operators (room_key, account_key) VALUES ($1, $2) \
+             ON CONFLICT (room_key, account_key) DO NOTHING",
+        )
+        .bind(casefold(room))
+        .bind(casefold(account))
+        .execute(&self.write)
+        .await
+        .map_err(|e| classify(e, "room or account", &format!("{room}/{account}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_operator(&self, room: &str, account: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM room_operators WHERE room_key = $1 AND account_key = $2")
+            .bind(casefold(room))
+            .bind(casefold(account))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn operators(&self, room: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT account_key FROM room_operators WHERE room_key = $1 ORDER BY account_key")
+            .bind(casefold(room))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("account_key")?)).collect()
+    }
+
+    async fn append(&self, messages: &[StoredMessage]) -> Result<u64> {
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write.begin().await?;
+        let mut inserted = 0;
+        for chunk in messages.chunks(chunk_len()) {
+            let sql = append_sql(chunk.len());
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for m in chunk {
+                query = query
+                    .bind(&m.msgid)
+                    .bind(casefold(&m.target))
+                    .bind(&m.recipient)
+                    .bind(m.time.0)
+                    .bind(&m.sender)
+                    .bind(m.sender_account.as_deref())
+                    .bind(&m.command)
+                    .bind(&m.tags)
+                    .bind(&m.text);
+            }
+            inserted += query.execute(&mut *tx).await?.rows_affected();
+        }
+        let conversations: BTreeSet<String> =
+            messages.iter().filter(|m| dm_participants(&m.target).is_some()).map(|m| casefold(&m.target)).collect();
+        for key in &conversations {
+            let Some((a, b)) = dm_participants(key) else {
+                continue;
+            };
+            for participant in [a, b] {
+                sqlx::query(
+                    "INSERT INTO dm_targets (participant, target) VALUES ($1, $2) \
+                     ON CONFLICT (participant, target) DO NOTHING",
+                )
+                .bind(participant)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn latest(&self, target: &str, after: Option<&Bound>, limit: usize) -> Result<Vec<StoredMessage>> {
+        let target = casefold(target);
+        let lo = match after {
+            Some(bound) => self.bound_pos(&target, bound, false).await?,
+            None => Pos::MIN,
+        };
+        self.range(&target, lo, Pos::MAX, Dir::Backward, limit).await
+    }
+
+    async fn before(&self, target: &str, bound: &Bound, limit: usize) -> Result<Vec<StoredMessage>> {
+        let target = casefold(target);
+        let hi = self.bound_pos(&target, bound, true).await?;
+        self.range(&target, Pos::MIN, hi, Dir::Backward, limit).await
+    }
+
+    async fn after(&self, target: &str, bound: &Bound, limit: usize) -> Result<Vec<StoredMessage>> {
+        let target = casefold(target);
+        let lo = self.bound_pos(&target, bound, false).await?;
+        self.range(&target, lo, Pos::MAX, Dir::Forward, limit).await
+    }
+
+    async fn around(&self, target: &str, bound: &Bound, limit: usize) -> Result<Vec<StoredMessage>> {
+        let target = casefold(target);
+        // `pivot` is exclusive as an upper end; one step below it is the
+        // exclusive lower end that still includes the pivot itself.
+        let pivot = self.bound_pos(&target, bound, true).await?;
+        let below = Pos(pivot.0, pivot.1.saturating_sub(1));
+        let mut out = self.range(&target, Pos::MIN, pivot, Dir::Backward, limit / 2).await?;
+        let rest = limit - limit / 2;
+        out.extend(self.range(&target, below, Pos::MAX, Dir::Forward, rest).await?);
+        Ok(out)
+    }
+
+    async fn between(&self, target: &str, a: &Bound, b: &Bound, limit: usize) -> Result<Vec<StoredMessage>> {
+        let target = casefold(target);
+        // Resolve both as lower ends first, only to learn the direction.
+        let pa = self.bound_pos(&target, a, false).await?;
+        let pb = self.bound_pos(&target, b, false).await?;
+        if pa.0 < pb.0 || (pa.0 == pb.0 && pa.1 <= pb.1) {
+            let hi = self.bound_pos(&target, b, true).await?;
+            self.range(&target, pa, hi, Dir::Forward, limit).await
+        } else {
+            let hi = self.bound_pos(&target, a, true).await?;
+            self.range(&target, pb, hi, Dir::Backward, limit).await
+        }
+    }
+
+    async fn targets(
+        &self,
+        me: &str,
+        channels: &[String],
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TargetSummary>> {
+        let mut candidates: BTreeSet<String> = channels.iter().map(|c| casefold(c)).collect();
+        let rows = sqlx::query("SELECT target FROM dm_targets WHERE participant = $1")
+            .bind(casefold(me))
+            .fetch_all(&self.read)
+            .await?;
+        for row in &rows {
+            candidates.insert(row.try_get("target")?);
+        }
+        let (lo, hi) = if from <= to { (from, to) } else { (to, from) };
+        let mut found = Vec::new();
+        for target in candidates {
+            let row = sqlx::query(
+                "SELECT time FROM messages WHERE target = $1 AND time > $2 AND time < $3 \
+                 ORDER BY time DESC LIMIT 1",
+            )
+            .bind(&target)
+            .bind(lo.0)
+            .bind(hi.0)
+            .fetch_optional(&self.read)
+            .await?;
+            if let Some(row) = row {
+                found.push(TargetSummary { latest: Timestamp(row.try_get("time")?), target });
+            }
+        }
+        found.sort_by(|x, y| (x.latest, &x.target).cmp(&(y.latest, &y.target)));
+        if from <= to {
+            found.truncate(limit);
+        } else {
+            found.drain(..found.len().saturating_sub(limit));
+        }
+        Ok(found)
+    }
+
+    async fn export(&self, target: &str, from: Timestamp, to: Timestamp) -> Result<Vec<StoredMessage>> {
+        let sql = format!(
+            "SELECT {MSG_COLUMNS} FROM messages WHERE target = $1 AND time >= $2 AND time <= $3 \
+             ORDER BY time, seq"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(casefold(target))
+            .bind(from.0)
+            .bind(to.0)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn set_read_marker(&self, account: &str, target: &str, time: Timestamp) -> Result<Timestamp> {
+        let (account, target) = (casefold(account), casefold(target));
+        sqlx::query(
+            "INSERT INTO read_markers (account_key, target, time) VALUES ($1, $2, $3) \
+             ON CONFLICT (account_key, target) DO UPDATE SET time = excluded.time \
+             WHERE excluded.time > read_markers.time",
+        )
+        .bind(&account)
+        .bind(&target)
+        .bind(time.0)
+        .execute(&self.write)
+        .await
+        .map_err(|e| classify(e, "account", &account))?;
+        let stored = sqlx::query("SELECT time FROM read_markers WHERE account_key = $1 AND target = $2")
+            .bind(&account)
+            .bind(&target)
+            .fetch_one(&self.write)
+            .await?
+            .try_get("time")?;
+        Ok(Timestamp(stored))
+    }
+
+    async fn read_marker(&self, account: &str, target: &str) -> Result<Option<Timestamp>> {
+        let row = sqlx::query("SELECT time FROM read_markers WHERE account_key = $1 AND target = $2")
+            .bind(casefold(account))
+            .bind(casefold(target))
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get("time")).transpose()?.map(Timestamp))
+    }
+
+    async fn purge(&self, target: Option<&str>, before: Option<Timestamp>) -> Result<u64> {
+        let done = match (target, before) {
+            (Some(target), Some(before)) => {
+                sqlx::query("DELETE FROM messages WHERE target = $1 AND time < $2")
+                    .bind(casefold(target))
+                    .bind(before.0)
+                    .execute(&self.write)
+                    .await?
+            }
+            (Some(target), None) => {
+                sqlx::query("DELETE FROM messages WHERE target = $1")
+                    .bind(casefold(target))
+                    .execute(&self.write)
+                    .await?
+            }
+            (None, Some(before)) => {
+                sqlx::query("DELETE FROM messages WHERE time < $1").bind(before.0).execute(&self.write).await?
+            }
+            (None, None) => sqlx::query("DELETE FROM messages").execute(&self.write).await?,
+        };
+        Ok(done.rows_affected())
+    }
+
+    async fn trim(&self, policy: &Retention, now: Timestamp) -> Result<u64> {
+        let mut deleted = 0;
+        if let Some(age) = policy.max_age {
+            deleted += self.purge(None, Some(now.saturating_sub(age))).await?;
+        }
+        if let Some(keep) = policy.max_per_target {
+            let rows = sqlx::query("SELECT DISTINCT target FROM messages").fetch_all(&self.read).await?;
+            for row in &rows {
+                let target: String = row.try_get("target")?;
+                deleted += self.trim_target(&target, keep).await?;
+            }
+        }
+        Ok(deleted)
+    }
+
+    async fn accept_add(&self, account: &str, other: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO dm_accept (account_key, accepted_key) VALUES ($1, $2) \
+             ON CONFLICT (account_key, accepted_key) DO NOTHING",
+        )
+        .bind(casefold(account))
+        .bind(casefold(other))
+        .execute(&self.write)
+        .await
+        .map_err(|e| classify(e, "account", account))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn accept_remove(&self, account: &str, other: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM dm_accept WHERE account_key = $1 AND accepted_key = $2")
+            .bind(casefold(account))
+            .bind(casefold(other))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn accept_list(&self, account: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT accepted_key FROM dm_accept WHERE account_key = $1 ORDER BY accepted_key")
+            .bind(casefold(account))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("accepted_key")?)).collect()
+    }
+}

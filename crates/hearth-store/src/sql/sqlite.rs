@@ -1,0 +1,95 @@
+//! The embedded SQLite backend (the default): one file, `hearth.db`, in the
+//! data directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::Sqlite as Db;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, migrate::Migrator};
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "hearth.db";
+
+/// Tuning for [`SqliteStore::open_with`].
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// `synchronous = FULL` instead of `NORMAL`. In WAL mode NORMAL never
+    /// corrupts the database, but a power cut may lose the last commits;
+    /// FULL syncs every commit and costs write throughput.
+    pub synchronous_full: bool,
+    /// How long a connection waits for a lock before `SQLITE_BUSY`.
+    pub busy_timeout: Duration,
+    /// Read connections. Writes always go through one dedicated connection,
+    /// so writers queue in-process instead of spinning on the file lock.
+    pub read_connections: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { synchronous_full: false, busy_timeout: Duration::from_secs(5), read_connections: 4 }
+    }
+}
+
+/// [`Store`](crate::Store) on SQLite, WAL mode, foreign keys on.
+///
+/// sqlx runs each SQLite connection on its own thread, so no call blocks the
+/// async runtime.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    read: Pool<Db>,
+    write: Pool<Db>,
+    path: PathBuf,
+}
+
+type ThisStore = SqliteStore;
+
+impl SqliteStore {
+    /// Opens (creating on first start) `data_dir/hearth.db` with default
+    /// options, and applies pending migrations.
+    pub async fn open(data_dir: &Path) -> crate::Result<SqliteStore> {
+        SqliteStore::open_with(data_dir, &SqliteOptions::default()).await
+    }
+
+    /// [`SqliteStore::open`] with explicit options. Creates `data_dir` if it
+    /// is missing.
+    pub async fn open_with(data_dir: &Path, options: &SqliteOptions) -> crate::Result<SqliteStore> {
+        tokio::fs::create_dir_all(data_dir).await?;
+        let path = data_dir.join(DB_FILE);
+        let synchronous = if options.synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
+        let connect = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(true);
+        // Open the writer first: it creates the file and switches it to WAL
+        // before any reader connects.
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(connect.clone()).await?;
+        migrator().run(&write).await?;
+        let read =
+            SqlitePoolOptions::new().max_connections(options.read_connections.max(1)).connect_with(connect).await?;
+        tracing::debug!(path = %path.display(), "sqlite store open");
+        Ok(SqliteStore { read, write, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// The SQLite migrations, embedded from `migrations/sqlite/`.
+pub fn migrator() -> Migrator {
+    super::embedded_migrator(&[("0001_initial.sql", include_str!("../../migrations/sqlite/0001_initial.sql"))])
+}
+
+include!("rows.rs");
+include!("queries.rs");

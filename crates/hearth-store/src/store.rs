@@ -1,0 +1,185 @@
+//! The `Store` trait: everything Hearth persists, at the level of the domain.
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::types::{Account, Ban, Bound, Retention, Room, RoomState, StoredMessage, TargetSummary, Timestamp};
+
+/// Hearth's persistence. Object safe: the core holds an `Arc<dyn Store>`.
+///
+/// Contracts shared by every method:
+/// - **Casefolding.** Every name or key argument (account, room, target,
+///   mask) is folded with [`casefold`](crate::casefold) (ASCII lowercase)
+///   before use, so `Alice` and `alice` are the same account. Names are also
+///   returned in their original case where the type has a display name.
+/// - **Atomicity.** Each call is one statement or one transaction: it happens
+///   whole or not at all.
+/// - **Order.** History is ordered by `(time, insertion order)`; every
+///   history result is chronological (oldest first), whichever end the
+///   limit was applied from.
+/// - **Limits.** A `limit` of 0 returns nothing; the store applies no cap of
+///   its own (the core enforces CHATHISTORY's).
+/// - **Blocking.** Every call is async I/O; none blocks a runtime worker.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    // ----- accounts -----
+
+    /// Registers `name` with `password_hash` (never a plain password).
+    /// Fails with `AlreadyExists` when the casefolded name is taken.
+    async fn create_account(&self, name: &str, password_hash: &str) -> Result<Account>;
+
+    /// The account named `name` (case-insensitive), if any.
+    async fn account(&self, name: &str) -> Result<Option<Account>>;
+
+    /// All accounts, ordered by casefolded name.
+    async fn accounts(&self) -> Result<Vec<Account>>;
+
+    /// Number of accounts.
+    async fn account_count(&self) -> Result<u64>;
+
+    /// Deletes an account with its read markers, accept list and room
+    /// operator grants. Returns whether it existed. Its history stays.
+    async fn delete_account(&self, name: &str) -> Result<bool>;
+
+    /// Replaces the password hash. `NotFound` for an unknown account.
+    async fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<()>;
+
+    /// Grants or revokes server admin. `NotFound` for an unknown account.
+    async fn set_admin(&self, name: &str, admin: bool) -> Result<()>;
+
+    // ----- rooms -----
+
+    /// Creates the room or replaces its topic, modes, key and limit (keyed by
+    /// the casefolded `room.name`; the stored display name follows the
+    /// latest upsert). `created_at` is set on creation and kept afterwards.
+    async fn upsert_room(&self, room: &Room) -> Result<()>;
+
+    /// One room, if registered.
+    async fn room(&self, name: &str) -> Result<Option<Room>>;
+
+    /// All rooms, ordered by casefolded name.
+    async fn rooms(&self) -> Result<Vec<Room>>;
+
+    /// Deletes a room with its bans and operators. Returns whether it existed.
+    /// Its history stays (see [`Store::purge`]).
+    async fn delete_room(&self, name: &str) -> Result<bool>;
+
+    /// Adds `ban` to `room`'s ban list. Returns `false` (and changes nothing)
+    /// when the casefolded mask is already listed. `NotFound` when the room
+    /// is not registered.
+    async fn add_ban(&self, room: &str, ban: &Ban) -> Result<bool>;
+
+    /// Removes a mask (compared casefolded). Returns whether it was listed.
+    async fn remove_ban(&self, room: &str, mask: &str) -> Result<bool>;
+
+    /// The ban list, oldest first (ties by mask).
+    async fn bans(&self, room: &str) -> Result<Vec<Ban>>;
+
+    /// Gives `account` persistent `+o` in `room`. Returns `false` when it had
+    /// it already. `NotFound` when the room or the account does not exist.
+    async fn add_operator(&self, room: &str, account: &str) -> Result<bool>;
+
+    /// Takes persistent `+o` away. Returns whether it was granted.
+    async fn remove_operator(&self, room: &str, account: &str) -> Result<bool>;
+
+    /// Casefolded account names with persistent `+o` in `room`, sorted.
+    async fn operators(&self, room: &str) -> Result<Vec<String>>;
+
+    /// Every room with its bans and operators: what the core needs at start.
+    /// Not one snapshot: run it before accepting clients.
+    async fn load_rooms(&self) -> Result<Vec<RoomState>> {
+        let mut out = Vec::new();
+        for room in self.rooms().await? {
+            let bans = self.bans(&room.name).await?;
+            let operators = self.operators(&room.name).await?;
+            out.push(RoomState { room, bans, operators });
+        }
+        Ok(out)
+    }
+
+    // ----- history -----
+
+    /// Stores `messages` in ONE transaction, all or none. A message whose
+    /// msgid is already stored is skipped (so a retried batch is harmless).
+    /// Returns how many were inserted. Callers normally go through
+    /// [`HistoryWriter`](crate::HistoryWriter), which batches for them.
+    async fn append(&self, messages: &[StoredMessage]) -> Result<u64>;
+
+    /// CHATHISTORY LATEST: the newest `limit` messages of `target`, only
+    /// those strictly after `after` when given.
+    async fn latest(&self, target: &str, after: Option<&Bound>, limit: usize) -> Result<Vec<StoredMessage>>;
+
+    /// CHATHISTORY BEFORE: the `limit` messages immediately before `bound`
+    /// (exclusive).
+    async fn before(&self, target: &str, bound: &Bound, limit: usize) -> Result<Vec<StoredMessage>>;
+
+    /// CHATHISTORY AFTER: the `limit` messages immediately after `bound`
+    /// (exclusive).
+    async fn after(&self, target: &str, bound: &Bound, limit: usize) -> Result<Vec<StoredMessage>>;
+
+    /// CHATHISTORY AROUND: up to `limit` messages centred on `bound`:
+    /// `limit / 2` strictly before it, and the rest from it on (a msgid
+    /// bound's own message comes first among those; for a timestamp, messages
+    /// at exactly that time do).
+    async fn around(&self, target: &str, bound: &Bound, limit: usize) -> Result<Vec<StoredMessage>>;
+
+    /// CHATHISTORY BETWEEN: messages strictly between `a` and `b`. When `a`
+    /// is earlier than `b`, the first `limit` after `a`; when later, the
+    /// last `limit` before `a` (the limit is applied from `a`'s side).
+    async fn between(&self, target: &str, a: &Bound, b: &Bound, limit: usize) -> Result<Vec<StoredMessage>>;
+
+    /// CHATHISTORY TARGETS for the user `me` (casefolded nick or account):
+    /// among `channels` (the keys of the channels the user may read) and the
+    /// direct conversations `me` takes part in, those with a message strictly
+    /// between `from` and `to`, each with its latest message time in that
+    /// window. Ordered by that time, oldest first; when `from` is later than
+    /// `to` the limit keeps the latest ones, otherwise the earliest ones.
+    async fn targets(
+        &self,
+        me: &str,
+        channels: &[String],
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<TargetSummary>>;
+
+    /// Every message of `target` with `from <= time <= to`, chronological:
+    /// for exports, not for CHATHISTORY.
+    async fn export(&self, target: &str, from: Timestamp, to: Timestamp) -> Result<Vec<StoredMessage>>;
+
+    // ----- read markers -----
+
+    /// Moves `account`'s read marker on `target` to `time`, only forward:
+    /// an earlier `time` leaves it. Returns the marker as stored afterwards.
+    /// `NotFound` for an unknown account.
+    async fn set_read_marker(&self, account: &str, target: &str, time: Timestamp) -> Result<Timestamp>;
+
+    /// The read marker, if one was ever set.
+    async fn read_marker(&self, account: &str, target: &str) -> Result<Option<Timestamp>>;
+
+    // ----- retention -----
+
+    /// Deletes history: of `target` only when given, and only messages with
+    /// `time < before` when given (both `None` empties the history).
+    /// Returns how many messages were deleted.
+    async fn purge(&self, target: Option<&str>, before: Option<Timestamp>) -> Result<u64>;
+
+    /// Applies a retention policy relative to `now`: drops messages older
+    /// than `max_age`, then keeps only the newest `max_per_target` of every
+    /// target. Returns how many messages were deleted. Each target is its own
+    /// transaction, so a long trim never holds the writer for long.
+    async fn trim(&self, policy: &Retention, now: Timestamp) -> Result<u64>;
+
+    // ----- accept lists -----
+
+    /// Lets `other` (nick or account) send direct messages to `account`.
+    /// Returns `false` when already accepted; `NotFound` for an unknown
+    /// account. (Enforcement is the core's, a later feature.)
+    async fn accept_add(&self, account: &str, other: &str) -> Result<bool>;
+
+    /// Removes `other` from `account`'s accept list. Returns whether listed.
+    async fn accept_remove(&self, account: &str, other: &str) -> Result<bool>;
+
+    /// `account`'s accept list, casefolded and sorted.
+    async fn accept_list(&self, account: &str) -> Result<Vec<String>>;
+}

@@ -1,0 +1,231 @@
+//! Domain types the [`Store`](crate::Store) speaks in, and the key helpers
+//! (casefolding, direct-message conversation keys) every caller must agree on.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The separator inside a direct-message conversation key.
+///
+/// A space: RFC 2812 forbids it in both nicknames and channel names, so a
+/// conversation key can never collide with a channel or a nick. (NUL would do
+/// too, but PostgreSQL `TEXT` cannot hold it.)
+pub const DM_SEPARATOR: char = ' ';
+
+/// Casefolds a name the way the store keys it: ASCII lowercase, matching
+/// Hearth's `CASEMAPPING=ascii`. Idempotent, so already-folded keys pass through.
+pub fn casefold(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// The conversation key of a direct-message conversation between `a` and `b`
+/// (nicks or account names): both casefolded, sorted, joined by
+/// [`DM_SEPARATOR`]. `dm_key("Bob", "alice") == "alice bob"`; the key is the
+/// same whichever side sends.
+pub fn dm_key(a: &str, b: &str) -> String {
+    let (a, b) = (casefold(a), casefold(b));
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    format!("{first}{DM_SEPARATOR}{second}")
+}
+
+/// The two participants of a conversation key, or `None` for a channel key.
+pub fn dm_participants(key: &str) -> Option<(&str, &str)> {
+    key.split_once(DM_SEPARATOR)
+}
+
+/// The other participant of conversation `key`, seen from `me` (casefolded),
+/// or `None` when `key` is not a conversation of `me`. A conversation with
+/// oneself yields oneself.
+pub fn dm_peer<'k>(key: &'k str, me: &str) -> Option<&'k str> {
+    let (a, b) = dm_participants(key)?;
+    if a == me {
+        Some(b)
+    } else if b == me {
+        Some(a)
+    } else {
+        None
+    }
+}
+
+/// A point in time: milliseconds since the Unix epoch, UTC. Stored as an
+/// integer; IRCv3 `server-time` has millisecond precision, so nothing is lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The earliest representable time; a lower bound that matches everything.
+    pub const MIN: Timestamp = Timestamp(i64::MIN);
+    /// The latest representable time; an upper bound that matches everything.
+    pub const MAX: Timestamp = Timestamp(i64::MAX);
+
+    /// The current wall-clock time, truncated to the millisecond.
+    pub fn now() -> Timestamp {
+        Timestamp::from(SystemTime::now())
+    }
+
+    /// From milliseconds since the Unix epoch.
+    pub const fn from_millis(ms: i64) -> Timestamp {
+        Timestamp(ms)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub const fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// `self - d`, saturating at [`Timestamp::MIN`].
+    pub fn saturating_sub(self, d: Duration) -> Timestamp {
+        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        Timestamp(self.0.saturating_sub(ms))
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    fn from(t: SystemTime) -> Timestamp {
+        match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => Timestamp(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Err(e) => Timestamp(-i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}ms", self.0)
+    }
+}
+
+/// A registered account. Only the password *hash* is ever stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// The name as first registered (original case).
+    pub name: String,
+    /// An argon2id PHC string, see [`crate::password`].
+    pub password_hash: String,
+    /// Server administrator.
+    pub admin: bool,
+    pub created_at: Timestamp,
+}
+
+/// A channel topic with its setter and time (RPL_TOPICWHOTIME).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topic {
+    pub text: String,
+    pub set_by: String,
+    pub set_at: Timestamp,
+}
+
+/// The persistent state of a registered room (channel), apart from its ban
+/// list and operators, which have their own methods.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Room {
+    /// The name in original case, e.g. `#Hearth`.
+    pub name: String,
+    pub topic: Option<Topic>,
+    /// Simple modes without parameters, e.g. `"nt"`; the key and limit are
+    /// kept apart in `key` and `limit`.
+    pub modes: String,
+    /// `+k` channel key.
+    pub key: Option<String>,
+    /// `+l` user limit.
+    pub limit: Option<u32>,
+    /// Set by the store on first upsert; ignored on input.
+    pub created_at: Timestamp,
+}
+
+/// A ban-list entry (`+b`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ban {
+    /// The mask as set, e.g. `*!*@example.com`. Unique per room, compared
+    /// casefolded.
+    pub mask: String,
+    pub set_by: String,
+    pub set_at: Timestamp,
+}
+
+/// Everything needed to restore one room after a restart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomState {
+    pub room: Room,
+    /// Oldest first.
+    pub bans: Vec<Ban>,
+    /// Casefolded account names with persistent `+o`, sorted.
+    pub operators: Vec<String>,
+}
+
+/// One line of history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// The IRCv3 `msgid`; unique across the whole store.
+    pub msgid: String,
+    /// Server time of the message.
+    pub time: Timestamp,
+    /// The conversation key: the casefolded channel name, or [`dm_key`] of
+    /// the two parties for a direct message.
+    pub target: String,
+    /// The target parameter exactly as sent (channel name or nick, original
+    /// case), needed to replay the line.
+    pub recipient: String,
+    /// The message source to replay: `nick!user@host`, or at least the nick.
+    pub sender: String,
+    /// The sender's account, if logged in.
+    pub sender_account: Option<String>,
+    /// `PRIVMSG`, `NOTICE`, `TAGMSG`, `JOIN`, `PART`, …
+    pub command: String,
+    /// Client-only tags, serialised as on the wire (without the leading `@`).
+    pub tags: String,
+    /// The trailing text; empty for `TAGMSG` and most membership events.
+    pub text: String,
+}
+
+/// A reference point in a conversation's history (CHATHISTORY `msgid=` or
+/// `timestamp=`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// A stored message of the same target. Resolving a msgid that is unknown,
+    /// or belongs to another target, fails with
+    /// [`StoreError::UnknownMsgid`](crate::StoreError::UnknownMsgid).
+    MsgId(String),
+    /// A point in time.
+    Time(Timestamp),
+}
+
+/// One entry of CHATHISTORY TARGETS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetSummary {
+    /// The conversation key (channel key or [`dm_key`]).
+    pub target: String,
+    /// Time of the latest message of `target` inside the requested window.
+    pub latest: Timestamp,
+}
+
+/// A retention policy for [`Store::trim`](crate::Store::trim).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Delete messages older than this.
+    pub max_age: Option<Duration>,
+    /// Keep at most this many of the newest messages per target.
+    pub max_per_target: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dm_key_is_symmetric_and_casefolded() {
+        assert_eq!(dm_key("Bob", "alice"), "alice bob");
+        assert_eq!(dm_key("ALICE", "bob"), dm_key("bob", "alice"));
+        assert_eq!(dm_peer("alice bob", "alice"), Some("bob"));
+        assert_eq!(dm_peer("alice bob", "bob"), Some("alice"));
+        assert_eq!(dm_peer("alice bob", "carol"), None);
+        assert_eq!(dm_peer("#chan", "alice"), None);
+    }
+
+    #[test]
+    fn timestamp_from_system_time() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_234);
+        assert_eq!(Timestamp::from(t), Timestamp(1_234));
+        assert_eq!(Timestamp(10).saturating_sub(Duration::from_millis(3)), Timestamp(7));
+    }
+}

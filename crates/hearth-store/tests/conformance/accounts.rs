@@ -1,0 +1,77 @@
+//! Accounts and accept lists.
+
+use std::sync::Arc;
+
+use hearth_store::{Store, StoreError, Timestamp};
+
+pub async fn create_get_list_count(store: Arc<dyn Store>) {
+    assert_eq!(store.account_count().await.unwrap(), 0);
+    let created = store.create_account("Bob", "$argon2id$bob").await.unwrap();
+    assert_eq!(created.name, "Bob");
+    assert!(!created.admin);
+    store.create_account("alice", "$argon2id$alice").await.unwrap();
+
+    let bob = store.account("BOB").await.unwrap().expect("case-insensitive lookup");
+    assert_eq!(bob.name, "Bob", "display name keeps its case");
+    assert_eq!(bob.password_hash, "$argon2id$bob");
+    assert_eq!(bob.created_at, created.created_at);
+    assert!(store.account("carol").await.unwrap().is_none());
+
+    let names: Vec<_> = store.accounts().await.unwrap().into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["alice", "Bob"], "ordered by casefolded name");
+    assert_eq!(store.account_count().await.unwrap(), 2);
+}
+
+pub async fn duplicate_name_in_other_case_already_exists(store: Arc<dyn Store>) {
+    store.create_account("Alice", "h1").await.unwrap();
+    let err = store.create_account("aLICE", "h2").await.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { kind: "account", .. }), "{err:?}");
+    assert_eq!(store.account("alice").await.unwrap().unwrap().password_hash, "h1");
+    assert_eq!(store.account_count().await.unwrap(), 1);
+}
+
+pub async fn password_and_admin_updates(store: Arc<dyn Store>) {
+    store.create_account("alice", "old").await.unwrap();
+    store.set_password_hash("ALICE", "new").await.unwrap();
+    store.set_admin("Alice", true).await.unwrap();
+    let alice = store.account("alice").await.unwrap().unwrap();
+    assert_eq!(alice.password_hash, "new");
+    assert!(alice.admin);
+    store.set_admin("alice", false).await.unwrap();
+    assert!(!store.account("alice").await.unwrap().unwrap().admin);
+
+    let err = store.set_password_hash("nobody", "x").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { kind: "account", .. }), "{err:?}");
+    let err = store.set_admin("nobody", true).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+pub async fn delete_cascades_markers_ops_and_accepts(store: Arc<dyn Store>) {
+    store.create_account("alice", "h").await.unwrap();
+    store.upsert_room(&super::rooms::room("#hearth")).await.unwrap();
+    store.add_operator("#hearth", "alice").await.unwrap();
+    store.set_read_marker("alice", "#hearth", Timestamp(5)).await.unwrap();
+    store.accept_add("alice", "bob").await.unwrap();
+
+    assert!(store.delete_account("ALICE").await.unwrap());
+    assert!(!store.delete_account("alice").await.unwrap(), "already gone");
+    assert!(store.account("alice").await.unwrap().is_none());
+    assert!(store.operators("#hearth").await.unwrap().is_empty());
+    assert!(store.accept_list("alice").await.unwrap().is_empty());
+    // Re-registering the name starts clean.
+    store.create_account("alice", "h").await.unwrap();
+    assert_eq!(store.read_marker("alice", "#hearth").await.unwrap(), None);
+}
+
+pub async fn accept_lists(store: Arc<dyn Store>) {
+    store.create_account("alice", "h").await.unwrap();
+    assert!(store.accept_add("Alice", "Carol").await.unwrap());
+    assert!(store.accept_add("alice", "bob").await.unwrap());
+    assert!(!store.accept_add("alice", "BOB").await.unwrap(), "already accepted");
+    assert_eq!(store.accept_list("ALICE").await.unwrap(), ["bob", "carol"]);
+    assert!(store.accept_remove("alice", "Bob").await.unwrap());
+    assert!(!store.accept_remove("alice", "bob").await.unwrap());
+    assert_eq!(store.accept_list("alice").await.unwrap(), ["carol"]);
+    let err = store.accept_add("nobody", "bob").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}

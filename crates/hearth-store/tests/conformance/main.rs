@@ -1,0 +1,191 @@
+//! The one conformance suite every `Store` backend must pass.
+//!
+//! Each check is a plain `async fn(Arc<dyn Store>)` in a topic module; the
+//! `conformance!` macro turns every check into one test per backend
+//! (`sqlite::name`, `postgres::name`). Every test gets a fresh store: a
+//! temporary directory for SQLite, a fresh random schema for PostgreSQL
+//! (dropped afterwards, even when the test panics). The PostgreSQL tests run
+//! only when `HEARTH_TEST_POSTGRES` holds a URL, e.g.
+//! `postgres://postgres@127.0.0.1/test`; otherwise they print
+//! "skipped: HEARTH_TEST_POSTGRES not set" and pass.
+
+mod accounts;
+mod history;
+mod rooms;
+mod writer;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hearth_store::{PostgresOptions, PostgresStore, SqliteStore, Store, StoredMessage, Timestamp};
+use sqlx::Connection;
+
+pub const PG_ENV: &str = "HEARTH_TEST_POSTGRES";
+
+/// A store for one test, plus whatever must be cleaned up after it.
+pub struct Fixture {
+    pub store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    _schema: Option<SchemaGuard>,
+}
+
+impl Fixture {
+    pub async fn sqlite() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).await.expect("open sqlite store");
+        Fixture { store: Arc::new(store), _dir: Some(dir), _schema: None }
+    }
+
+    pub async fn postgres() -> Option<Fixture> {
+        let url = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
+        let schema = unique_schema();
+        let guard = SchemaGuard { url: url.clone(), schema: schema.clone() };
+        let options = PostgresOptions { schema: Some(schema), max_connections: 4 };
+        let store = PostgresStore::connect_with(&url, &options).await.expect("connect postgres");
+        Some(Fixture { store: Arc::new(store), _dir: None, _schema: Some(guard) })
+    }
+}
+
+fn unique_schema() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("hearth_test_{}_{nanos}_{n}", std::process::id())
+}
+
+/// Drops the test's schema when the test ends, passed or panicked. Drop
+/// cannot be async, so it runs on a thread with its own small runtime.
+struct SchemaGuard {
+    url: String,
+    schema: String,
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&url).await?;
+                let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+                conn.close().await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: could not drop schema {}", self.schema);
+        }
+    }
+}
+
+/// A channel message `id` on `target` at `time` ms.
+pub fn msg(id: &str, target: &str, time: i64) -> StoredMessage {
+    StoredMessage {
+        msgid: id.to_owned(),
+        time: Timestamp(time),
+        target: target.to_owned(),
+        recipient: target.to_owned(),
+        sender: "alice!a@example.org".to_owned(),
+        sender_account: Some("alice".to_owned()),
+        command: "PRIVMSG".to_owned(),
+        tags: String::new(),
+        text: format!("text of {id}"),
+    }
+}
+
+/// The msgids of `messages`, in order.
+pub fn ids(messages: &[StoredMessage]) -> Vec<String> {
+    messages.iter().map(|m| m.msgid.clone()).collect()
+}
+
+macro_rules! conformance {
+    ($($module:ident :: $check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let fx = super::Fixture::sqlite().await;
+                    super::$module::$check(fx.store.clone()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let Some(fx) = super::Fixture::postgres().await else {
+                        println!("skipped: HEARTH_TEST_POSTGRES not set");
+                        return;
+                    };
+                    super::$module::$check(fx.store.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    accounts::create_get_list_count,
+    accounts::duplicate_name_in_other_case_already_exists,
+    accounts::password_and_admin_updates,
+    accounts::delete_cascades_markers_ops_and_accepts,
+    accounts::accept_lists,
+    rooms::upsert_get_list_delete,
+    rooms::bans_add_remove_list,
+    rooms::operators_need_room_and_account,
+    rooms::load_rooms_restores_everything,
+    history::append_skips_duplicate_msgids,
+    history::latest_is_chronological_and_casefolded,
+    history::latest_after_bound,
+    history::before_and_after_by_msgid_and_timestamp,
+    history::unknown_or_foreign_msgid_is_an_error,
+    history::same_millisecond_keeps_insertion_order,
+    history::paging_10000_without_gaps_or_duplicates,
+    history::around_msgid_and_timestamp,
+    history::between_both_directions,
+    history::dm_conversation_key_is_shared,
+    history::targets_window_and_limit,
+    history::read_markers_only_move_forward,
+    history::purge_by_target_and_time,
+    history::trim_by_age_and_count,
+    history::export_is_inclusive_and_chronological,
+    history::zero_limit_returns_nothing,
+    writer::acks_only_after_commit,
+    writer::concurrent_writers_are_batched,
+    writer::shutdown_flushes_queue,
+}
+
+#[tokio::test]
+async fn sqlite_open_creates_directory_and_survives_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("nested").join("data");
+    let store = SqliteStore::open(&dir).await.unwrap();
+    assert!(dir.join(hearth_store::DB_FILE).exists());
+    store.create_account("Alice", "$hash").await.unwrap();
+    store.append(&[msg("m1", "#hearth", 1)]).await.unwrap();
+    store.close().await;
+    // Reopening applies no migration twice and keeps the data.
+    let store = SqliteStore::open(&dir).await.unwrap();
+    assert_eq!(store.account_count().await.unwrap(), 1);
+    assert_eq!(ids(&store.latest("#hearth", None, 10).await.unwrap()), ["m1"]);
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(
+            &sqlx::SqlitePool::connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(store.path()))
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn open_store_picks_backend_by_location() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = hearth_store::StoreConfig { location: tmp.path().display().to_string(), ..Default::default() };
+    let store = hearth_store::open_store(&config).await.unwrap();
+    assert_eq!(store.account_count().await.unwrap(), 0);
+}
