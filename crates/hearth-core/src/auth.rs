@@ -164,7 +164,12 @@ fn finish_login(
             c.oper |= admin;
             let (mask, registered) = (c.mask.clone(), c.registered);
             let shown_mask = if mask.is_empty() { "*".to_string() } else { mask.clone() };
-            s.num(&mut ctx, RPL_LOGGEDIN, [shown_mask.as_str(), name.as_str()], &format!("You are now logged in as {name}"));
+            s.num(
+                &mut ctx,
+                RPL_LOGGEDIN,
+                [shown_mask.as_str(), name.as_str()],
+                &format!("You are now logged in as {name}"),
+            );
             if via == Via::Sasl {
                 s.num(&mut ctx, RPL_SASLSUCCESS, [], "SASL authentication successful");
             }

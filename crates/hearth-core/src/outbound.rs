@@ -68,6 +68,18 @@ impl Outbound {
         self.in_flight.load(Ordering::Acquire) > 0
     }
 
+    /// Waits (at most `limit`) until everything queued is stored and delivered.
+    pub async fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.busy() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
     /// Queues an entry. If the writer has stopped (shutdown), the output is delivered
     /// at once and the operations are dropped with an error in the log.
     pub fn send(&self, entry: Entry) {

@@ -50,6 +50,7 @@ where
 {
     let sink = Arc::new(Sink::new(settings.sendq));
     let id = shared.lock().connect(ip, sink.clone());
+    tracing::debug!(conn = id, %ip, "connected");
     let (rd, wr) = tokio::io::split(stream);
     let reader = read_loop(rd, id, &shared, &sink, &settings);
     let writer = write_loop(wr, &sink, settings.linger);
@@ -57,7 +58,11 @@ where
         async {
             let reason = reader.await;
             // Whatever ended the reader ends the session; the writer flushes and stops.
-            shared.lock().disconnect(id, &reason);
+            let mut core = shared.lock();
+            core.disconnect(id, &reason);
+            let tasks = core.take_tasks();
+            drop(core);
+            run_tasks(&shared, tasks);
             reason
         },
         writer
@@ -78,6 +83,9 @@ where
     let mut last_input = start;
     let mut ping_sent: Option<Instant> = None;
     let mut registered = false;
+    // Lines handled so far, to yield every LINES_PER_TURN of them (across reads: one
+    // read may hold only a line or two).
+    let mut handled: usize = 0;
     loop {
         let deadline = if !registered {
             start + settings.registration_timeout
@@ -92,7 +100,7 @@ where
                 Ok(n) => n,
                 Err(e) => return format!("Read error: {}", short_io_error(&e)),
             },
-            () = sink.closed() => return "Closed".into(),
+            () = sink.closed() => return closed_reason(sink),
             () = sleep_until(deadline) => {
                 if !registered {
                     if shared.lock().is_registered(id) {
@@ -104,7 +112,11 @@ where
                 if ping_sent.is_some() {
                     return format!("Ping timeout: {} seconds", (settings.ping_interval + settings.ping_timeout).as_secs());
                 }
-                shared.lock().ping(id);
+                let mut core = shared.lock();
+                core.ping(id);
+                let tasks = core.take_tasks();
+                drop(core);
+                run_tasks(shared, tasks);
                 ping_sent = Some(Instant::now());
                 continue;
             }
@@ -114,6 +126,11 @@ where
         ping_sent = None;
         // Handle every complete line in the buffer.
         while let Some(pos) = memchr(b'\n', &buf) {
+            handled += 1;
+            if handled % LINES_PER_TURN == 0 {
+                // See LINES_PER_TURN: let the recipients' writers drain their queues.
+                tokio::task::yield_now().await;
+            }
             let line = buf.split_to(pos + 1);
             if discarding {
                 discarding = false;
@@ -127,7 +144,7 @@ where
             if !wait.is_zero() {
                 tokio::select! {
                     () = sleep(wait) => {}
-                    () = sink.closed() => return "Closed".into(),
+                    () = sink.closed() => return closed_reason(sink),
                 }
             }
             let parsed = parse_line(&line);
@@ -140,9 +157,11 @@ where
             if !registered {
                 registered = core.is_registered(id);
             }
+            let tasks = core.take_tasks();
             drop(core);
-            if sink.is_closed() {
-                return "Closed".into();
+            run_tasks(shared, tasks);
+            if sink.is_closed() || sink.is_overflowed() {
+                return closed_reason(sink);
             }
         }
         if buf.len() > MAX_LINE_LEN + 2 {
@@ -159,6 +178,15 @@ where
         }
     }
 }
+
+/// Lines one connection handles before it lets other tasks run.
+///
+/// Each line can fan out to every member of a channel. Without a yield, a client that
+/// sends a large backlog has all of it handled in one go (tokio's budget allows over a
+/// hundred reads per turn), and the recipients' writer tasks — which may sit on the same
+/// worker, behind this one — cannot drain their queues in between: clients that read
+/// perfectly well would be cut off with "SendQ exceeded" by someone else's flood.
+const LINES_PER_TURN: usize = 4;
 
 /// Drains the sink into the socket until the sink is closed and empty, or the peer
 /// stops reading for longer than `linger` after the session ended.
@@ -196,6 +224,26 @@ where
     }
     let _ = tokio::time::timeout(linger, wr.flush()).await;
     let _ = tokio::time::timeout(linger, wr.shutdown()).await;
+}
+
+/// Runs the core's asynchronous steps (database queries, password checks) off the
+/// state lock; each hands its result back to the core when done.
+pub fn run_tasks(shared: &Shared, tasks: Vec<hearth_core::Task>) {
+    for task in tasks {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let done = task.await;
+            let mut core = shared.lock();
+            core.complete(done);
+            let more = core.take_tasks();
+            drop(core);
+            run_tasks(&shared, more);
+        });
+    }
+}
+
+fn closed_reason(sink: &Sink) -> String {
+    if sink.is_overflowed() { "SendQ exceeded".into() } else { "Closed".into() }
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {

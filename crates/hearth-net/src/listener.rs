@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
@@ -122,11 +122,29 @@ fn accept(
         }
         Err(refusal) => {
             tracing::info!(%peer, "refused: {}", refusal.message());
-            tracker.spawn(async move {
-                let mut stream = stream;
-                let line = format!("ERROR :{}\r\n", refusal.message());
-                let _ = tokio::time::timeout(Duration::from_secs(2), stream.write_all(line.as_bytes())).await;
-            });
+            tracker.spawn(refuse(stream, refusal.message()));
         }
     }
 }
+
+/// Sends a refused connection its `ERROR` line and closes it gracefully, all within
+/// [`REFUSE_GRACE`].
+///
+/// A client usually sends NICK/USER before reading anything. Closing a socket that
+/// holds unread input makes the kernel answer with a TCP reset instead of a FIN, and
+/// the reset can destroy the `ERROR` line before the client reads it. So: write the
+/// line, half-close (FIN), and discard the client's input until it closes too.
+async fn refuse(mut stream: TcpStream, message: &str) {
+    let line = format!("ERROR :{message}\r\n");
+    let _ = tokio::time::timeout(REFUSE_GRACE, async {
+        stream.write_all(line.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut discard = [0u8; 1024];
+        while stream.read(&mut discard).await? > 0 {}
+        Ok::<(), std::io::Error>(())
+    })
+    .await;
+}
+
+/// How long a refused connection may take to receive its `ERROR` line and close.
+const REFUSE_GRACE: Duration = Duration::from_secs(2);

@@ -10,6 +10,38 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::FileConfig;
+use hearth_core::{Outbound, Services};
+use hearth_store::{Store, StoreConfig};
+
+/// Opens the database the configuration names (SQLite in `data_dir` by default).
+pub async fn open_store(cfg: &FileConfig) -> anyhow::Result<Arc<dyn Store>> {
+    let mut sc = StoreConfig { location: cfg.store_location(), ..StoreConfig::default() };
+    sc.sqlite.synchronous_full = cfg.database.sqlite_fsync;
+    hearth_store::open_store(&sc).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the database at {}: {e}\n(set `data_dir` or `[database] url` in the config file)",
+            redact(&sc.location)
+        )
+    })
+}
+
+/// A database location without any password it may contain.
+pub fn redact(location: &str) -> String {
+    match (location.find("://"), location.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &location[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}{}", &location[..scheme + 3], &location[at..])
+        }
+        _ => location.to_string(),
+    }
+}
+
+/// argon2id parameters from the configuration.
+pub fn argon2_params(cfg: &FileConfig) -> anyhow::Result<hearth_store::password::Argon2Params> {
+    let a = &cfg.accounts;
+    Ok(hearth_store::password::Argon2Params::new(a.argon2_memory_kib, a.argon2_iterations, a.argon2_parallelism)?)
+}
 
 /// A server that is accepting connections.
 pub struct Running {
@@ -20,13 +52,14 @@ pub struct Running {
     pub shared: Shared,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
+    outbound: Option<Outbound>,
 }
 
 impl Running {
     /// Starts a graceful shutdown and waits until it is complete.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        self.wait().await;
     }
 
     /// A handle that starts the shutdown (e.g. from a signal handler).
@@ -34,9 +67,14 @@ impl Running {
         self.shutdown.clone()
     }
 
-    /// Waits until the server has stopped.
+    /// Waits until the server has stopped (and history is written).
     pub async fn wait(self) {
         let _ = self.task.await;
+        if let Some(ob) = &self.outbound
+            && !ob.wait_idle(Duration::from_secs(10)).await
+        {
+            tracing::error!("history writer did not finish within 10 s");
+        }
     }
 }
 
@@ -54,8 +92,58 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
         shutdown_grace: Duration::from_secs_f64(cfg.timeouts.shutdown_grace),
         conn: ConnSettings::from_core(&core_cfg),
     };
-    let shared: Shared = Arc::new(parking_lot::Mutex::new(hearth_core::Server::new(core_cfg)));
+    let store = open_store(cfg).await?;
+    let (outbound, writer) = Outbound::new(store.clone());
+    tokio::spawn(writer);
+    let services = Services { store: store.clone(), outbound: outbound.clone(), argon2: argon2_params(cfg)? };
+    let mut server = hearth_core::Server::new(core_cfg).with_services(services);
+    let rooms = store.load_rooms().await.map_err(|e| anyhow::anyhow!("cannot load rooms: {e}"))?;
+    server.restore_rooms(rooms);
+    server.ensure_rooms(&cfg.rooms.default);
+    let accounts = store.accounts().await.map_err(|e| anyhow::anyhow!("cannot load accounts: {e}"))?;
+    if accounts.is_empty() {
+        tracing::warn!(
+            "there are no accounts yet: create the first one with `hearth user add NAME --admin`{}",
+            if cfg.accounts.require_login { " (login is required, so nobody can connect until then)" } else { "" }
+        );
+    }
+    server.set_account_names(accounts.into_iter().map(|a| a.name));
+    let shared: Shared = Arc::new(parking_lot::Mutex::new(server));
+    tokio::spawn(refresh_accounts(store.clone(), shared.clone()));
+    if cfg.history.max_age_days > 0 || cfg.history.max_per_target > 0 {
+        let policy = hearth_store::Retention {
+            max_age: (cfg.history.max_age_days > 0).then(|| Duration::from_secs(cfg.history.max_age_days * 86_400)),
+            max_per_target: (cfg.history.max_per_target > 0).then_some(cfg.history.max_per_target),
+        };
+        tokio::spawn(retention(store.clone(), policy));
+    }
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(hearth_net::listener::run(listeners, shared.clone(), net, rx));
-    Ok(Running { description, addrs: bound, shared, shutdown: tx, task })
+    Ok(Running { description, addrs: bound, shared, shutdown: tx, task, outbound: Some(outbound) })
+}
+
+/// Accounts added with `hearth user add` while the server runs reserve their
+/// nicknames within a few seconds.
+async fn refresh_accounts(store: Arc<dyn Store>, shared: Shared) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        match store.accounts().await {
+            Ok(list) => shared.lock().set_account_names(list.into_iter().map(|a| a.name)),
+            Err(e) => tracing::warn!("cannot refresh the account list: {e}"),
+        }
+    }
+}
+
+/// Applies the retention policy at start and every hour.
+async fn retention(store: Arc<dyn Store>, policy: hearth_store::Retention) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store.trim(&policy, hearth_store::Timestamp::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("retention: deleted {n} old messages"),
+            Err(e) => tracing::warn!("retention failed: {e}"),
+        }
+    }
 }

@@ -10,14 +10,128 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 /// The whole file.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FileConfig {
+    /// Where the embedded SQLite database lives (created on first start).
+    pub data_dir: PathBuf,
+    pub database: DatabaseSection,
+    pub accounts: AccountsSection,
+    pub history: HistorySection,
+    pub rooms: RoomsSection,
     pub server: ServerSection,
     pub limits: LimitsSection,
     pub flood: FloodSection,
     pub timeouts: TimeoutsSection,
     pub log: LogSection,
+}
+
+impl Default for FileConfig {
+    fn default() -> Self {
+        FileConfig {
+            data_dir: PathBuf::from("./hearth-data"),
+            database: DatabaseSection::default(),
+            accounts: AccountsSection::default(),
+            history: HistorySection::default(),
+            rooms: RoomsSection::default(),
+            server: ServerSection::default(),
+            limits: LimitsSection::default(),
+            flood: FloodSection::default(),
+            timeouts: TimeoutsSection::default(),
+            log: LogSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// `postgres://user@host/db` to use PostgreSQL instead of SQLite in `data_dir`.
+    pub url: Option<String>,
+    /// SQLite: fsync every commit (`true`, survives power loss) or only rely on the WAL
+    /// being written (`false`, survives a crash or `kill -9` of the server).
+    pub sqlite_fsync: bool,
+}
+
+/// Who may create accounts.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Only `hearth user add` creates accounts.
+    #[default]
+    Admin,
+    /// Anyone may sign up with the IRCv3 `REGISTER` command.
+    Open,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsSection {
+    pub registration: Registration,
+    /// Refuse to finish registration for clients that have not logged in.
+    pub require_login: bool,
+    /// argon2id memory cost in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id passes.
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    pub argon2_parallelism: u32,
+}
+
+impl Default for AccountsSection {
+    fn default() -> Self {
+        AccountsSection {
+            registration: Registration::Admin,
+            require_login: true,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistorySection {
+    /// Store channel and private messages.
+    pub enabled: bool,
+    /// Messages replayed to a client that joins without `draft/chathistory`.
+    pub replay_on_join: usize,
+    /// Largest CHATHISTORY page (`CHATHISTORY=` in ISUPPORT).
+    pub max_page: usize,
+    /// Delete messages older than this many days (0 = keep forever).
+    pub max_age_days: u64,
+    /// Keep at most this many messages per room or conversation (0 = no limit).
+    pub max_per_target: u64,
+}
+
+impl Default for HistorySection {
+    fn default() -> Self {
+        HistorySection { enabled: true, replay_on_join: 50, max_page: 1000, max_age_days: 0, max_per_target: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoomsSection {
+    /// Rooms that always exist and that everyone joins on login.
+    pub default: Vec<String>,
+}
+
+impl Default for RoomsSection {
+    fn default() -> Self {
+        RoomsSection { default: vec!["#general".into()] }
+    }
+}
+
+impl FileConfig {
+    /// The database location: the PostgreSQL URL, or the SQLite data directory.
+    pub fn store_location(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => self.data_dir.display().to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +255,10 @@ impl FileConfig {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
         let mut cfg = Self::parse(&text).map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))?;
+        // A relative data directory is relative to the config file, not the working directory.
+        if cfg.data_dir.is_relative() {
+            cfg.data_dir = path.parent().unwrap_or(Path::new(".")).join(&cfg.data_dir);
+        }
         if let Some(motd) = &cfg.server.motd_file {
             let full = path.parent().unwrap_or(Path::new(".")).join(motd);
             cfg.server.motd = std::fs::read_to_string(&full).with_context(|| {
@@ -180,6 +298,25 @@ impl FileConfig {
             && (p.is_empty() || p.contains(' '))
         {
             fail("server.password", "must be non-empty and contain no spaces")?;
+        }
+        if let Some(url) = &self.database.url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                fail("database.url", "must be a postgres:// URL (leave it out to use SQLite in data_dir)")?;
+            }
+        }
+        for room in &self.rooms.default {
+            if !hearth_proto::is_valid_channel(room, self.limits.channel_len) {
+                fail("rooms.default", &format!("`{room}` is not a channel name such as \"#general\""))?;
+            }
+        }
+        if self.history.max_page == 0 || self.history.max_page > 10_000 {
+            fail("history.max_page", "must be between 1 and 10000")?;
+        }
+        if self.accounts.argon2_memory_kib < 8
+            || self.accounts.argon2_iterations == 0
+            || self.accounts.argon2_parallelism == 0
+        {
+            fail("accounts.argon2_memory_kib", "argon2 needs at least 8 KiB, 1 iteration and 1 lane")?;
         }
         let l = &self.limits;
         if l.sendq < 4096 {
@@ -251,6 +388,12 @@ impl FileConfig {
             registration_timeout: secs(self.timeouts.registration),
             flood_burst: self.flood.burst,
             flood_rate: self.flood.rate,
+            require_login: self.accounts.require_login,
+            open_registration: self.accounts.registration == Registration::Open,
+            history: self.history.enabled,
+            replay_on_join: self.history.replay_on_join,
+            chathistory_max: self.history.max_page,
+            default_rooms: self.rooms.default.clone(),
             ..hearth_core::Config::default()
         }
     }
@@ -262,7 +405,7 @@ fn secs(v: f64) -> Duration {
 
 /// The 1-based line where `section.key` is set, if it is in the text.
 fn line_of(text: &str, dotted: &str) -> Option<usize> {
-    let (section, key) = dotted.split_once('.')?;
+    let (section, key) = dotted.split_once('.').unwrap_or(("", dotted));
     let mut current = String::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();

@@ -1,5 +1,7 @@
 //! `hearth`: the command-line entry point.
 
+mod cli;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +40,25 @@ enum Command {
         #[arg(long, short = 'l', value_name = "ADDR")]
         listen: Vec<SocketAddr>,
     },
+    /// Manage accounts: add, list, delete, change passwords, administrators.
+    ///
+    /// Works while the server runs. Uses the database of the config file
+    /// (default: SQLite in ./hearth-data).
+    #[command(subcommand)]
+    User(cli::user::UserCommand),
+    /// Delete stored messages: purge by room or date, or apply the retention
+    /// settings of `[history]` once.
+    #[command(subcommand)]
+    History(cli::history::HistoryCommand),
+    /// Write a room's or a conversation's history as a readable log or as
+    /// JSON Lines, to standard output or one file per day.
+    ///
+    /// Reads the database directly, so it works with the server stopped too.
+    /// Times are UTC.
+    #[command(after_help = "Examples:\n  hearth export --room general --date 2026-11-21\n  \
+                            hearth export --room '#general' --since 2026-11-01 --until 2026-11-30 --out logs/\n  \
+                            hearth export --conversation alice,bob --format json > alice-bob.jsonl")]
+    Export(cli::export::ExportArgs),
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
@@ -67,12 +88,19 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = load_config(cli.config.as_ref())?;
+    let admin = |cfg| {
+        init_logging("warn");
+        cli::Ctx::new(cfg, cli.config.as_deref())
+    };
     match cli.command {
         Command::Serve { listen } => {
             init_logging(&cfg.log.level);
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(serve(cfg, listen))
         }
+        Command::User(cmd) => cli::block_on(cli::user::run(&admin(cfg), cmd)),
+        Command::History(cmd) => cli::block_on(cli::history::run(&admin(cfg), cmd)),
+        Command::Export(args) => cli::block_on(cli::export::run(&admin(cfg), args)),
     }
 }
 

@@ -131,7 +131,8 @@ pub fn register(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
     s.client_mut(id).auth_pending = true;
     s.spawn(async move {
         let params = svc.argon2.clone();
-        let hashed = tokio::task::spawn_blocking(move || hearth_store::password::hash_password(&password, &params)).await;
+        let hashed =
+            tokio::task::spawn_blocking(move || hearth_store::password::hash_password(&password, &params)).await;
         let created = match hashed {
             Ok(hash) => svc.store.create_account(&account, &hash).await.map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
@@ -169,7 +170,12 @@ fn finish_register(
             let c = s.client_mut(id);
             c.account = Some(acct.name.clone());
             let mask = if c.mask.is_empty() { "*".to_string() } else { c.mask.clone() };
-            s.num(&mut ctx, RPL_LOGGEDIN, [mask.as_str(), acct.name.as_str()], &format!("You are now logged in as {}", acct.name));
+            s.num(
+                &mut ctx,
+                RPL_LOGGEDIN,
+                [mask.as_str(), acct.name.as_str()],
+                &format!("You are now logged in as {}", acct.name),
+            );
         }
         Err(e) => {
             let (code, text) = if e.contains("already exists") {

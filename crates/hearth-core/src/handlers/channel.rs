@@ -6,9 +6,9 @@ use hearth_proto::numeric::*;
 use hearth_proto::{Cap, Message, casefold, is_valid_channel};
 
 use crate::channel::{self, Channel, OP, Topic};
-use crate::outbound::StoreOp;
 use crate::client::ConnId;
 use crate::error::IrcError;
+use crate::outbound::StoreOp;
 use crate::relay::Relay;
 use crate::server::{Ctx, Server, unix_secs};
 

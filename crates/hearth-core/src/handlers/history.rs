@@ -232,7 +232,9 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         Ok(n) if n > 0 => n.min(s.cfg.chathistory_max),
         _ => return Err(IrcError::Fail("INVALID_PARAMS", vec![sub, p[needed - 1].clone()], "Invalid limit".into())),
     };
-    let bad_ref = |r: &str| IrcError::Fail("INVALID_PARAMS", vec![sub.clone(), r.to_string()], "Invalid message reference".into());
+    let bad_ref = |r: &str| {
+        IrcError::Fail("INVALID_PARAMS", vec![sub.clone(), r.to_string()], "Invalid message reference".into())
+    };
     let id = ctx.id;
     let label = ctx.label.take();
     if sub == "TARGETS" {
@@ -277,11 +279,8 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
     }
     let target = p[1].clone();
     let key = readable_target(s, id, &target)?;
-    let first = if sub == "LATEST" && p[2] == "*" {
-        None
-    } else {
-        Some(parse_bound(&p[2]).ok_or_else(|| bad_ref(&p[2]))?)
-    };
+    let first =
+        if sub == "LATEST" && p[2] == "*" { None } else { Some(parse_bound(&p[2]).ok_or_else(|| bad_ref(&p[2]))?) };
     let second = if sub == "BETWEEN" { Some(parse_bound(&p[3]).ok_or_else(|| bad_ref(&p[3]))?) } else { None };
     s.spawn(async move {
         let store = &svc.store;
@@ -314,7 +313,8 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
                 }
                 Err(e) => {
                     tracing::error!("CHATHISTORY failed: {e}");
-                    let e = IrcError::Fail("MESSAGE_ERROR", vec![sub, target], "History is unavailable right now".into());
+                    let e =
+                        IrcError::Fail("MESSAGE_ERROR", vec![sub, target], "History is unavailable right now".into());
                     let nick = s.nick_of(id);
                     ctx.reply(e.to_message(&s.cfg.server_name, &nick, "CHATHISTORY"));
                 }

@@ -8,8 +8,8 @@ use hearth_proto::{Cap, Message, Tag, casefold};
 use crate::channel::{OP, VOICE};
 use crate::client::ConnId;
 use crate::error::IrcError;
-use crate::relay::Relay;
 use crate::handlers::history;
+use crate::relay::Relay;
 use crate::server::{Ctx, Server, server_time};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +112,7 @@ fn build_relay(
     }
     let account = c.account.clone();
     let msgid = s.next_msgid();
-    let relay =
-        Relay::new(m, server_time(now)).with_msgid(msgid).with_account(account).with_client_tags(tags.to_vec());
+    let relay = Relay::new(m, server_time(now)).with_msgid(msgid).with_account(account).with_client_tags(tags.to_vec());
     (relay, now)
 }
 

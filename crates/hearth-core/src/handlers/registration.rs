@@ -267,7 +267,9 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
              ask the administrator for an account (hearth user add NAME)"
         };
         let nick = c.nick.clone();
-        ctx.reply(s.server_msg("NOTICE").with_param(nick.as_str()).with_param(format!("This server needs an account: {how}")));
+        ctx.reply(
+            s.server_msg("NOTICE").with_param(nick.as_str()).with_param(format!("This server needs an account: {how}")),
+        );
         if c.caps.contains(Cap::StandardReplies) {
             ctx.reply(IrcError::Fail("ACCOUNT_REQUIRED", vec![], format!("Login required: {how}")).to_message(
                 &s.cfg.server_name,

@@ -13,10 +13,12 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 /// How long any single expectation waits before the test fails.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// A server started in-process on an OS-chosen port.
+/// A server started in-process on an OS-chosen port, with its own data directory.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub running: Option<Running>,
+    pub data: tempfile::TempDir,
+    pub config: FileConfig,
 }
 
 impl TestServer {
@@ -25,6 +27,28 @@ impl TestServer {
             r.shutdown().await;
         }
     }
+
+    /// Creates an account directly in the store (what `hearth user add` does) and tells
+    /// the running server its nickname is now reserved.
+    pub async fn add_account(&self, name: &str, password: &str, admin: bool) {
+        let store = hearth::app::open_store(&self.config).await.expect("open store");
+        let params = hearth_store::password::Argon2Params::insecure_fast();
+        let hash = hearth_store::password::hash_password(password, &params);
+        store.create_account(name, &hash).await.expect("create account");
+        if admin {
+            store.set_admin(name, true).await.expect("set admin");
+        }
+        let names: Vec<String> = store.accounts().await.unwrap().into_iter().map(|a| a.name).collect();
+        self.running.as_ref().unwrap().shared.lock().set_account_names(names);
+    }
+
+    /// Shuts down gracefully and returns the data directory for a restart.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        self.data
+    }
 }
 
 /// The real server with default configuration (flood control off unless asked for).
@@ -32,11 +56,30 @@ pub async fn start_server() -> TestServer {
     start_with("[flood]\nburst = 0\n").await
 }
 
-/// The real server with `toml` as its configuration file text.
+/// The real server with `toml` as its configuration file text. Unless the text says
+/// otherwise, login is not required, no default rooms exist and argon2 is cheap.
 pub async fn start_with(toml: &str) -> TestServer {
-    let cfg = FileConfig::parse(toml).expect("test config parses");
+    let data = tempfile::tempdir().expect("temp dir");
+    start_in(data, toml).await
+}
+
+/// Like [`start_with`] on an existing data directory (for restart tests).
+pub async fn start_in(data: tempfile::TempDir, toml: &str) -> TestServer {
+    let cfg = test_config(data.path(), toml);
     let running = hearth::app::start(&cfg, &["127.0.0.1:0".parse().unwrap()]).await.expect("server starts");
-    TestServer { addr: running.addrs[0], running: Some(running) }
+    TestServer { addr: running.addrs[0], running: Some(running), data, config: cfg }
+}
+
+/// The configuration [`start_with`] uses.
+pub fn test_config(data_dir: &std::path::Path, toml: &str) -> FileConfig {
+    let mut text = format!("data_dir = {:?}\n{toml}\n", data_dir.display().to_string());
+    if !toml.contains("[accounts]") {
+        text.push_str("[accounts]\nrequire_login = false\nargon2_memory_kib = 8\nargon2_iterations = 1\n");
+    }
+    if !toml.contains("[rooms]") {
+        text.push_str("[rooms]\ndefault = []\n");
+    }
+    FileConfig::parse(&text).expect("test config parses")
 }
 
 /// One IRC connection, read line by line.
@@ -51,7 +94,29 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).await.expect("connect");
+        Client::from_stream(TcpStream::connect(addr).await.expect("connect"))
+    }
+
+    /// Wraps an already connected socket (e.g. one with a small receive buffer).
+    pub fn from_stream(stream: TcpStream) -> Client {
+        stream.set_nodelay(true).unwrap();
+        let (rd, wr) = stream.into_split();
+        Client { nick: "*".into(), rd: BufReader::new(rd), wr, seen: Vec::new(), token: 0 }
+    }
+
+    /// The raw halves, for tests that read and write at the same time from two tasks.
+    pub fn into_parts(self) -> (BufReader<OwnedReadHalf>, OwnedWriteHalf) {
+        (self.rd, self.wr)
+    }
+
+    /// Puts halves from [`Client::into_parts`] back together.
+    pub fn from_parts(rd: BufReader<OwnedReadHalf>, wr: OwnedWriteHalf) -> Client {
+        Client { nick: "*".into(), rd, wr, seen: Vec::new(), token: 0 }
+    }
+
+    /// Connects from a socket bound beforehand (e.g. to 127.0.0.2).
+    pub async fn from_socket(sock: tokio::net::TcpSocket, addr: SocketAddr) -> Client {
+        let stream = sock.connect(addr).await.expect("connect");
         stream.set_nodelay(true).unwrap();
         let (rd, wr) = stream.into_split();
         Client { nick: "*".into(), rd: BufReader::new(rd), wr, seen: Vec::new(), token: 0 }
@@ -79,6 +144,34 @@ impl Client {
         c.expect(|m| m.command == "376" || m.command == "422").await;
         c.nick = nick.to_string();
         c
+    }
+
+    /// Connects and logs in with SASL PLAIN as `account`, registering as `nick` with
+    /// `caps` (plus sasl). Panics unless login and registration succeed.
+    pub async fn login(addr: SocketAddr, nick: &str, account: &str, password: &str, caps: &[&str]) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.start_sasl(nick, caps).await;
+        c.send(&sasl_plain(account, password)).await;
+        c.expect_cmd("903").await;
+        c.send("CAP END").await;
+        c.expect(|m| m.command == "376" || m.command == "422").await;
+        c.nick = nick.to_string();
+        c
+    }
+
+    /// CAP REQ (sasl + caps), NICK, USER, AUTHENTICATE PLAIN; waits for `AUTHENTICATE +`.
+    pub async fn start_sasl(&mut self, nick: &str, caps: &[&str]) {
+        self.send("CAP LS 302").await;
+        let mut all = vec!["sasl"];
+        all.extend_from_slice(caps);
+        self.send(&format!("CAP REQ :{}", all.join(" "))).await;
+        let ack = self.expect(|m| m.command == "CAP" && m.params[1] != "LS").await;
+        assert_eq!(ack.params[1], "ACK", "{ack}");
+        self.send(&format!("NICK {nick}")).await;
+        self.send(&format!("USER {nick} 0 * :Real {nick}")).await;
+        self.send("AUTHENTICATE PLAIN").await;
+        let plus = self.expect_cmd("AUTHENTICATE").await;
+        assert_eq!(plus.params, ["+"]);
     }
 
     pub async fn send(&mut self, line: &str) {
@@ -147,4 +240,11 @@ impl Client {
         }
         lines
     }
+}
+
+/// `AUTHENTICATE <base64(\0account\0password)>`.
+pub fn sasl_plain(account: &str, password: &str) -> String {
+    use base64::Engine;
+    let raw = format!("\0{account}\0{password}");
+    format!("AUTHENTICATE {}", base64::engine::general_purpose::STANDARD.encode(raw))
 }

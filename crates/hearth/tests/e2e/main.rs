@@ -4,7 +4,12 @@
 
 mod harness;
 
+mod accounts;
+mod binary;
 mod channels;
+mod flow;
 mod ircv3;
 mod queries;
 mod registration;
+mod robustness;
+mod timeouts;

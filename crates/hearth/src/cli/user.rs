@@ -1,0 +1,276 @@
+//! `hearth user add|list|del|passwd|admin`: accounts.
+//!
+//! Passwords come from the terminal (asked twice, never echoed) or, for
+//! scripts, one line of standard input with `--password-stdin`. They are
+//! hashed with argon2id using the config's `[accounts] argon2_*` cost on a
+//! blocking thread; only the hash reaches the store. No password is ever
+//! printed, logged or put in an error message.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use hearth_store::password::{Argon2Params, hash_password};
+use hearth_store::{Account, StoreError};
+
+use super::{Ctx, time};
+
+/// The longest account name (the nick rules apply).
+pub const MAX_NAME_LEN: usize = 30;
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. Asks for the password twice on the terminal.
+    ///
+    /// NAME follows the nickname rules (letters, digits, `-`, `[]\`_^{|}`; not
+    /// starting with a digit or `-`; at most 30 characters) and is matched
+    /// without regard to case. The password needs at least 8 characters.
+    Add {
+        /// The account name, e.g. alice.
+        name: String,
+        /// Make the account a server administrator.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        password: PasswordInput,
+    },
+    /// List every account: name, administrator or not, creation time (UTC).
+    #[command(visible_alias = "ls")]
+    List,
+    /// Delete an account. Its messages stay in the history.
+    #[command(visible_alias = "rm")]
+    Del {
+        /// The account name (any case).
+        name: String,
+    },
+    /// Set a new password for an account. Asks twice on the terminal.
+    Passwd {
+        /// The account name (any case).
+        name: String,
+        #[command(flatten)]
+        password: PasswordInput,
+    },
+    /// Make an account a server administrator (`on`) or not (`off`).
+    Admin {
+        /// The account name (any case).
+        name: String,
+        /// `on` grants administrator rights, `off` takes them away.
+        #[arg(value_enum)]
+        state: OnOff,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PasswordInput {
+    /// Read the password from the first line of standard input instead of
+    /// asking on the terminal (for scripts: `printf '%s\n' "$PW" | hearth user add alice --password-stdin`).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// Runs one `hearth user` command.
+pub async fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Add { name, admin, password } => add(ctx, &name, admin, &password).await,
+        UserCommand::List => list(ctx).await,
+        UserCommand::Del { name } => del(ctx, &name).await,
+        UserCommand::Passwd { name, password } => passwd(ctx, &name, &password).await,
+        UserCommand::Admin { name, state } => set_admin(ctx, &name, state == OnOff::On).await,
+    }
+}
+
+async fn add(ctx: &Ctx, name: &str, admin: bool, input: &PasswordInput) -> anyhow::Result<()> {
+    if !hearth_proto::is_valid_nick(name, MAX_NAME_LEN) {
+        bail!(
+            "`{name}` cannot be an account name: use letters, digits, `-` and `[]\\`_^{{|}}`, start with a letter \
+             or one of `[]\\`_^{{|}}`, at most {MAX_NAME_LEN} characters"
+        );
+    }
+    let store = ctx.open_store().await?;
+    // Check before asking for a password, so nobody types one for nothing.
+    if let Some(existing) = store.account(name).await? {
+        bail!(taken(ctx, &existing.name));
+    }
+    let password = read_new_password(input)?;
+    let hash = hash(ctx, password).await?;
+    let account = match store.create_account(name, &hash).await {
+        Ok(account) => account,
+        Err(StoreError::AlreadyExists { .. }) => bail!(taken(ctx, name)),
+        Err(e) => return Err(e).context("cannot create the account"),
+    };
+    if admin {
+        store.set_admin(&account.name, true).await.with_context(|| {
+            format!(
+                "account {} was created, but making it an administrator failed; retry with {}",
+                account.name,
+                ctx.hint(&format!("user admin {} on", account.name))
+            )
+        })?;
+    }
+    println!("created account {}{}", account.name, if admin { " (administrator)" } else { "" });
+    Ok(())
+}
+
+fn taken(ctx: &Ctx, name: &str) -> String {
+    format!(
+        "an account named {name} already exists (names ignore case); choose another name, or change its password \
+         with {}",
+        ctx.hint(&format!("user passwd {name}"))
+    )
+}
+
+async fn list(ctx: &Ctx) -> anyhow::Result<()> {
+    let store = ctx.open_store().await?;
+    let accounts = store.accounts().await?;
+    if accounts.is_empty() {
+        eprintln!("no accounts yet ({}); add one with {}", ctx.describe_store(), ctx.hint("user add NAME"));
+        return Ok(());
+    }
+    print!("{}", table(&accounts));
+    Ok(())
+}
+
+/// The `user list` table, aligned in columns.
+fn table(accounts: &[Account]) -> String {
+    let width = accounts.iter().map(|a| a.name.chars().count()).max().unwrap_or(0).max("NAME".len());
+    let mut out = format!("{:<width$}  ADMIN  CREATED (UTC)\n", "NAME");
+    for a in accounts {
+        let admin = if a.admin { "yes" } else { "no" };
+        out.push_str(&format!("{:<width$}  {admin:<5}  {}\n", a.name, time::human(a.created_at)));
+    }
+    out
+}
+
+async fn del(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
+    let store = ctx.open_store().await?;
+    // The stored spelling, for the message.
+    let Some(account) = store.account(name).await? else { bail!(not_found(ctx, name)) };
+    if !store.delete_account(name).await? {
+        bail!(not_found(ctx, name));
+    }
+    println!("deleted account {} (its messages stay in the history)", account.name);
+    Ok(())
+}
+
+async fn passwd(ctx: &Ctx, name: &str, input: &PasswordInput) -> anyhow::Result<()> {
+    let store = ctx.open_store().await?;
+    let Some(account) = store.account(name).await? else { bail!(not_found(ctx, name)) };
+    let password = read_new_password(input)?;
+    let hash = hash(ctx, password).await?;
+    match store.set_password_hash(name, &hash).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound { .. }) => bail!(not_found(ctx, name)),
+        Err(e) => return Err(e).context("cannot store the new password"),
+    }
+    println!("changed the password of {}", account.name);
+    Ok(())
+}
+
+async fn set_admin(ctx: &Ctx, name: &str, admin: bool) -> anyhow::Result<()> {
+    let store = ctx.open_store().await?;
+    let Some(account) = store.account(name).await? else { bail!(not_found(ctx, name)) };
+    match store.set_admin(name, admin).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound { .. }) => bail!(not_found(ctx, name)),
+        Err(e) => return Err(e).context("cannot change administrator rights"),
+    }
+    let was = if account.admin == admin { " already" } else { "" };
+    let what = if admin { "is an administrator" } else { "is not an administrator" };
+    println!("{}{was} {what}", account.name);
+    Ok(())
+}
+
+fn not_found(ctx: &Ctx, name: &str) -> String {
+    format!("no account named {name}; see {}", ctx.hint("user list"))
+}
+
+/// Hashes on a blocking thread with the configured argon2id cost.
+async fn hash(ctx: &Ctx, password: String) -> anyhow::Result<String> {
+    let a = &ctx.cfg.accounts;
+    let params = Argon2Params::new(a.argon2_memory_kib, a.argon2_iterations, a.argon2_parallelism).context(
+        "the config's [accounts] argon2_memory_kib / argon2_iterations / argon2_parallelism are refused by argon2; \
+         fix them in the config file",
+    )?;
+    tokio::task::spawn_blocking(move || hash_password(&password, &params)).await.context("password hashing failed")
+}
+
+/// The new password: one line of stdin, or asked twice on the terminal.
+fn read_new_password(input: &PasswordInput) -> anyhow::Result<String> {
+    let password = if input.password_stdin {
+        let mut line = String::new();
+        let n = std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+        if n == 0 {
+            bail!(
+                "--password-stdin: standard input is empty; pipe the password in, e.g. \
+                 `printf '%s\\n' \"$PASSWORD\" | hearth user add NAME --password-stdin`"
+            );
+        }
+        let trimmed = line.strip_suffix('\n').unwrap_or(&line);
+        trimmed.strip_suffix('\r').unwrap_or(trimmed).to_string()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "standard input is not a terminal, so the password cannot be asked for; \
+                 pass --password-stdin and give the password as one line on standard input"
+            );
+        }
+        let first = rpassword::prompt_password("New password: ").context("cannot read the password")?;
+        check_password(&first)?;
+        let second = rpassword::prompt_password("Repeat the password: ").context("cannot read the password")?;
+        if first != second {
+            bail!("the two passwords differ; nothing was changed, run the command again");
+        }
+        first
+    };
+    check_password(&password)?;
+    Ok(password)
+}
+
+/// Refuses empty and short passwords (without ever echoing them).
+fn check_password(password: &str) -> anyhow::Result<()> {
+    if password.is_empty() {
+        bail!("the password is empty; choose one of at least {MIN_PASSWORD_CHARS} characters");
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        bail!("the password is too short; choose one of at least {MIN_PASSWORD_CHARS} characters");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_store::Timestamp;
+
+    #[test]
+    fn password_rules() {
+        assert!(check_password("").unwrap_err().to_string().contains("empty"));
+        let short = check_password("seven77").unwrap_err().to_string();
+        assert!(short.contains("at least 8") && !short.contains("seven77"), "{short}");
+        assert!(check_password("eight888").is_ok());
+        assert!(check_password("ünïcödé!").is_ok(), "counted in characters, not bytes");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let acc = |name: &str, admin| Account {
+            name: name.into(),
+            password_hash: "x".into(),
+            admin,
+            created_at: Timestamp::from_millis(1_795_239_716_000),
+        };
+        let t = table(&[acc("alice", true), acc("bartholomew", false)]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "NAME         ADMIN  CREATED (UTC)");
+        assert_eq!(lines[1], "alice        yes    2026-11-21 05:41:56");
+        assert_eq!(lines[2], "bartholomew  no     2026-11-21 05:41:56");
+    }
+}
