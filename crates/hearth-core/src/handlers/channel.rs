@@ -72,14 +72,14 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>) -> Res
         None => {
             let mut ch = Channel::new(name);
             ch.persistent = s.services.is_some();
-            if let Some(acct) = &account
-                && ch.persistent
-            {
-                ch.op_accounts.push(acct.clone());
-                s.store_op(StoreOp::AddOperator(chan_key.clone(), acct.clone()));
-            }
+            let persistent = ch.persistent;
             s.channels.insert(chan_key.clone(), ch);
+            // The room must be stored before its operator list refers to it.
             s.persist_room(&chan_key);
+            if let Some(acct) = account.filter(|_| persistent) {
+                s.channels.get_mut(&chan_key).expect("just inserted").op_accounts.push(acct.clone());
+                s.store_op(StoreOp::AddOperator(chan_key.clone(), acct));
+            }
             OP
         }
     };
