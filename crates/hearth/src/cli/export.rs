@@ -97,7 +97,7 @@ impl Window {
     /// last message's day.
     fn describe(&self, messages: &[StoredMessage]) -> String {
         if messages.is_empty() && self.from_label.is_none() && self.to_label.is_none() {
-            return "any time".into();
+            return "the whole history".into();
         }
         let first = || messages.first().map(|m| time::date(m.time)).unwrap_or_else(|| "the beginning".into());
         let last = || messages.last().map(|m| time::date(m.time)).unwrap_or_else(|| "now".into());
