@@ -299,10 +299,10 @@ impl FileConfig {
         {
             fail("server.password", "must be non-empty and contain no spaces")?;
         }
-        if let Some(url) = &self.database.url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                fail("database.url", "must be a postgres:// URL (leave it out to use SQLite in data_dir)")?;
-            }
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            fail("database.url", "must be a postgres:// URL (leave it out to use SQLite in data_dir)")?;
         }
         for room in &self.rooms.default {
             if !hearth_proto::is_valid_channel(room, self.limits.channel_len) {
