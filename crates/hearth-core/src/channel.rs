@@ -87,6 +87,8 @@ pub struct Channel {
     pub persistent: bool,
     /// Casefolded accounts that get +o when they join.
     pub op_accounts: Vec<String>,
+    /// The last messages (up to `replay_on_join`), replayed to people who join.
+    pub recent: std::collections::VecDeque<hearth_store::StoredMessage>,
 }
 
 impl Channel {
@@ -100,6 +102,7 @@ impl Channel {
             created: SystemTime::now(),
             persistent: false,
             op_accounts: Vec::new(),
+            recent: Default::default(),
         }
     }
 

@@ -54,6 +54,8 @@ pub struct Outbound {
 
 /// Entries per transaction at most.
 const MAX_BATCH: usize = 1024;
+/// Entries delivered between two yields to the runtime.
+const DELIVER_SLICE: usize = 4;
 
 impl Outbound {
     /// The handle and the writer future (the caller spawns it).
@@ -112,8 +114,13 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Entry>, store: Arc<dyn Store>, in_f
             apply(&*store, op).await;
         }
         let n = batch.len();
-        for e in batch.drain(..) {
+        for (i, e) in batch.drain(..).enumerate() {
             deliver(e.out);
+            if i % DELIVER_SLICE == DELIVER_SLICE - 1 {
+                // Let the recipients' writers drain between slices: a whole commit's
+                // worth of lines at once would look like a burst no SendQ can hold.
+                tokio::task::yield_now().await;
+            }
         }
         in_flight.fetch_sub(n, Ordering::AcqRel);
     }

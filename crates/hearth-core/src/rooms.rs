@@ -52,6 +52,14 @@ impl Server {
         }
     }
 
+    /// Loads each room's replay tail (at start-up, after [`Server::restore_rooms`]).
+    pub fn preload_recent(&mut self, room: &str, messages: Vec<hearth_store::StoredMessage>) {
+        let keep = self.cfg.replay_on_join;
+        if let Some(ch) = self.channels.get_mut(&casefold(room)) {
+            ch.recent = messages.into_iter().rev().take(keep).rev().collect();
+        }
+    }
+
     /// Makes sure each named room exists (and is stored).
     pub fn ensure_rooms(&mut self, names: &[String]) {
         for name in names {

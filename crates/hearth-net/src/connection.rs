@@ -127,7 +127,7 @@ where
         // Handle every complete line in the buffer.
         while let Some(pos) = memchr(b'\n', &buf) {
             handled += 1;
-            if handled % LINES_PER_TURN == 0 {
+            if handled.is_multiple_of(LINES_PER_TURN) {
                 // See LINES_PER_TURN: let the recipients' writers drain their queues.
                 tokio::task::yield_now().await;
             }

@@ -98,7 +98,14 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
     let services = Services { store: store.clone(), outbound: outbound.clone(), argon2: argon2_params(cfg)? };
     let mut server = hearth_core::Server::new(core_cfg).with_services(services);
     let rooms = store.load_rooms().await.map_err(|e| anyhow::anyhow!("cannot load rooms: {e}"))?;
+    let names: Vec<String> = rooms.iter().map(|r| r.room.name.clone()).collect();
     server.restore_rooms(rooms);
+    if cfg.history.enabled && cfg.history.replay_on_join > 0 {
+        for name in names {
+            let tail = store.latest(&name, None, cfg.history.replay_on_join).await;
+            server.preload_recent(&name, tail.map_err(|e| anyhow::anyhow!("cannot load history of {name}: {e}"))?);
+        }
+    }
     server.ensure_rooms(&cfg.rooms.default);
     let accounts = store.accounts().await.map_err(|e| anyhow::anyhow!("cannot load accounts: {e}"))?;
     if accounts.is_empty() {

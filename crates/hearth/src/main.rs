@@ -16,7 +16,15 @@ use tracing_subscriber::EnvFilter;
 /// Hearth speaks IRC, so any IRC client (irssi, WeeChat, HexChat, mobile apps) can
 /// connect. With no configuration file it listens on 127.0.0.1:6667.
 #[derive(Debug, Parser)]
-#[command(name = "hearth", version, propagate_version = true)]
+#[command(
+    name = "hearth",
+    version,
+    propagate_version = true,
+    after_help = "Quick start:\n  hearth user add alice --admin        create the first account\n  \
+                  hearth serve [--config FILE] [--listen ADDR]...   run the server (default 127.0.0.1:6667)\n\n\
+                  Every command accepts --config FILE (before or after the command).\n\
+                  Docs: README.md, docs/configuration.md, docs/cli.md"
+)]
 struct Cli {
     /// Configuration file (TOML). Every key is optional; see docs/configuration.md.
     /// Without it, built-in defaults are used.
@@ -105,6 +113,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(cfg: FileConfig, listen: Vec<SocketAddr>) -> anyhow::Result<()> {
+    // Install the handlers before announcing readiness: whoever reads the line below
+    // may signal at once, and an uninstalled handler means the default action (death).
+    let signals = Signals::install()?;
     let running = hearth::app::start(&cfg, &listen).await.context("cannot start the server")?;
     {
         let mut out = std::io::stdout().lock();
@@ -114,7 +125,7 @@ async fn serve(cfg: FileConfig, listen: Vec<SocketAddr>) -> anyhow::Result<()> {
     tracing::info!("listening {}", running.description);
     let stop = running.shutdown_sender();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.wait().await;
         tracing::info!("signal received, shutting down");
         let _ = stop.send(true);
     });
@@ -123,12 +134,25 @@ async fn serve(cfg: FileConfig, listen: Vec<SocketAddr>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT, both ending the server gracefully.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("install SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("install SIGINT handler")?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }

@@ -16,10 +16,15 @@ use crate::relay::Relay;
 use crate::rooms::to_time;
 use crate::server::{Completion, Ctx, Server, server_time};
 
-/// Who a DM participant is in the store: the account if logged in, else the nick.
+/// Who a DM participant is in the store: the account if logged in, else `~nick`.
+/// The `~` (never in an account name, which must be a valid nickname) keeps a
+/// guest's conversations away from an account that later takes the same name.
 fn identity(s: &Server, id: ConnId) -> String {
     let c = s.client(id);
-    casefold(c.account.as_deref().unwrap_or(&c.nick))
+    match &c.account {
+        Some(account) => casefold(account),
+        None => format!("~{}", casefold(&c.nick)),
+    }
 }
 
 /// Client-only tags as stored: `key=value;key2` (escaped as on the wire).
@@ -84,6 +89,10 @@ pub(crate) fn record(
         tags: tags_to_string(tags),
         text,
     };
+    if !stored.target.contains(hearth_store::DM_SEPARATOR) {
+        let key = stored.target.clone();
+        remember(s, &key, &stored);
+    }
     s.store_op(StoreOp::Message(stored));
 }
 
@@ -114,6 +123,11 @@ fn replay_message(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bo
         .with_account(m.sender_account.clone())
         .with_client_tags(tags_from_string(&m.tags));
     relay.message_for(caps)
+}
+
+/// TAGMSG only ever goes to clients with message-tags, replayed or live.
+fn visible_to(m: &StoredMessage, caps: hearth_proto::CapSet) -> bool {
+    m.command != "TAGMSG" || caps.contains(Cap::MessageTags)
 }
 
 /// Wraps `lines` in a batch when the client supports it.
@@ -151,29 +165,36 @@ pub(crate) fn after_join(s: &mut Server, ctx: &mut Ctx, key: &str, display: &str
             done
         });
     }
+    // Replay comes from the room's in-memory tail, not a query: it holds exactly what
+    // was said before this JOIN (anything later reaches the joiner live), and output
+    // still waiting for its commit keeps these lines queued behind it.
     let c = s.client(id);
-    let n = s.cfg.replay_on_join;
-    if !s.cfg.history || n == 0 || c.caps.contains(Cap::ChatHistory) {
+    if !s.cfg.history || s.cfg.replay_on_join == 0 || c.caps.contains(Cap::ChatHistory) {
         return;
     }
-    let (key, display) = (key.to_string(), display.to_string());
-    s.spawn(async move {
-        let rows = svc.store.latest(&key, None, n).await;
-        let done: Completion = Box::new(move |s: &mut Server| {
-            let Ok(rows) = rows else { return };
-            let Some(c) = s.clients.get(&id) else { return };
-            if rows.is_empty() || !c.channels.contains(&key) {
-                return;
-            }
-            let caps = c.caps;
-            let lines: Vec<Message> = rows.iter().map(|m| replay_message(m, caps, true)).collect();
-            let lines = batched(s, id, "chathistory", Some(&display), lines);
-            let mut ctx = Ctx::new(id, "JOIN", None);
-            ctx.replies = lines;
-            s.flush(ctx);
-        });
-        done
-    });
+    let caps = c.caps;
+    let Some(ch) = s.channels.get(key) else { return };
+    let lines: Vec<Message> =
+        ch.recent.iter().filter(|m| visible_to(m, caps)).map(|m| replay_message(m, caps, true)).collect();
+    if lines.is_empty() {
+        return;
+    }
+    let lines = batched(s, id, "chathistory", Some(display), lines);
+    ctx.replies.extend(lines);
+}
+
+/// Remembers a channel message in the room's replay tail.
+pub(crate) fn remember(s: &mut Server, key: &str, m: &StoredMessage) {
+    let keep = s.cfg.replay_on_join;
+    if keep == 0 {
+        return;
+    }
+    if let Some(ch) = s.channels.get_mut(key) {
+        ch.recent.push_back(m.clone());
+        while ch.recent.len() > keep {
+            ch.recent.pop_front();
+        }
+    }
 }
 
 fn send_marker(s: &mut Server, id: ConnId, target: &str, marker: Option<Timestamp>) {
@@ -300,10 +321,12 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
             match rows {
                 Ok(rows) => {
                     // Inside a chathistory batch time and msgid always travel.
-                    let mut caps = s.client(id).caps;
+                    let own = s.client(id).caps;
+                    let mut caps = own;
                     caps.insert(Cap::ServerTime);
                     caps.insert(Cap::MessageTags);
-                    let lines: Vec<Message> = rows.iter().map(|m| replay_message(m, caps, false)).collect();
+                    let lines: Vec<Message> =
+                        rows.iter().filter(|m| visible_to(m, own)).map(|m| replay_message(m, caps, false)).collect();
                     ctx.replies = batched(s, id, "chathistory", Some(&target), lines);
                 }
                 Err(StoreError::UnknownMsgid(m)) => {
@@ -354,8 +377,9 @@ pub fn markread(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
                 tracing::error!("MARKREAD failed: {e}");
                 None
             });
-            if set.is_some() {
-                // Every session of the account learns the new marker.
+            if set.is_some() && marker == set {
+                // The marker moved: every session of the account learns it. (An
+                // earlier time left it in place; only the asker hears that.)
                 let folded = casefold(&account);
                 let sessions: Vec<ConnId> = s
                     .clients

@@ -13,11 +13,26 @@ use crate::harness::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hearth");
 
-/// `hearth` with a clean environment (no inherited config or log settings).
+/// `hearth` with a clean environment (no inherited config or log settings), run in a
+/// fresh working directory (the default data directory is `./hearth-data`).
 fn hearth(args: &[&str]) -> Command {
+    let cwd = tempfile::tempdir().unwrap().keep();
     let mut cmd = Command::new(BIN);
-    cmd.args(args).env_remove("HEARTH_CONFIG").env_remove("RUST_LOG").kill_on_drop(true);
+    cmd.args(args).current_dir(cwd).env_remove("HEARTH_CONFIG").env_remove("RUST_LOG").kill_on_drop(true);
     cmd
+}
+
+/// A config file in `dir` for a server that anyone may join without an account, with
+/// its data in `dir`; `extra` is appended.
+fn open_config(dir: &Path, extra: &str) -> String {
+    let data = dir.join("data");
+    write_config(
+        dir,
+        &format!(
+            "data_dir = {:?}\n{extra}\n[accounts]\nrequire_login = false\n[rooms]\ndefault = []\n",
+            data.display().to_string()
+        ),
+    )
 }
 
 /// A running `hearth serve` and the address from its `listening` line.
@@ -69,7 +84,9 @@ async fn run(args: &[&str]) -> Output {
 
 /// Two registered clients get NOTICE then `ERROR :Server shutting down`; exit 0.
 async fn graceful_shutdown_on(signal: &str) {
-    let srv = serve(&["serve", "--listen", "127.0.0.1:0"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = open_config(dir.path(), "");
+    let srv = serve(&["serve", "--config", &config, "--listen", "127.0.0.1:0"]).await;
     let mut a = Client::register(srv.addr, "alice").await;
     let mut b = Client::register(srv.addr, "bob").await;
     a.send("JOIN #home").await;
@@ -118,16 +135,21 @@ async fn signal_right_after_the_listening_line_is_a_graceful_shutdown() {
 
 #[tokio::test]
 async fn serve_prints_one_listening_line_per_listener() {
+    // No config file at all: built-in defaults plus --listen.
     let srv = serve(&["serve", "--listen", "127.0.0.1:0"]).await;
-    let mut c = Client::register(srv.addr, "solo").await;
-    assert!(c.sync().await.is_empty());
+    let mut c = Client::connect(srv.addr).await;
+    c.send("PING :hello").await;
+    let pong = c.expect_cmd("PONG").await;
+    assert_eq!(pong.params.last().map(String::as_str), Some("hello"));
     srv.signal("TERM");
     let (status, rest) = srv.finish().await;
     assert!(status.success());
     assert_eq!(rest, "");
 
     // Two listeners: still exactly one line, naming both.
-    let mut child = hearth(&["serve", "-l", "127.0.0.1:0", "--listen", "127.0.0.1:0"])
+    let dir = tempfile::tempdir().unwrap();
+    let config = open_config(dir.path(), "");
+    let mut child = hearth(&["serve", "-c", &config, "-l", "127.0.0.1:0", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -197,7 +219,7 @@ async fn invalid_config_fails_naming_file_line_and_key() {
 async fn config_is_accepted_before_and_after_the_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     // The port comes from the file (no --listen), so a listening line proves it was read.
-    let path = write_config(dir.path(), "[server]\nname = \"irc.test\"\nlisten = [\"127.0.0.1:0\"]\n");
+    let path = open_config(dir.path(), "[server]\nname = \"irc.test\"\nlisten = [\"127.0.0.1:0\"]\n");
     let p = path.as_str();
     for args in [["--config", p, "serve"], ["serve", "--config", p], ["serve", "-c", p]] {
         let srv = serve(&args).await;
