@@ -169,7 +169,7 @@ async fn everything_delivered_before_kill_9_is_stored() {
     assert!(written > seen.len(), "the kill must land while messages are in flight: {figures}");
 
     // The server starts again on the recovered database, with the history intact.
-    let (child, addr) = serve(&config).await;
+    let (mut child, addr) = serve(&config).await;
     let mut c = Client::register_with_caps(addr, "reader", &["draft/chathistory", "batch", "message-tags"]).await;
     c.send("JOIN #load").await;
     c.expect_cmd("366").await;
@@ -189,4 +189,6 @@ async fn everything_delivered_before_kill_9_is_stored() {
     assert_eq!(got, stored.len().min(1000));
     signal(&child, "TERM");
     c.read_to_close().await;
+    let status = tokio::time::timeout(WAIT, child.wait()).await.expect("exit after SIGTERM").unwrap();
+    assert!(status.success(), "{status:?}");
 }

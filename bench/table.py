@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Prints compare.sh's table from hearth-bench JSON results.
+
+Usage: table.py RESULTS_DIR SERVER...   (files RESULTS_DIR/<server>-<id>.json)"""
+import json
+import os
+import sys
+
+# (label, scenario id, JSON key, scale, higher is better)
+ROWS = [
+    ("idle KiB/conn (rooms of 100)", "idle", "kib_per_conn", 1, False),
+    ("idle clients registered", "idle", "registered", 1, True),
+    ("registrations/s (100 in flight)", "reg", "registrations_per_s", 1, True),
+    ("server CPU ms / registration", "reg", "server_cpu_ms_per_reg", 1, False),
+    ("fanout saturation deliveries/s", "fansat", "deliveries_per_s", 1, True),
+    ("fanout saturation loss %", "fansat", "loss_pct", 1, False),
+    ("fanout sat. tool CPU s", "fansat", "tool_cpu_s", 1, False),
+    ("fanout 200 msg/s p50 ms", "fanp99", "latency_p50_ms", 1, False),
+    ("fanout 200 msg/s p99 ms", "fanp99", "latency_p99_ms", 1, False),
+    ("fanout 200 msg/s loss %", "fanp99", "loss_pct", 1, False),
+    ("DM 2000 msg/s p50 ms", "dm", "latency_p50_ms", 1, False),
+    ("DM 2000 msg/s p99 ms", "dm", "latency_p99_ms", 1, False),
+    ("DM loss %", "dm", "loss_pct", 1, False),
+    ("history p50 ms", "history", "latency_p50_ms", 1, False),
+    ("history p99 ms", "history", "latency_p99_ms", 1, False),
+    ("SASL logins/s", "login", "logins_per_s", 1, True),
+]
+
+
+def load(d, server, sid):
+    try:
+        with open(os.path.join(d, f"{server}-{sid}.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.0f}" if abs(v) >= 100 else f"{v:.2f}"
+    return str(v)
+
+
+def main():
+    d, servers = sys.argv[1], sys.argv[2:]
+    peers = [s for s in servers if s != "hearth"]
+    head = ["figure"] + servers + (["hearth/best peer"] if "hearth" in servers else [])
+    rows = [head]
+    for label, sid, key, scale, higher in ROWS:
+        vals = {}
+        for s in servers:
+            r = load(d, s, sid)
+            v = r.get(key)
+            vals[s] = v * scale if isinstance(v, (int, float)) else None
+        if all(v is None for v in vals.values()):
+            continue
+        row = [label] + [fmt(vals[s]) for s in servers]
+        if "hearth" in servers:
+            pv = [vals[p] for p in peers if vals[p] is not None]
+            h = vals["hearth"]
+            best = (max(pv) if higher else min(pv)) if pv else None
+            row.append(f"{h / best:.2f}x" if h is not None and best else "-")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    for i, r in enumerate(rows):
+        print("  ".join(c.ljust(widths[j]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(r)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    failed = []
+    for s in servers:
+        for sid in ("idle", "reg", "fansat", "fanp99", "dm", "history", "login"):
+            r = load(d, s, sid)
+            if r and not r.get("ok", True):
+                failed.append(f"{s}/{sid}: {'; '.join(r.get('errors', []))[:200]}")
+    if failed:
+        print("\nfailures:")
+        for f in failed:
+            print("  " + f)
+
+
+if __name__ == "__main__":
+    main()
