@@ -119,7 +119,9 @@ impl Sink {
             {
                 let mut st = self.state.lock();
                 if !st.queue.is_empty() {
-                    out.extend(st.queue.drain(..));
+                    // Take the queue itself: its memory goes with it, nothing stays
+                    // allocated for a connection that has nothing to send.
+                    out.extend(std::mem::take(&mut st.queue));
                     st.queued_bytes = 0;
                     return true;
                 }

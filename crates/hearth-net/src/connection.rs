@@ -1,17 +1,25 @@
 //! One connection: a reader that frames lines and feeds the core, and a writer that
 //! drains the connection's [`Sink`] — everything queued goes out in one write.
 //!
-//! Generic over `AsyncRead + AsyncWrite`, so tests can drive it over
-//! `tokio::io::duplex` and TLS/WebSocket adapters can reuse it unchanged.
+//! Generic over `AsyncRead + AsyncWrite` ([`serve`]), so tests can drive it over
+//! `tokio::io::duplex` and TLS/WebSocket adapters can reuse it unchanged. Plain TCP
+//! ([`serve_tcp`]) reads through readiness into a per-thread scratch buffer instead:
+//! an idle connection then holds no read buffer at all, only the unfinished part of a
+//! line when there is one.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use std::cell::RefCell;
+use std::io;
+
+use bytes::Bytes;
 use hearth_core::{ConnId, FloodGate, Sink};
 use hearth_proto::{MAX_LINE_LEN, ParseError, parse_line};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::Shared;
@@ -43,15 +51,71 @@ impl ConnSettings {
     }
 }
 
-/// Serves one connection until either side ends it.
+/// A source of input bytes: waits for input and appends what is there to `pending`.
+pub trait ReadSome {
+    /// Appends the bytes available now (at least one) to `pending`; `Ok(0)` at EOF.
+    fn read_some(&mut self, pending: &mut Vec<u8>) -> impl Future<Output = io::Result<usize>> + Send;
+}
+
+/// Any `AsyncRead`: reads into `pending` directly (it keeps its capacity while idle).
+pub struct Stream<R>(pub R);
+
+impl<R: AsyncRead + Unpin + Send> ReadSome for Stream<R> {
+    async fn read_some(&mut self, pending: &mut Vec<u8>) -> io::Result<usize> {
+        pending.reserve(1024);
+        self.0.read_buf(pending).await
+    }
+}
+
+/// Bytes taken from the socket per read at most.
+const SCRATCH: usize = 16 * 1024;
+
+thread_local! {
+    /// One read buffer per worker thread, shared by every connection on it.
+    static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
+}
+
+impl ReadSome for OwnedReadHalf {
+    async fn read_some(&mut self, pending: &mut Vec<u8>) -> io::Result<usize> {
+        loop {
+            self.readable().await?;
+            let got = SCRATCH_BUF.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let n = self.try_read(&mut scratch[..])?;
+                pending.extend_from_slice(&scratch[..n]);
+                Ok::<usize, io::Error>(n)
+            });
+            match got {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Serves one TCP connection until either side ends it.
+pub async fn serve_tcp(stream: TcpStream, ip: IpAddr, shared: Shared, settings: ConnSettings) {
+    let (rd, wr) = stream.into_split();
+    serve_parts(rd, wr, ip, shared, settings).await;
+}
+
+/// Serves one connection over any byte stream until either side ends it.
 pub async fn serve<S>(stream: S, ip: IpAddr, shared: Shared, settings: ConnSettings)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
+    let (rd, wr) = tokio::io::split(stream);
+    serve_parts(Stream(rd), wr, ip, shared, settings).await;
+}
+
+async fn serve_parts<R, W>(rd: R, wr: W, ip: IpAddr, shared: Shared, settings: ConnSettings)
+where
+    R: ReadSome,
+    W: AsyncWrite + Unpin,
+{
     let sink = Arc::new(Sink::new(settings.sendq));
     let id = shared.lock().connect(ip, sink.clone());
     tracing::debug!(conn = id, %ip, "connected");
-    let (rd, wr) = tokio::io::split(stream);
     let reader = read_loop(rd, id, &shared, &sink, &settings);
     let writer = write_loop(wr, &sink, settings.linger);
     let (reason, ()) = tokio::join!(
@@ -74,9 +138,10 @@ where
 /// Returns the quit reason.
 async fn read_loop<R>(mut rd: R, id: ConnId, shared: &Shared, sink: &Sink, settings: &ConnSettings) -> String
 where
-    R: AsyncRead + Unpin,
+    R: ReadSome,
 {
-    let mut buf = BytesMut::with_capacity(1024);
+    // Input not handled yet; empty (no allocation) whenever the client is idle.
+    let mut buf: Vec<u8> = Vec::new();
     let mut discarding = false;
     let start = Instant::now();
     let mut gate = FloodGate::new(settings.flood_burst, settings.flood_rate, Instant::now().into_std());
@@ -95,7 +160,7 @@ where
             last_input + settings.ping_interval
         };
         let n = tokio::select! {
-            r = rd.read_buf(&mut buf) => match r {
+            r = rd.read_some(&mut buf) => match r {
                 Ok(0) => return "Connection closed".into(),
                 Ok(n) => n,
                 Err(e) => return format!("Read error: {}", short_io_error(&e)),
@@ -125,13 +190,15 @@ where
         last_input = Instant::now();
         ping_sent = None;
         // Handle every complete line in the buffer.
-        while let Some(pos) = memchr(b'\n', &buf) {
+        let mut consumed = 0;
+        while let Some(pos) = memchr(b'\n', &buf[consumed..]) {
             handled += 1;
             if handled.is_multiple_of(LINES_PER_TURN) {
                 // See LINES_PER_TURN: let the recipients' writers drain their queues.
                 tokio::task::yield_now().await;
             }
-            let line = buf.split_to(pos + 1);
+            let line = &buf[consumed..consumed + pos + 1];
+            consumed += pos + 1;
             if discarding {
                 discarding = false;
                 continue;
@@ -147,7 +214,7 @@ where
                     () = sink.closed() => return closed_reason(sink),
                 }
             }
-            let parsed = parse_line(&line);
+            let parsed = parse_line(line);
             let mut core = shared.lock();
             match parsed {
                 Ok(msg) => core.handle(id, &msg),
@@ -164,6 +231,12 @@ where
                 return closed_reason(sink);
             }
         }
+        if consumed == buf.len() {
+            // Everything handled: give the memory back while the client is quiet.
+            buf = Vec::new();
+        } else if consumed > 0 {
+            buf.drain(..consumed);
+        }
         if buf.len() > MAX_LINE_LEN + 2 {
             // An over-long line without its end yet: drop what we have and the rest of it.
             if !discarding {
@@ -171,10 +244,6 @@ where
             }
             discarding = true;
             buf.clear();
-        }
-        if buf.is_empty() && buf.capacity() > 16 * 1024 {
-            // Do not keep a big buffer around for an idle connection.
-            buf = BytesMut::with_capacity(1024);
         }
     }
 }
@@ -195,13 +264,13 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut batch: Vec<Bytes> = Vec::new();
-    let mut joined: Vec<u8> = Vec::new();
     while sink.next_batch(&mut batch).await {
         let write = async {
             if batch.len() == 1 {
                 wr.write_all(&batch[0]).await
             } else {
-                joined.clear();
+                // One write for everything queued; the buffer lives only while writing.
+                let mut joined = Vec::with_capacity(batch.iter().map(Bytes::len).sum());
                 for b in &batch {
                     joined.extend_from_slice(b);
                 }
@@ -212,10 +281,9 @@ where
             r = write => r.is_ok(),
             () = async { sink.closed().await; sleep(linger).await } => false,
         };
-        batch.clear();
-        if joined.capacity() > 64 * 1024 {
-            joined = Vec::new();
-        }
+        // Keep no capacity: after a burst (a room's worth of JOINs) an idle
+        // connection would otherwise hold kilobytes of empty slots.
+        batch = Vec::new();
         if !ok {
             // The peer is gone or not reading: make sure the reader ends too.
             sink.close_with(None);

@@ -117,7 +117,7 @@ fn accept(
             tracker.spawn(async move {
                 // The permit lives exactly as long as the connection task.
                 let _permit = permit;
-                connection::serve(stream, ip, shared, settings).await;
+                connection::serve_tcp(stream, ip, shared, settings).await;
             });
         }
         Err(refusal) => {
