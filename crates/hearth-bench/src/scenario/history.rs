@@ -30,6 +30,9 @@ pub struct HistoryArgs {
     /// Send this many messages to the target first.
     #[arg(long, default_value_t = 0)]
     pub fill: usize,
+    /// Messages sent per PING round trip while filling.
+    #[arg(long, default_value_t = 50)]
+    pub fill_chunk: usize,
     /// Account to log in with (SASL PLAIN); default <account-prefix>0 with --sasl.
     #[arg(long)]
     pub account: Option<String>,
@@ -58,7 +61,7 @@ async fn go(ctx: &Ctx, a: &HistoryArgs, chan: &str, rep: &mut Report) -> Result<
     join(&mut c, chan).await?;
     if a.fill > 0 {
         let t = Instant::now();
-        fill(&mut c, chan, a.fill).await?;
+        fill(&mut c, chan, a.fill, a.fill_chunk.max(1)).await?;
         rep.add("filled", a.fill, "msgs");
         rep.add("fill_per_s", a.fill as f64 / t.elapsed().as_secs_f64(), "msg/s");
     }
@@ -87,12 +90,13 @@ fn ctx_password(ctx: &Ctx) -> String {
     ctx.creds(0).map(|c| c.password).unwrap_or_default()
 }
 
-/// Sends `n` messages, 50 at a time, each group followed by a PING barrier so
-/// the server's flood control (if any) sees a well-behaved client.
-async fn fill(c: &mut Client, chan: &str, n: usize) -> Result<()> {
+/// Sends `n` messages, `chunk` at a time, each group followed by a PING
+/// barrier so the server's flood control (if any) sees a well-behaved client
+/// and its input buffer stays bounded.
+async fn fill(c: &mut Client, chan: &str, n: usize, chunk: usize) -> Result<()> {
     let mut sent = 0;
     while sent < n {
-        let k = (n - sent).min(50);
+        let k = (n - sent).min(chunk);
         let mut buf = String::with_capacity(k * 64);
         for i in 0..k {
             buf.push_str(&format!("PRIVMSG {chan} :history fill {}\r\n", sent + i));

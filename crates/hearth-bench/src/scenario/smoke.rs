@@ -15,7 +15,8 @@ pub struct SmokeArgs {
     /// Seconds of traffic per timed scenario.
     #[arg(long, default_value_t = 2.0)]
     pub duration: f64,
-    /// Also run `login` and `history` (default: only with --sasl).
+    /// Also run `login` and `history` (default: only with --sasl); both log
+    /// in with SASL PLAIN as <account-prefix>0.. with --password.
     #[arg(long)]
     pub accounts_ready: bool,
 }
@@ -58,8 +59,18 @@ pub async fn run(ctx: &Ctx, a: &SmokeArgs) -> Vec<Report> {
     if ctx.sasl || a.accounts_ready {
         out.push(login::run(ctx, &login::LoginArgs { clients: n, in_flight: 10 }).await);
         out.push(
-            history::run(ctx, &history::HistoryArgs { target: None, count: 10, limit: 100, fill: 20, account: None })
-                .await,
+            history::run(
+                ctx,
+                &history::HistoryArgs {
+                    target: None,
+                    count: 10,
+                    limit: 100,
+                    fill: 20,
+                    fill_chunk: 10,
+                    account: ctx.creds(0).map(|c| c.account),
+                },
+            )
+            .await,
         );
     }
     let failed: Vec<_> = out.iter().filter(|r| !r.ok()).map(|r| r.to_json()["scenario"].to_string()).collect();

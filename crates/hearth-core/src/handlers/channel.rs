@@ -193,7 +193,7 @@ pub fn topic(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     };
     let member = ch.members.contains_key(&ctx.id);
     let Some(text) = msg.params.get(1) else {
-        if !member && ch.modes.secret {
+        if !member && ch.modes.secret && !s.client(ctx.id).oper {
             return Err(IrcError::NotOnChannel(name.clone()));
         }
         send_topic(s, ctx, &key, true);
@@ -243,12 +243,13 @@ fn send_topic(s: &Server, ctx: &mut Ctx, chan_key: &str, always: bool) {
 
 /// NAMES [<channel>{,<channel>}]
 pub fn names(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let oper = s.client(ctx.id).oper;
     match msg.params.first() {
         Some(list) => {
             for name in list.split(',').filter(|n| !n.is_empty()) {
                 let key = casefold(name);
                 let visible =
-                    s.channels.get(&key).is_some_and(|ch| !ch.modes.secret || ch.members.contains_key(&ctx.id));
+                    s.channels.get(&key).is_some_and(|ch| !ch.modes.secret || ch.members.contains_key(&ctx.id) || oper);
                 if visible {
                     send_names(s, ctx, &key);
                 } else {
@@ -299,6 +300,7 @@ fn send_names(s: &Server, ctx: &mut Ctx, chan_key: &str) {
 
 /// LIST [<channel>{,<channel>}] [>n | <n]
 pub fn list(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    let oper = s.client(ctx.id).oper;
     let mut names: Option<Vec<String>> = None;
     let (mut min, mut max) = (0usize, usize::MAX);
     for p in &msg.params {
@@ -318,7 +320,8 @@ pub fn list(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         if names.as_ref().is_some_and(|n| !n.contains(key)) {
             continue;
         }
-        if ch.modes.secret && !ch.members.contains_key(&ctx.id) {
+        // Secret rooms are listed to their members and to operators (admins) only.
+        if ch.modes.secret && !ch.members.contains_key(&ctx.id) && !oper {
             continue;
         }
         let n = ch.members.len();

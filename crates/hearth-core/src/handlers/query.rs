@@ -25,7 +25,7 @@ pub fn who(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
     if mask.starts_with('#') || mask.starts_with('&') {
         if let Some(ch) = s.channels.get(&casefold(mask)) {
             let member = ch.members.contains_key(&ctx.id);
-            if member || !ch.modes.secret {
+            if member || !ch.modes.secret || me.oper {
                 for (id, st) in &ch.members {
                     let invisible = s.clients.get(id).is_some_and(|c| c.invisible);
                     if member || !invisible || me.oper {

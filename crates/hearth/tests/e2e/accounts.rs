@@ -133,6 +133,22 @@ async fn admins_are_operators() {
     let mut b = Client::login(srv.addr, "bob", "bob", "battery staple", &[]).await;
     b.send("JOIN #b").await;
     b.expect_cmd("366").await;
+    // Admins see every room, secret ones included.
+    b.send("JOIN #hidden").await;
+    b.expect_cmd("366").await;
+    b.send("MODE #hidden +s").await;
+    b.expect_cmd("MODE").await;
+    admin.send("LIST").await;
+    let mut listed = Vec::new();
+    loop {
+        let m = admin.recv().await;
+        match m.command.as_str() {
+            "322" => listed.push(m.params[1].clone()),
+            "323" => break,
+            _ => {}
+        }
+    }
+    assert!(listed.contains(&"#hidden".to_string()), "{listed:?}");
     // Not in the channel, not its operator: an admin may still KICK.
     admin.send("KICK #b bob :admin says so").await;
     let k = b.expect_cmd("KICK").await;
