@@ -45,6 +45,7 @@ mod error;
 pub mod password;
 mod sql;
 mod store;
+pub mod testing;
 mod types;
 mod writer;
 

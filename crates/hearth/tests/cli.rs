@@ -296,18 +296,12 @@ async fn trim_applies_the_configured_retention() {
 /// through the URL's `options=-csearch_path=…`.
 #[tokio::test]
 async fn user_commands_work_on_postgres() {
-    let Some(url) = std::env::var("HEARTH_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
-        println!("skipped: HEARTH_TEST_POSTGRES not set");
-        return;
-    };
-    let schema = format!("hearth_cli_test_{}", std::process::id());
-    let options = PostgresOptions { schema: Some(schema.clone()), max_connections: 2 };
-    // Creates the schema and its tables.
+    let Some(url) = hearth_store::testing::pg_url() else { return };
+    let schema = hearth_store::testing::PgSchema::create(&url).await;
+    let options = PostgresOptions { schema: Some(schema.name.clone()), max_connections: 2 };
+    // Creates the tables in the schema.
     let store: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(&url, &options).await.expect("connect"));
-    let _drop = SchemaGuard { url: url.clone(), schema: schema.clone() };
-
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let cli_url = format!("{url}{sep}options=-csearch_path%3D{schema}");
+    let cli_url = schema.url_in_schema();
     let setup = Setup::with_extra(&format!("[database]\nurl = {cli_url:?}\n"));
     check_accounts(&setup, async || store.clone()).await;
 
@@ -316,31 +310,4 @@ async fn user_commands_work_on_postgres() {
     assert!(out.stdout.contains("<alice> good morning"), "{out:?}");
     let out = setup.run(&["history", "purge", "--before", "2026-11-21"], None).success();
     assert!(out.stdout.contains("deleted 3 messages"), "{out:?}");
-}
-
-/// Drops the test's schema, passed or panicked.
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&url).await?;
-                let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
-                conn.close().await?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: could not drop schema {}", self.schema);
-        }
-    }
 }

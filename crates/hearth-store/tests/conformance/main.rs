@@ -15,18 +15,17 @@ mod rooms;
 mod writer;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use hearth_store::testing::PgSchema;
 use hearth_store::{PostgresOptions, PostgresStore, SqliteStore, Store, StoredMessage, Timestamp};
-use sqlx::Connection;
 
-pub const PG_ENV: &str = "HEARTH_TEST_POSTGRES";
+pub use hearth_store::testing::PG_ENV;
 
 /// A store for one test, plus whatever must be cleaned up after it.
 pub struct Fixture {
     pub store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
-    _schema: Option<SchemaGuard>,
+    _schema: Option<PgSchema>,
 }
 
 impl Fixture {
@@ -38,46 +37,10 @@ impl Fixture {
 
     pub async fn postgres() -> Option<Fixture> {
         let url = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
-        let schema = unique_schema();
-        let guard = SchemaGuard { url: url.clone(), schema: schema.clone() };
-        let options = PostgresOptions { schema: Some(schema), max_connections: 4 };
+        let guard = PgSchema::create(&url).await;
+        let options = PostgresOptions { schema: Some(guard.name.clone()), max_connections: 4 };
         let store = PostgresStore::connect_with(&url, &options).await.expect("connect postgres");
         Some(Fixture { store: Arc::new(store), _dir: None, _schema: Some(guard) })
-    }
-}
-
-fn unique_schema() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("hearth_test_{}_{nanos}_{n}", std::process::id())
-}
-
-/// Drops the test's schema when the test ends, passed or panicked. Drop
-/// cannot be async, so it runs on a thread with its own small runtime.
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&url).await?;
-                let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
-                conn.close().await?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: could not drop schema {}", self.schema);
-        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! afterwards); otherwise it prints "skipped: HEARTH_TEST_POSTGRES not set".
 
 use std::collections::HashSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use hearth_proto::Message;
 use hearth_store::{StoredMessage, Timestamp};
@@ -101,15 +101,9 @@ async fn history_and_rooms_survive_a_restart() {
 
 #[tokio::test]
 async fn history_and_rooms_survive_a_restart_on_postgres() {
-    let Some(url) = std::env::var("HEARTH_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
-        println!("skipped: HEARTH_TEST_POSTGRES not set");
-        return;
-    };
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
-    let schema = format!("hearth_e2e_history_{}_{nanos}", std::process::id());
-    let guard = SchemaGuard::create(&url, &schema).await;
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let in_schema = format!("{url}{sep}options=-csearch_path%3D{schema}");
+    let Some(url) = hearth_store::testing::pg_url() else { return };
+    let guard = hearth_store::testing::PgSchema::create(&url).await;
+    let in_schema = guard.url_in_schema();
     restart_keeps_history_and_rooms(&format!("{BASE}[database]\nurl = {in_schema:?}\n")).await;
     assert_eq!(guard.count("messages").await, 5, "the history went to PostgreSQL, in the test's schema");
 }
@@ -212,53 +206,6 @@ async fn restart_keeps_history_and_rooms(toml: &str) {
     assert_eq!(lines.last().unwrap().params[1], "after the restart");
     assert_eq!(msgids(&lines).iter().collect::<HashSet<_>>().len(), lines.len(), "msgids stay unique");
     srv.shutdown().await;
-}
-
-/// Creates a PostgreSQL schema and drops it when the test ends, passed or panicked.
-struct SchemaGuard {
-    url: String,
-    schema: String,
-}
-
-impl SchemaGuard {
-    async fn create(url: &str, schema: &str) -> SchemaGuard {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to HEARTH_TEST_POSTGRES");
-        let sql = format!("CREATE SCHEMA \"{schema}\"");
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.expect("create schema");
-        conn.close().await.expect("close");
-        SchemaGuard { url: url.to_string(), schema: schema.to_string() }
-    }
-
-    async fn count(&self, table: &str) -> i64 {
-        use sqlx::{Connection, Row};
-        let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
-        let sql = format!("SELECT count(*) FROM \"{}\".{table}", self.schema);
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&mut conn).await.expect("count");
-        row.get(0)
-    }
-}
-
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        // Drop cannot be async: a thread with its own small runtime.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&url).await?;
-                let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
-                conn.close().await?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: could not drop schema {}", self.schema);
-        }
-    }
 }
 
 // ----- 2. paging -----
