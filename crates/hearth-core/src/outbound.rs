@@ -1,21 +1,24 @@
 //! Output that must wait for the database: group commit, then delivery in order.
 //!
-//! When history is on, a message is written to the store *before* anyone receives it
-//! (its echo included), so whatever was delivered survives `kill -9`. Every command's
+//! When history is on, a message is made durable *before* anyone receives it (its
+//! echo included), so whatever was delivered survives `kill -9`. Every command's
 //! output and store operations travel together as one [`Entry`] through a single
-//! queue. The writer task takes everything queued at once, commits all of its
-//! messages in one transaction (group commit: durability without a commit per
-//! message), and only then pushes the entries' lines to their sinks, in order. While
-//! anything is in flight, later output queues behind it too, so nobody ever sees
-//! events out of order.
+//! queue. The writer task takes everything queued at once, makes all of its messages
+//! durable in one step — one append to the [`Journal`] (or, without a journal, one
+//! database transaction) — and only then pushes the entries' lines to their sinks, in
+//! order. While anything is in flight, later output queues behind it too, so nobody
+//! ever sees events out of order. With a journal, the database is filled from the same
+//! batches right after, off the delivery path; history queries first wait for it to
+//! catch up ([`Outbound::wait_stored`]), so they always see what was delivered.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use hearth_store::journal::{self, Journal, Position};
 use hearth_store::{Ban, Room, Store, StoredMessage};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::client::ConnId;
 use crate::sink::Sink;
@@ -50,6 +53,17 @@ pub struct Entry {
 pub struct Outbound {
     tx: mpsc::UnboundedSender<Entry>,
     in_flight: Arc<AtomicUsize>,
+    /// Batches appended to the journal so far.
+    journaled: Arc<AtomicU64>,
+    /// Batches of the journal that are in the database.
+    stored: watch::Receiver<u64>,
+}
+
+/// A journaled batch on its way into the database.
+struct Journaled {
+    messages: Vec<StoredMessage>,
+    at: Position,
+    seq: u64,
 }
 
 /// Entries per transaction at most.
@@ -58,11 +72,33 @@ const MAX_BATCH: usize = 1024;
 const DELIVER_SLICE: usize = 4;
 
 impl Outbound {
-    /// The handle and the writer future (the caller spawns it).
-    pub fn new(store: Arc<dyn Store>) -> (Outbound, impl Future<Output = ()> + Send + 'static) {
+    /// The handle and the writer future (the caller spawns it). With a `journal`,
+    /// messages are durable once journaled and go into `store` in the background;
+    /// without one, each batch is committed to `store` before delivery.
+    pub fn new(
+        store: Arc<dyn Store>,
+        journal: Option<Journal>,
+    ) -> (Outbound, impl Future<Output = ()> + Send + 'static) {
         let (tx, rx) = mpsc::unbounded_channel();
         let in_flight = Arc::new(AtomicUsize::new(0));
-        (Outbound { tx, in_flight: in_flight.clone() }, run(rx, store, in_flight))
+        let journaled = Arc::new(AtomicU64::new(0));
+        let (stored_tx, stored) = watch::channel(0u64);
+        let (ins_tx, ins_rx) = mpsc::unbounded_channel();
+        let dir = journal.as_ref().map(|j| (j.dir().to_path_buf(), j.position().segment));
+        let writer = run(rx, store.clone(), journal, in_flight.clone(), journaled.clone(), ins_tx);
+        let inserter = insert(ins_rx, store, stored_tx, dir);
+        let both = async move {
+            tokio::join!(writer, inserter);
+        };
+        (Outbound { tx, in_flight, journaled, stored }, both)
+    }
+
+    /// Waits until every message delivered so far is in the database (at once
+    /// without a journal).
+    pub async fn wait_stored(&self) {
+        let target = self.journaled.load(Ordering::Acquire);
+        let mut stored = self.stored.clone();
+        let _ = stored.wait_for(|s| *s >= target).await;
     }
 
     /// True while entries wait for a commit: new output must queue behind them.
@@ -73,7 +109,7 @@ impl Outbound {
     /// Waits (at most `limit`) until everything queued is stored and delivered.
     pub async fn wait_idle(&self, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
-        while self.busy() {
+        while self.busy() || *self.stored.borrow() < self.journaled.load(Ordering::Acquire) {
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
@@ -94,8 +130,16 @@ impl Outbound {
     }
 }
 
-async fn run(mut rx: mpsc::UnboundedReceiver<Entry>, store: Arc<dyn Store>, in_flight: Arc<AtomicUsize>) {
+async fn run(
+    mut rx: mpsc::UnboundedReceiver<Entry>,
+    store: Arc<dyn Store>,
+    mut journal: Option<Journal>,
+    in_flight: Arc<AtomicUsize>,
+    journaled: Arc<AtomicU64>,
+    to_insert: mpsc::UnboundedSender<Journaled>,
+) {
     let mut batch: Vec<Entry> = Vec::new();
+    let mut seq = 0u64;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut messages: Vec<StoredMessage> = Vec::new();
         let mut others: Vec<StoreOp> = Vec::new();
@@ -108,7 +152,19 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Entry>, store: Arc<dyn Store>, in_f
             }
         }
         if !messages.is_empty() {
-            retry("append history", || store.append(&messages)).await;
+            // A page-cache append: microseconds, so it runs right here.
+            match journal.as_mut().map(|j| j.append(&messages)) {
+                Some(Ok(at)) => {
+                    seq += 1;
+                    journaled.store(seq, Ordering::Release);
+                    let _ = to_insert.send(Journaled { messages, at, seq });
+                }
+                Some(Err(e)) => {
+                    tracing::error!("history journal append failed, committing to the database instead: {e}");
+                    retry("append history", || store.append(&messages)).await;
+                }
+                None => retry("append history", || store.append(&messages)).await,
+            }
         }
         for op in others {
             apply(&*store, op).await;
@@ -123,6 +179,28 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Entry>, store: Arc<dyn Store>, in_f
             }
         }
         in_flight.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
+/// Fills the database from journaled batches (group commit), then lets the journal
+/// forget them.
+async fn insert(
+    mut rx: mpsc::UnboundedReceiver<Journaled>,
+    store: Arc<dyn Store>,
+    stored: watch::Sender<u64>,
+    journal_dir: Option<(std::path::PathBuf, u64)>,
+) {
+    let mut deleted_before = journal_dir.as_ref().map_or(0, |(_, first)| *first);
+    let mut batch: Vec<Journaled> = Vec::new();
+    while rx.recv_many(&mut batch, 64).await > 0 {
+        let messages: Vec<StoredMessage> = batch.iter_mut().flat_map(|b| std::mem::take(&mut b.messages)).collect();
+        retry("append history", || store.append(&messages)).await;
+        let last = batch.last().expect("recv_many returned at least one");
+        if let Some((dir, _)) = &journal_dir {
+            journal::release(dir, last.at, &mut deleted_before);
+        }
+        stored.send_replace(last.seq);
+        batch.clear();
     }
 }
 

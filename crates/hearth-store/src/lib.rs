@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod journal;
 pub mod password;
 mod sql;
 mod store;

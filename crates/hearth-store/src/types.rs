@@ -154,7 +154,7 @@ pub struct RoomState {
 }
 
 /// One line of history.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredMessage {
     /// The IRCv3 `msgid`; unique across the whole store.
     pub msgid: String,

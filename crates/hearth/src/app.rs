@@ -25,6 +25,28 @@ pub async fn open_store(cfg: &FileConfig) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
+/// Opens the history journal in `data_dir/journal` and applies whatever an earlier
+/// run left in it (after a crash) to the database.
+pub async fn open_journal(cfg: &FileConfig, store: &dyn Store) -> anyhow::Result<hearth_store::journal::Journal> {
+    let dir = cfg.data_dir.join("journal");
+    let (journal, left) = hearth_store::journal::Journal::open(&dir, cfg.database.sqlite_fsync)
+        .map_err(|e| anyhow::anyhow!("cannot open the history journal in {}: {e}", dir.display()))?;
+    if !left.messages.is_empty() || left.torn > 0 {
+        for chunk in left.messages.chunks(1000) {
+            store.append(chunk).await.map_err(|e| anyhow::anyhow!("cannot replay the history journal: {e}"))?;
+        }
+        tracing::info!(
+            messages = left.messages.len(),
+            torn = left.torn,
+            "history journal replayed into the database (the server had not stopped cleanly)"
+        );
+    }
+    for path in &left.segments {
+        std::fs::remove_file(path).map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", path.display()))?;
+    }
+    Ok(journal)
+}
+
 /// A database location without any password it may contain.
 pub fn redact(location: &str) -> String {
     match (location.find("://"), location.rfind('@')) {
@@ -93,7 +115,8 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
         conn: ConnSettings::from_core(&core_cfg),
     };
     let store = open_store(cfg).await?;
-    let (outbound, writer) = Outbound::new(store.clone());
+    let journal = open_journal(cfg, &*store).await?;
+    let (outbound, writer) = Outbound::new(store.clone(), Some(journal));
     tokio::spawn(writer);
     let services = Services { store: store.clone(), outbound: outbound.clone(), argon2: argon2_params(cfg)? };
     let mut server = hearth_core::Server::new(core_cfg).with_services(services);

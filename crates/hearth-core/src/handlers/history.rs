@@ -266,7 +266,8 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         let me = s.client(id).account.as_deref().map(casefold).unwrap_or_default();
         let channels = s.client(id).channels.clone();
         s.spawn(async move {
-            let rows = svc.store.targets(&me, &channels, from, to, limit).await;
+            svc.outbound.wait_stored().await;
+        let rows = svc.store.targets(&me, &channels, from, to, limit).await;
             let done: Completion = Box::new(move |s: &mut Server| {
                 let lines = match rows {
                     Ok(rows) => rows
@@ -304,6 +305,9 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         if sub == "LATEST" && p[2] == "*" { None } else { Some(parse_bound(&p[2]).ok_or_else(|| bad_ref(&p[2]))?) };
     let second = if sub == "BETWEEN" { Some(parse_bound(&p[3]).ok_or_else(|| bad_ref(&p[3]))?) } else { None };
     s.spawn(async move {
+        // Everything delivered so far must be queryable: wait for the journal's
+        // background inserts to reach the database.
+        svc.outbound.wait_stored().await;
         let store = &svc.store;
         let rows = match (sub.as_str(), &first, &second) {
             ("LATEST", f, _) => store.latest(&key, f.as_ref(), limit).await,
