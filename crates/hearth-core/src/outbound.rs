@@ -55,11 +55,42 @@ pub struct Outbound {
     in_flight: Arc<AtomicUsize>,
     /// Batches appended to the journal so far.
     journaled: Arc<AtomicU64>,
+    /// The journal and the queue into the database, shared by the writer task and
+    /// [`Outbound::journal_now`]; appending and queueing happen under one lock so the
+    /// database receives batches in journal order.
+    journal: Option<Arc<parking_lot::Mutex<JournalSide>>>,
     /// Batches of the journal that are in the database.
     stored: watch::Receiver<u64>,
 }
 
+/// The append end of the journal.
+#[derive(Debug)]
+struct JournalSide {
+    journal: Journal,
+    seq: u64,
+    to_insert: mpsc::UnboundedSender<Journaled>,
+}
+
+impl JournalSide {
+    /// Appends and queues for the database; `Err` gives the messages back.
+    fn append(&mut self, messages: Vec<StoredMessage>, journaled: &AtomicU64) -> Result<(), Vec<StoredMessage>> {
+        match self.journal.append(&messages) {
+            Ok(at) => {
+                self.seq += 1;
+                journaled.store(self.seq, Ordering::Release);
+                let _ = self.to_insert.send(Journaled { messages, at, seq: self.seq });
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!("history journal append failed, committing to the database instead: {e}");
+                Err(messages)
+            }
+        }
+    }
+}
+
 /// A journaled batch on its way into the database.
+#[derive(Debug)]
 struct Journaled {
     messages: Vec<StoredMessage>,
     at: Position,
@@ -85,12 +116,24 @@ impl Outbound {
         let (stored_tx, stored) = watch::channel(0u64);
         let (ins_tx, ins_rx) = mpsc::unbounded_channel();
         let dir = journal.as_ref().map(|j| (j.dir().to_path_buf(), j.position().segment));
-        let writer = run(rx, store.clone(), journal, in_flight.clone(), journaled.clone(), ins_tx);
+        let journal = journal
+            .map(|journal| Arc::new(parking_lot::Mutex::new(JournalSide { journal, seq: 0, to_insert: ins_tx })));
+        let writer = run(rx, store.clone(), journal.clone(), in_flight.clone(), journaled.clone());
         let inserter = insert(ins_rx, store, stored_tx, dir);
         let both = async move {
             tokio::join!(writer, inserter);
         };
-        (Outbound { tx, in_flight, journaled, stored }, both)
+        (Outbound { tx, in_flight, journaled, journal, stored }, both)
+    }
+
+    /// Makes `messages` durable right now (one journal append) when nothing else is
+    /// in flight, so their delivery need not wait for the writer task. `Err` gives
+    /// them back: use [`Outbound::send`].
+    pub fn journal_now(&self, messages: Vec<StoredMessage>) -> Result<(), Vec<StoredMessage>> {
+        match &self.journal {
+            Some(j) if !self.busy() => j.lock().append(messages, &self.journaled),
+            _ => Err(messages),
+        }
     }
 
     /// Waits until every message delivered so far is in the database (at once
@@ -133,13 +176,11 @@ impl Outbound {
 async fn run(
     mut rx: mpsc::UnboundedReceiver<Entry>,
     store: Arc<dyn Store>,
-    mut journal: Option<Journal>,
+    journal: Option<Arc<parking_lot::Mutex<JournalSide>>>,
     in_flight: Arc<AtomicUsize>,
     journaled: Arc<AtomicU64>,
-    to_insert: mpsc::UnboundedSender<Journaled>,
 ) {
     let mut batch: Vec<Entry> = Vec::new();
-    let mut seq = 0u64;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut messages: Vec<StoredMessage> = Vec::new();
         let mut others: Vec<StoreOp> = Vec::new();
@@ -153,17 +194,12 @@ async fn run(
         }
         if !messages.is_empty() {
             // A page-cache append: microseconds, so it runs right here.
-            match journal.as_mut().map(|j| j.append(&messages)) {
-                Some(Ok(at)) => {
-                    seq += 1;
-                    journaled.store(seq, Ordering::Release);
-                    let _ = to_insert.send(Journaled { messages, at, seq });
-                }
-                Some(Err(e)) => {
-                    tracing::error!("history journal append failed, committing to the database instead: {e}");
-                    retry("append history", || store.append(&messages)).await;
-                }
-                None => retry("append history", || store.append(&messages)).await,
+            let appended = match &journal {
+                Some(j) => j.lock().append(messages, &journaled),
+                None => Err(messages),
+            };
+            if let Err(messages) = appended {
+                retry("append history", || store.append(&messages)).await;
             }
         }
         for op in others {

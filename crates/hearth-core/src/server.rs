@@ -425,7 +425,24 @@ impl Server {
                 return;
             }
             let out = std::mem::take(&mut self.outbox);
-            let ops = std::mem::take(&mut self.ops);
+            let mut ops = std::mem::take(&mut self.ops);
+            // The common case — a few messages, nothing else waiting — is journaled
+            // right here and delivered at once, without a hop through the writer task.
+            if let Some(svc) = &self.services
+                && !ops.is_empty()
+                && ops.iter().all(|op| matches!(op, StoreOp::Message(_)))
+            {
+                let messages: Vec<_> = ops
+                    .drain(..)
+                    .filter_map(|op| match op {
+                        StoreOp::Message(m) => Some(m),
+                        _ => None,
+                    })
+                    .collect();
+                if let Err(messages) = svc.outbound.journal_now(messages) {
+                    ops = messages.into_iter().map(StoreOp::Message).collect();
+                }
+            }
             match &self.services {
                 Some(svc) if !ops.is_empty() || svc.outbound.busy() => svc.outbound.send(Entry { ops, out }),
                 _ => {

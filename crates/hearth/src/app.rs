@@ -16,7 +16,7 @@ use hearth_store::{Store, StoreConfig};
 /// Opens the database the configuration names (SQLite in `data_dir` by default).
 pub async fn open_store(cfg: &FileConfig) -> anyhow::Result<Arc<dyn Store>> {
     let mut sc = StoreConfig { location: cfg.store_location(), ..StoreConfig::default() };
-    sc.sqlite.synchronous_full = cfg.database.sqlite_fsync;
+    sc.sqlite.synchronous_full = cfg.database.fsync;
     hearth_store::open_store(&sc).await.map_err(|e| {
         anyhow::anyhow!(
             "cannot open the database at {}: {e}\n(set `data_dir` or `[database] url` in the config file)",
@@ -29,7 +29,7 @@ pub async fn open_store(cfg: &FileConfig) -> anyhow::Result<Arc<dyn Store>> {
 /// run left in it (after a crash) to the database.
 pub async fn open_journal(cfg: &FileConfig, store: &dyn Store) -> anyhow::Result<hearth_store::journal::Journal> {
     let dir = cfg.data_dir.join("journal");
-    let (journal, left) = hearth_store::journal::Journal::open(&dir, cfg.database.sqlite_fsync)
+    let (journal, left) = hearth_store::journal::Journal::open(&dir, cfg.database.fsync)
         .map_err(|e| anyhow::anyhow!("cannot open the history journal in {}: {e}", dir.display()))?;
     if !left.messages.is_empty() || left.torn > 0 {
         for chunk in left.messages.chunks(1000) {

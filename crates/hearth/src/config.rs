@@ -48,9 +48,10 @@ impl Default for FileConfig {
 pub struct DatabaseSection {
     /// `postgres://user@host/db` to use PostgreSQL instead of SQLite in `data_dir`.
     pub url: Option<String>,
-    /// SQLite: fsync every commit (`true`, survives power loss) or only rely on the WAL
-    /// being written (`false`, survives a crash or `kill -9` of the server).
-    pub sqlite_fsync: bool,
+    /// `fsync` every history-journal append and SQLite commit (`true`: survives power
+    /// loss) or rely on the data having been written to the OS (`false`: survives a
+    /// crash or `kill -9` of the server; a power cut may lose the last moments).
+    pub fsync: bool,
 }
 
 /// Who may create accounts.

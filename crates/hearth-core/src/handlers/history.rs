@@ -267,7 +267,7 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         let channels = s.client(id).channels.clone();
         s.spawn(async move {
             svc.outbound.wait_stored().await;
-        let rows = svc.store.targets(&me, &channels, from, to, limit).await;
+            let rows = svc.store.targets(&me, &channels, from, to, limit).await;
             let done: Completion = Box::new(move |s: &mut Server| {
                 let lines = match rows {
                     Ok(rows) => rows

@@ -59,7 +59,7 @@ impl Ctx {
         let config = StoreConfig {
             location: self.cfg.store_location(),
             sqlite: SqliteOptions {
-                synchronous_full: self.cfg.database.sqlite_fsync,
+                synchronous_full: self.cfg.database.fsync,
                 read_connections: 1,
                 ..SqliteOptions::default()
             },
