@@ -12,13 +12,21 @@
 #   RUN_DIR=/tmp/hearth-bench-run   configs, logs and JSON results
 #   PEERS_DIR=/tmp/hearth-bench-peers   where ircd-hybrid is unpacked
 #   HEARTH_BIN=<target>/release/hearth  skip building Hearth, use this binary
+#   HEARTH_CONFIG=bench/hearth.toml   Hearth's config (copied into the run dir,
+#                          so its relative data_dir lands there)
 #   HEARTH_SERVE_ARGS=""   extra arguments after `hearth serve --listen ADDR`
-#   HEARTH_SASL=1          log bench clients in (Hearth requires login)
-#   HEARTH_PASSWORD=benchpw   password of the bench accounts
-#   HEARTH_ACCOUNTS=500    accounts bench0..bench<N-1>, cycled by clients
-#   HEARTH_USER_ADD='user add {name} --password {password}'
-#                          how to create one account (run as `hearth ...`)
+#   HEARTH_PASSWORD=benchpass  password of the bench accounts (>= 8 chars)
+#   HEARTH_ACCOUNTS=20     accounts bench0..bench<N-1>, made with
+#                          `hearth user add NAME --password-stdin`; only the
+#                          login and history scenarios log in (SASL PLAIN),
+#                          everything else runs without SASL as for the peers
+#   HISTORY_FILL=1000000   messages stored into one room (through the server)
+#                          before CHATHISTORY LATEST 100 is timed
+#   HEARTH_HISTORY_OFF=1   also run the fanout and dm scenarios against Hearth
+#                          with `[history] enabled = false` (0: skip)
 #   TOOL_CPU=0 SERVER_CPU=1   cores for taskset
+# Nothing is left running: every server is stopped by its pid (SIGTERM, then
+# SIGKILL after 5 s) after its scenarios and on exit.
 # Needs root (apt-get, a mount namespace for ircd-hybrid's resolver, and
 # dropping to the unprivileged user `benchirc` that runs every server).
 set -euo pipefail
@@ -32,20 +40,26 @@ TOOL_CPU=${TOOL_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
 BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 HEARTH_BIN=${HEARTH_BIN:-"$BIN_DIR/hearth"}
-HEARTH_PASSWORD=${HEARTH_PASSWORD:-benchpw}
-HEARTH_ACCOUNTS=${HEARTH_ACCOUNTS:-500}
-HEARTH_USER_ADD=${HEARTH_USER_ADD:-'user add {name} --password {password}'}
+HEARTH_CONFIG=${HEARTH_CONFIG:-"$ROOT/bench/hearth.toml"}
+HEARTH_PASSWORD=${HEARTH_PASSWORD:-benchpass}
+HEARTH_ACCOUNTS=${HEARTH_ACCOUNTS:-20}
+HEARTH_HISTORY_OFF=${HEARTH_HISTORY_OFF:-1}
 RUN_USER=benchirc
 
 if [[ -n "${QUICK:-}" ]]; then
   DURATION=${DURATION:-3}
   IDLE_CLIENTS=1000; REG_CLIENTS=300; FAN_CLIENTS=100; DM_PAIRS=50; TIMEOUT=60
+  HISTORY_FILL=${HISTORY_FILL:-20000}
 else
   DURATION=${DURATION:-10}
   IDLE_CLIENTS=10000; REG_CLIENTS=2000; FAN_CLIENTS=500; DM_PAIRS=250; TIMEOUT=180
+  HISTORY_FILL=${HISTORY_FILL:-1000000}
 fi
 
 log() { echo "compare: $*" >&2; }
+
+# 10,000 idle clients plus the tool's own sockets; raised for every server alike.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # ---------------------------------------------------------------- installs
 install_peers() {
@@ -131,7 +145,9 @@ start_server() { # name -> SERVER_PID, PORT; returns 1 if unavailable
         >"$dir/out.log" 2>&1 &
       SERVER_PID=$! ;;
     hearth)
-      start_hearth "$dir" || return 1 ;;
+      start_hearth "$dir" on || return 1 ;;
+    hearth-nohist)
+      start_hearth "$dir" off || return 1 ;;
   esac
   if ! wait_port "$PORT" "$SERVER_PID"; then
     log "$name did not start; see $dir/out.log"; tail -5 "$dir/out.log" >&2 || true
@@ -139,32 +155,38 @@ start_server() { # name -> SERVER_PID, PORT; returns 1 if unavailable
   fi
 }
 
-start_hearth() { # dir
-  local dir=$1
-  if [[ -z "${HEARTH_BIN_GIVEN:-}" ]]; then
+start_hearth() { # dir [history-off]
+  local dir=$1 history=${2:-on}
+  if [[ -z "${HEARTH_BIN_GIVEN:-}" && -z "${HEARTH_BUILT:-}" ]]; then
     log "building hearth (cargo build --release -p hearth)"
     if ! (cd "$ROOT" && cargo build --release -q -p hearth) >"$dir/build.log" 2>&1; then
       log "SKIP hearth: build failed (see $dir/build.log)"; return 1
     fi
+    HEARTH_BUILT=1
   fi
   if [[ ! -x "$HEARTH_BIN" ]] || ! "$HEARTH_BIN" serve --help >/dev/null 2>&1; then
     log "SKIP hearth: $HEARTH_BIN has no 'serve' command yet"; return 1
   fi
   chmod o+rx "$dir"
-  if [[ "${HEARTH_SASL:-1}" == 1 ]]; then
-    log "creating $HEARTH_ACCOUNTS bench accounts"
-    for i in $(seq 0 $((HEARTH_ACCOUNTS - 1))); do
-      local cmd=${HEARTH_USER_ADD//\{name\}/bench$i}
-      cmd=${cmd//\{password\}/$HEARTH_PASSWORD}
-      # shellcheck disable=SC2086
-      (cd "$dir" && "${AS_USER[@]}" "$HEARTH_BIN" $cmd ${HEARTH_SERVE_ARGS:-}) >>"$dir/users.log" 2>&1 || {
-        log "SKIP hearth: '$HEARTH_BIN $cmd' failed (see $dir/users.log)"; return 1; }
-    done
+  local conf="$dir/hearth.toml"
+  render "$HEARTH_CONFIG" "$conf" 0
+  if [[ $history == off ]]; then
+    # The same config with `[history] enabled = false`.
+    awk '/^\[/ { sec = $0 } sec == "[history]" && /^enabled *=/ { $0 = "enabled = false" } { print }' \
+      "$conf" >"$conf.tmp" && mv "$conf.tmp" "$conf" && chown "$RUN_USER" "$conf"
+    grep -q '^enabled = false' "$conf" || { log "SKIP hearth: no [history] enabled key in $conf"; return 1; }
   fi
+  log "creating $HEARTH_ACCOUNTS bench accounts (default argon2 cost)"
+  for i in $(seq 0 $((HEARTH_ACCOUNTS - 1))); do
+    printf '%s\n' "$HEARTH_PASSWORD" \
+      | (cd "$dir" && "${AS_USER[@]}" "$HEARTH_BIN" --config "$conf" user add "bench$i" --password-stdin) \
+      >>"$dir/users.log" 2>&1 || {
+      log "SKIP hearth: 'hearth user add bench$i' failed (see $dir/users.log)"; return 1; }
+  done
   # shellcheck disable=SC2086
   (cd "$dir" && exec setpriv --reuid="$RUN_USER" --regid="$RUN_USER" --clear-groups \
-    taskset -c "$SERVER_CPU" "$HEARTH_BIN" serve --listen 127.0.0.1:0 ${HEARTH_SERVE_ARGS:-}) \
-    >"$dir/out.log" 2>&1 &
+    taskset -c "$SERVER_CPU" "$HEARTH_BIN" --config "$conf" serve --listen 127.0.0.1:0 ${HEARTH_SERVE_ARGS:-}) \
+    >"$dir/out.log" 2>&1 </dev/null &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     PORT=$(sed -n 's/^hearth: listening irc=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/out.log" | head -1)
@@ -180,7 +202,10 @@ stop_server() {
   if [[ -n "$SERVER_PID" ]]; then
     kill "$SERVER_PID" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      log "server $SERVER_PID still running 5 s after SIGTERM: SIGKILL"
+      kill -9 "$SERVER_PID" 2>/dev/null || true
+    fi
     wait "$SERVER_PID" 2>/dev/null || true
   fi
   for p in "${EXTRA_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -189,12 +214,13 @@ stop_server() {
 trap stop_server EXIT
 
 # ---------------------------------------------------------------- scenarios
-bench() { # server scenario-id args...
+bench() { # server scenario-id [AUTH=... BENCH_TIMEOUT=...] args...
   local server=$1 id=$2; shift 2
   local out="$RUN/results/$server-$id.json"
-  log "$server: $id: hearth-bench $*"
+  log "$server: $id: hearth-bench ${AUTH:+$AUTH }$*"
+  # shellcheck disable=SC2086
   if taskset -c "$TOOL_CPU" "$BENCH" --server "127.0.0.1:$PORT" --pid "$SERVER_PID" \
-      --timeout "$TIMEOUT" --json $AUTH "$@" >"$RUN/results/$server-$id.log" 2>&1; then :; else
+      --timeout "${BENCH_TIMEOUT:-$TIMEOUT}" --json ${AUTH:-} "$@" >"$RUN/results/$server-$id.log" 2>&1; then :; else
     log "$server: $id reported failure (see $RUN/results/$server-$id.log)"
   fi
   tail -1 "$RUN/results/$server-$id.log" | grep '^{' >"$out" || echo '{}' >"$out"
@@ -208,19 +234,31 @@ run_server() { # name
     ngircd) idle_if=20; reg_if=20 ;;
     inspircd) idle_if=1000 ;;  # registrations complete in a once-a-second pass
   esac
-  AUTH=""
-  if [[ $s == hearth && "${HEARTH_SASL:-1}" == 1 ]]; then
-    AUTH="--sasl --password $HEARTH_PASSWORD --accounts $HEARTH_ACCOUNTS"
-  fi
   start_server "$s" || return 0
+  if [[ $s == hearth-nohist ]]; then
+    # Issue 3's "messages/s stored, history on vs off", and what storing
+    # before delivering costs in latency: the same traffic runs as for
+    # `hearth`, with history switched off.
+    bench "$s" fansat fanout --clients "$FAN_CLIENTS" --senders 5 --rate 0 --duration "$DURATION" --max-loss 100
+    bench "$s" fanp99 fanout --clients "$FAN_CLIENTS" --senders 5 --rate 200 --duration "$DURATION" --max-loss 100
+    bench "$s" dm dm --pairs "$DM_PAIRS" --rate 2000 --duration "$DURATION" --max-loss 100
+    bench "$s" fansat50 fanout --clients 50 --senders 5 --rate 0 --duration "$DURATION" --max-loss 100
+    stop_server; return 0
+  fi
+  # Everything but login/history runs without SASL, for Hearth as for the peers.
   bench "$s" idle idle --clients "$IDLE_CLIENTS" --room-size 100 --in-flight "$idle_if" --hold 3
   bench "$s" reg idle --clients "$REG_CLIENTS" --room-size 0 --in-flight "$reg_if" --hold 0.5
   bench "$s" fansat fanout --clients "$FAN_CLIENTS" --senders 5 --rate 0 --duration "$DURATION" --max-loss 100
   bench "$s" fanp99 fanout --clients "$FAN_CLIENTS" --senders 5 --rate 200 --duration "$DURATION" --max-loss 100
   bench "$s" dm dm --pairs "$DM_PAIRS" --rate 2000 --duration "$DURATION" --max-loss 100
   if [[ $s == hearth ]]; then
-    bench "$s" history history --count 200 --fill 500
-    bench "$s" login login --clients 200 --in-flight 50
+    bench "$s" fansat50 fanout --clients 50 --senders 5 --rate 0 --duration "$DURATION" --max-loss 100
+    local sasl="--sasl --password $HEARTH_PASSWORD --accounts $HEARTH_ACCOUNTS"
+    AUTH=$sasl bench "$s" login login --clients 200 --in-flight 50
+    # CHATHISTORY LATEST 100 on a room holding $HISTORY_FILL messages, stored
+    # through the server itself (1,000 per PING round trip).
+    AUTH=$sasl BENCH_TIMEOUT=900 bench "$s" history history --fill "$HISTORY_FILL" --fill-chunk 1000 \
+      --count 1000 --limit 100
   fi
   stop_server
 }
@@ -232,6 +270,10 @@ log "building hearth-bench"
 (cd "$ROOT" && cargo build --release -q -p hearth-bench)
 BENCH="$BIN_DIR/hearth-bench"
 rm -rf "$RUN/results"; mkdir -p "$RUN/results"; chmod 755 "$RUN"
-for s in $SERVERS; do run_server "$s"; done
+RUN_LIST=$SERVERS
+if [[ " $SERVERS " == *" hearth "* && "$HEARTH_HISTORY_OFF" == 1 ]]; then RUN_LIST="$SERVERS hearth-nohist"; fi
+for s in $RUN_LIST; do run_server "$s"; done
+log "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r);" \
+  "hearth $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
 python3 "$ROOT/bench/table.py" "$RUN/results" $SERVERS | tee "$RUN/table.txt"

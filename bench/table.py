@@ -13,6 +13,8 @@ ROWS = [
     ("registrations/s (100 in flight)", "reg", "registrations_per_s", 1, True),
     ("server CPU ms / registration", "reg", "server_cpu_ms_per_reg", 1, False),
     ("fanout saturation deliveries/s", "fansat", "deliveries_per_s", 1, True),
+    ("fanout saturation msgs sent/s", "fansat", "sent_per_s", 1, True),
+    ("fanout sat. p99 ms", "fansat", "latency_p99_ms", 1, False),
     ("fanout saturation loss %", "fansat", "loss_pct", 1, False),
     ("fanout sat. tool CPU s", "fansat", "tool_cpu_s", 1, False),
     ("fanout 200 msg/s p50 ms", "fanp99", "latency_p50_ms", 1, False),
@@ -21,8 +23,10 @@ ROWS = [
     ("DM 2000 msg/s p50 ms", "dm", "latency_p50_ms", 1, False),
     ("DM 2000 msg/s p99 ms", "dm", "latency_p99_ms", 1, False),
     ("DM loss %", "dm", "loss_pct", 1, False),
-    ("history p50 ms", "history", "latency_p50_ms", 1, False),
-    ("history p99 ms", "history", "latency_p99_ms", 1, False),
+    ("history messages stored first", "history", "filled", 1, True),
+    ("history fill msgs/s (1 client)", "history", "fill_per_s", 1, True),
+    ("CHATHISTORY LATEST 100 p50 ms", "history", "latency_p50_ms", 1, False),
+    ("CHATHISTORY LATEST 100 p99 ms", "history", "latency_p99_ms", 1, False),
     ("SASL logins/s", "login", "logins_per_s", 1, True),
 ]
 
@@ -41,6 +45,36 @@ def fmt(v):
     if isinstance(v, float):
         return f"{v:.0f}" if abs(v) >= 100 else f"{v:.2f}"
     return str(v)
+
+
+def onoff(d):
+    """Hearth with history on vs off (issue 3), from hearth-nohist results."""
+    runs = (
+        ("fansat50", "sat. 50 clients", ("sent_per_s", "deliveries_per_s", "latency_p99_ms", "server_cpu_s")),
+        ("fansat", "sat. 500 clients", ("sent_per_s", "deliveries_per_s", "latency_p99_ms", "server_cpu_s")),
+        ("fanp99", "fanout 200 msg/s", ("latency_p50_ms", "latency_p99_ms", "server_cpu_s")),
+        ("dm", "DM 2000 msg/s", ("latency_p50_ms", "latency_p99_ms", "server_cpu_s")),
+    )
+    names = {"sent_per_s": "msgs/s (stored when ON)", "deliveries_per_s": "deliveries/s",
+             "latency_p50_ms": "p50 ms", "latency_p99_ms": "p99 ms", "server_cpu_s": "server CPU s"}
+    head = ["Hearth, 5 senders / pairs as above", "history ON", "history OFF", "ON/OFF"]
+    rows = [head]
+    for sid, what, keys in runs:
+        on, off = load(d, "hearth", sid), load(d, "hearth-nohist", sid)
+        if not on or not off:
+            continue
+        for key in keys:
+            a, b = on.get(key), off.get(key)
+            ratio = f"{a / b:.2f}x" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else "-"
+            rows.append([f"{what}: {names[key]}", fmt(a), fmt(b), ratio])
+    if len(rows) == 1:
+        return
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    print()
+    for i, r in enumerate(rows):
+        print("  ".join(c.ljust(widths[j]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(r)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
 
 
 def main():
@@ -68,9 +102,10 @@ def main():
         print("  ".join(c.ljust(widths[j]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(r)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
+    onoff(d)
     failed = []
-    for s in servers:
-        for sid in ("idle", "reg", "fansat", "fanp99", "dm", "history", "login"):
+    for s in servers + ["hearth-nohist"]:
+        for sid in ("idle", "reg", "fansat", "fanp99", "dm", "fansat50", "history", "login"):
             r = load(d, s, sid)
             if r and not r.get("ok", True):
                 failed.append(f"{s}/{sid}: {'; '.join(r.get('errors', []))[:200]}")
