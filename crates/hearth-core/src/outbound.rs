@@ -99,6 +99,10 @@ struct Journaled {
 
 /// Entries per transaction at most.
 const MAX_BATCH: usize = 1024;
+/// Journaled batches per database transaction at most.
+const INSERT_BATCH: usize = 256;
+/// How long the database inserter waits for more batches before a transaction.
+const INSERT_LINGER: Duration = Duration::from_millis(5);
 /// Entries delivered between two yields to the runtime.
 const DELIVER_SLICE: usize = 4;
 
@@ -228,7 +232,16 @@ async fn insert(
 ) {
     let mut deleted_before = journal_dir.as_ref().map_or(0, |(_, first)| *first);
     let mut batch: Vec<Journaled> = Vec::new();
-    while rx.recv_many(&mut batch, 64).await > 0 {
+    while rx.recv_many(&mut batch, INSERT_BATCH).await > 0 {
+        // The database is off the delivery path: letting the next batches join this
+        // transaction costs nobody anything and saves a transaction per message.
+        tokio::time::sleep(INSERT_LINGER).await;
+        while batch.len() < INSERT_BATCH {
+            match rx.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
         let messages: Vec<StoredMessage> = batch.iter_mut().flat_map(|b| std::mem::take(&mut b.messages)).collect();
         retry("append history", || store.append(&messages)).await;
         let last = batch.last().expect("recv_many returned at least one");
