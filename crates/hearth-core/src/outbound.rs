@@ -133,9 +133,15 @@ impl Outbound {
     /// Makes `messages` durable right now (one journal append) when nothing else is
     /// in flight, so their delivery need not wait for the writer task. `Err` gives
     /// them back: use [`Outbound::send`].
+    ///
+    /// Never with `fsync` on: the caller holds the server's state lock, and an
+    /// `fsync` (milliseconds on an SD card) there would stall every client.
     pub fn journal_now(&self, messages: Vec<StoredMessage>) -> Result<(), Vec<StoredMessage>> {
         match &self.journal {
-            Some(j) if !self.busy() => j.lock().append(messages, &self.journaled),
+            Some(j) if !self.busy() => {
+                let mut side = j.lock();
+                if side.journal.fsyncs() { Err(messages) } else { side.append(messages, &self.journaled) }
+            }
             _ => Err(messages),
         }
     }

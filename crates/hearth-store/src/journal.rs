@@ -115,6 +115,11 @@ impl Journal {
         Ok(at)
     }
 
+    /// Whether every append is followed by an `fsync`.
+    pub fn fsyncs(&self) -> bool {
+        self.fsync
+    }
+
     /// Where the next append goes.
     pub fn position(&self) -> Position {
         Position { segment: self.segment, offset: self.offset }

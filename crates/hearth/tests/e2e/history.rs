@@ -511,3 +511,28 @@ async fn read_markers_move_forward_and_follow_the_account() {
     assert_eq!(guest.expect_cmd("FAIL").await.params[1], "ACCOUNT_REQUIRED");
     srv.shutdown().await;
 }
+
+/// With `[database] fsync = true` messages take the writer task's path (no journal
+/// append under the state lock) and still arrive in order and in history.
+#[tokio::test]
+async fn fsync_mode_delivers_in_order_and_stores() {
+    let srv = start_with(&format!("{BASE}[database]\nfsync = true\n")).await;
+    let mut a = Client::register_with_caps(srv.addr, "alice", READER).await;
+    let mut b = Client::register(srv.addr, "bob").await;
+    a.send("JOIN #sync").await;
+    a.expect_cmd("366").await;
+    b.send("JOIN #sync").await;
+    b.expect_cmd("366").await;
+    for i in 0..20 {
+        b.send(&format!("PRIVMSG #sync :line {i}")).await;
+    }
+    for i in 0..20 {
+        let m = a.expect_cmd("PRIVMSG").await;
+        assert_eq!(m.params[1], format!("line {i}"));
+    }
+    let lines = chathistory(&mut a, "LATEST #sync * 100").await.expect("history");
+    let texts: Vec<&str> = lines.iter().map(|m| m.params[1].as_str()).collect();
+    let want: Vec<String> = (0..20).map(|i| format!("line {i}")).collect();
+    assert_eq!(texts, want);
+    srv.shutdown().await;
+}
