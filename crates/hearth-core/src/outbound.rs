@@ -99,6 +99,8 @@ struct Journaled {
 
 /// Entries per transaction at most.
 const MAX_BATCH: usize = 1024;
+/// The longest a history query waits for the database to catch up.
+const STORED_WAIT: Duration = Duration::from_secs(60);
 /// Journaled batches per database transaction at most.
 const INSERT_BATCH: usize = 256;
 /// How long the database inserter waits for more batches before a transaction.
@@ -147,11 +149,15 @@ impl Outbound {
     }
 
     /// Waits until every message delivered so far is in the database (at once
-    /// without a journal).
+    /// without a journal), or at most [`STORED_WAIT`]: a database that is down must
+    /// not leave history requests unanswered forever.
     pub async fn wait_stored(&self) {
         let target = self.journaled.load(Ordering::Acquire);
         let mut stored = self.stored.clone();
-        let _ = stored.wait_for(|s| *s >= target).await;
+        let caught_up = tokio::time::timeout(STORED_WAIT, stored.wait_for(|s| *s >= target)).await;
+        if caught_up.is_err() {
+            tracing::warn!("the database is {STORED_WAIT:?} behind the history journal; answering from what it has");
+        }
     }
 
     /// True while entries wait for a commit: new output must queue behind them.
