@@ -93,34 +93,43 @@ impl ReadSome for OwnedReadHalf {
     }
 }
 
-/// Serves one TCP connection until either side ends it.
-pub async fn serve_tcp(stream: TcpStream, ip: IpAddr, shared: Shared, settings: ConnSettings) {
+/// Serves one TCP connection until either side ends it; `guard` (e.g. the
+/// connection's permit) lives exactly as long as the connection.
+///
+/// Not an `async fn`: splitting here keeps the stream and the arguments out of the
+/// task's state, which is what every idle connection costs in memory.
+pub fn serve_tcp<G: Send + 'static>(
+    stream: TcpStream,
+    ip: IpAddr,
+    shared: Shared,
+    settings: ConnSettings,
+    guard: G,
+) -> impl Future<Output = ()> + Send {
     let (rd, wr) = stream.into_split();
-    serve_parts(rd, wr, ip, shared, settings).await;
+    serve_parts(rd, wr, ip, shared, settings, guard)
 }
 
 /// Serves one connection over any byte stream until either side ends it.
-pub async fn serve<S>(stream: S, ip: IpAddr, shared: Shared, settings: ConnSettings)
+pub fn serve<S>(stream: S, ip: IpAddr, shared: Shared, settings: ConnSettings) -> impl Future<Output = ()> + Send
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (rd, wr) = tokio::io::split(stream);
-    serve_parts(Stream(rd), wr, ip, shared, settings).await;
+    serve_parts(Stream(rd), wr, ip, shared, settings, ())
 }
 
-async fn serve_parts<R, W>(rd: R, wr: W, ip: IpAddr, shared: Shared, settings: ConnSettings)
+async fn serve_parts<R, W, G>(rd: R, wr: W, ip: IpAddr, shared: Shared, settings: ConnSettings, guard: G)
 where
     R: ReadSome,
     W: AsyncWrite + Unpin,
 {
+    let _guard = guard;
     let sink = Arc::new(Sink::new(settings.sendq));
     let id = shared.lock().connect(ip, sink.clone());
     tracing::debug!(conn = id, %ip, "connected");
-    let reader = read_loop(rd, id, &shared, &sink, &settings);
-    let writer = write_loop(wr, &sink, settings.linger);
     let (reason, ()) = tokio::join!(
         async {
-            let reason = reader.await;
+            let reason = read_loop(rd, id, &shared, &sink, &settings).await;
             // Whatever ended the reader ends the session; the writer flushes and stops.
             let mut core = shared.lock();
             core.disconnect(id, &reason);
@@ -129,7 +138,7 @@ where
             run_tasks(&shared, tasks);
             reason
         },
-        writer
+        write_loop(wr, &sink, settings.linger)
     );
     tracing::debug!(conn = id, %ip, reason, "connection closed");
 }

@@ -112,13 +112,8 @@ fn accept(
     let ip = peer.ip();
     match limits.admit(ip) {
         Ok(permit) => {
-            let shared = shared.clone();
-            let settings = settings.clone();
-            tracker.spawn(async move {
-                // The permit lives exactly as long as the connection task.
-                let _permit = permit;
-                connection::serve_tcp(stream, ip, shared, settings).await;
-            });
+            // The permit lives exactly as long as the connection task.
+            tracker.spawn(connection::serve_tcp(stream, ip, shared.clone(), settings.clone(), permit));
         }
         Err(refusal) => {
             tracing::info!(%peer, "refused: {}", refusal.message());
