@@ -40,6 +40,9 @@ pub struct Journal {
     offset: u64,
     fsync: bool,
     buf: Vec<u8>,
+    /// A write failed part-way (e.g. disk full): start the next one on a new line so
+    /// the torn bytes spoil only themselves.
+    torn: bool,
 }
 
 /// What the journal held at start-up, to be applied to the database.
@@ -87,18 +90,25 @@ impl Journal {
         }
         let segment = found.last().map_or(0, |(n, _)| n + 1);
         let file = OpenOptions::new().create(true).append(true).open(segment_path(dir, segment))?;
-        Ok((Journal { dir: dir.to_path_buf(), file, segment, offset: 0, fsync, buf: Vec::new() }, left))
+        Ok((Journal { dir: dir.to_path_buf(), file, segment, offset: 0, fsync, buf: Vec::new(), torn: false }, left))
     }
 
     /// Appends `messages` with one `write` (and an `fsync` when configured). When this
     /// returns, they survive the process dying.
     pub fn append(&mut self, messages: &[StoredMessage]) -> io::Result<Position> {
         self.buf.clear();
+        if self.torn {
+            self.buf.push(b'\n');
+        }
         for m in messages {
             serde_json::to_writer(&mut self.buf, m).map_err(io::Error::other)?;
             self.buf.push(b'\n');
         }
-        self.file.write_all(&self.buf)?;
+        if let Err(e) = self.file.write_all(&self.buf) {
+            self.torn = true;
+            return Err(e);
+        }
+        self.torn = false;
         if self.fsync {
             self.file.sync_data()?;
         }
