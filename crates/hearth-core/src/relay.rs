@@ -50,10 +50,6 @@ impl Relay {
         self.msgid.as_deref()
     }
 
-    pub fn time(&self) -> &str {
-        &self.time
-    }
-
     pub fn message(&self) -> &Message {
         &self.msg
     }

@@ -81,9 +81,4 @@ impl Server {
             self.store_op(StoreOp::Room(room));
         }
     }
-
-    /// Rooms known to the server (for `LIST` and tests).
-    pub fn room_names(&self) -> Vec<String> {
-        self.channels.values().map(|c| c.name.clone()).collect()
-    }
 }

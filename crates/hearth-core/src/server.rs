@@ -365,9 +365,25 @@ impl Server {
         seen.into_iter().collect()
     }
 
-    pub(crate) fn next_batch_id(&mut self) -> String {
+    /// Wraps `lines` in `BATCH +id kind [target]` … `BATCH -id`. Lines that already
+    /// belong to a nested batch (e.g. chathistory inside labeled-response) keep theirs.
+    pub(crate) fn batch(&mut self, kind: &str, target: Option<&str>, lines: Vec<Message>) -> Vec<Message> {
         self.batch_counter += 1;
-        format!("b{}", self.batch_counter)
+        let id = format!("b{}", self.batch_counter);
+        let mut start = self.server_msg("BATCH").with_param(format!("+{id}")).with_param(kind);
+        if let Some(t) = target {
+            start = start.with_param(t);
+        }
+        let mut out = Vec::with_capacity(lines.len() + 2);
+        out.push(start);
+        for mut l in lines {
+            if l.tag("batch").is_none() {
+                l.tags.insert(0, Tag::new("batch", id.as_str()));
+            }
+            out.push(l);
+        }
+        out.push(self.server_msg("BATCH").with_param(format!("-{id}")));
+        out
     }
 
     /// Sends the replies in `ctx` to its client, labelled and batched as its caps ask.
@@ -388,18 +404,8 @@ impl Server {
                 replies[0].tags.insert(0, label_tag(&l));
             }
             Some(l) => {
-                let id = self.next_batch_id();
-                let mut start = self.server_msg("BATCH").with_param(format!("+{id}")).with_param("labeled-response");
-                start.tags.push(label_tag(&l));
-                let end = self.server_msg("BATCH").with_param(format!("-{id}"));
-                for r in &mut replies {
-                    // Lines inside a nested batch (e.g. chathistory) belong to that one.
-                    if r.tag("batch").is_none() {
-                        r.tags.insert(0, Tag { key: "batch".into(), value: id.clone() });
-                    }
-                }
-                replies.insert(0, start);
-                replies.push(end);
+                replies = self.batch("labeled-response", None, replies);
+                replies[0].tags.push(label_tag(&l));
             }
         }
         // One buffer for the whole reply: the writer gets it as one chunk.

@@ -135,18 +135,7 @@ fn batched(s: &mut Server, id: ConnId, kind: &str, target: Option<&str>, lines: 
     if !s.client(id).caps.contains(Cap::Batch) {
         return lines;
     }
-    let bid = s.next_batch_id();
-    let mut start = s.server_msg("BATCH").with_param(format!("+{bid}")).with_param(kind);
-    if let Some(t) = target {
-        start = start.with_param(t);
-    }
-    let mut out = vec![start];
-    for mut l in lines {
-        l.tags.insert(0, Tag::new("batch", bid.as_str()));
-        out.push(l);
-    }
-    out.push(s.server_msg("BATCH").with_param(format!("-{bid}")));
-    out
+    s.batch(kind, target, lines)
 }
 
 /// After a JOIN: the read marker (draft/read-marker) and, for clients without

@@ -36,10 +36,8 @@ pub fn privmsg(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcEr
 
 /// NOTICE <target>{,<target>} <text> — never answered with an error (RFC 2812 §3.3.2).
 pub fn notice(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
+    // `send` reports no per-target errors for NOTICE; drop the overall one too.
     let _ = send(s, ctx, msg, Kind::Notice);
-    if ctx.command == "NOTICE" {
-        ctx.replies.retain(|r| !r.command.starts_with('4'));
-    }
     Ok(())
 }
 
@@ -78,7 +76,9 @@ fn send(s: &mut Server, ctx: &mut Ctx, msg: &Message, kind: Kind) -> Result<(), 
         } else {
             to_user(s, ctx, kind, target, text, &client_tags)
         };
-        if let Err(e) = result {
+        if let Err(e) = result
+            && kind != Kind::Notice
+        {
             let nick = s.nick_of(ctx.id);
             ctx.reply(e.to_message(&s.cfg.server_name, &nick, kind.verb()));
         }
