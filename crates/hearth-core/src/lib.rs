@@ -33,6 +33,7 @@ pub mod client;
 pub mod config;
 pub mod dispatch;
 pub mod error;
+pub mod fault;
 pub mod flood;
 pub mod handlers;
 pub mod isupport;

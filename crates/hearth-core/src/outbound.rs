@@ -1,37 +1,69 @@
-//! Output that must wait for the database: group commit, then delivery in order.
+//! Output that must be durable first: the journal, then delivery in order; the database
+//! filled from the journal in the background.
 //!
 //! When history is on, a message is made durable *before* anyone receives it (its
 //! echo included), so whatever was delivered survives `kill -9`. Every command's
-//! output and store operations travel together as one [`Entry`] through a single
-//! queue. The writer task takes everything queued at once, makes all of its messages
-//! durable in one step — one append to the [`Journal`] (or, without a journal, one
-//! database transaction) — and only then pushes the entries' lines to their sinks, in
-//! order. While anything is in flight, later output queues behind it too, so nobody
-//! ever sees events out of order. With a journal, the database is filled from the same
-//! batches right after, off the delivery path; history queries first wait for it to
-//! catch up ([`Outbound::wait_stored`]), so they always see what was delivered.
+//! output and store operations travel together as one [`Entry`]. In the common case the
+//! core appends its records to the [`Journal`] right away ([`Outbound::journal_now`]);
+//! while anything is in flight (or with `fsync` on), entries queue for the writer task,
+//! which appends everything queued at once and only then pushes the entries' lines to
+//! their sinks, in order.
+//!
+//! **Never deliver what is not durable.** When the journal cannot be written (a full
+//! disk, a read-only file system), the command's output is dropped and its sender gets
+//! the entry's `fail` reply instead (`FAIL PRIVMSG TEMPORARILY_UNAVAILABLE`); the fault
+//! is logged when it starts, while it lasts and when it ends.
+//!
+//! **The database follows the journal.** The inserter task reads the journal files
+//! behind the writer ([`journal::Reader`]) and stores what it reads, retrying until the
+//! database takes it; nothing is queued in memory between the two, so a database that
+//! is down or slow costs disk, not memory. Once the database has everything, the
+//! journal is emptied. History queries first wait (boundedly) for the database to catch
+//! up ([`Outbound::wait_stored`]), so they see everything that was delivered.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hearth_store::journal::{self, Journal, Position};
+use hearth_store::journal::{self, Journal, Position, Purge, Reader, Record, Trim};
 use hearth_store::{Ban, Room, Store, StoredMessage};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::client::ConnId;
+use crate::fault::Fault;
 use crate::sink::Sink;
 
 /// A change to persist.
 #[derive(Debug, Clone)]
 pub enum StoreOp {
+    /// A history line: journaled, then stored.
     Message(StoredMessage),
+    /// A purge, journaled in order with the messages around it.
+    Purge(Purge),
+    /// A retention run, journaled likewise.
+    Trim(Trim),
     Room(Room),
     AddBan(String, Ban),
     RemoveBan(String, String),
     AddOperator(String, String),
     RemoveOperator(String, String),
+}
+
+impl StoreOp {
+    /// The journal record for history operations; room changes go to the database
+    /// directly. (Both sides are the same size: the value only moves.)
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn into_record(self) -> Result<Record, StoreOp> {
+        match self {
+            StoreOp::Message(m) => Ok(Record::Message(m)),
+            StoreOp::Purge(p) => Ok(Record::Purge(p)),
+            StoreOp::Trim(t) => Ok(Record::Trim(t)),
+            other => Err(other),
+        }
+    }
 }
 
 /// One line (or the final line) for one connection.
@@ -44,131 +76,235 @@ pub enum Out {
 /// The output and store operations of one command.
 #[derive(Debug, Default)]
 pub struct Entry {
+    /// History records to journal before `out` may be delivered.
+    pub records: Vec<Record>,
+    /// Room changes, applied to the database directly.
     pub ops: Vec<StoreOp>,
     pub out: Vec<Out>,
+    /// Sent instead of `out` when the entry's records cannot be made durable.
+    pub fail: Option<Out>,
 }
 
-/// Handle to the writer task.
+/// What [`Outbound::journal_now`] did.
+#[derive(Debug)]
+pub enum Journaled {
+    /// Durable: deliver.
+    Done,
+    /// Not now (something is in flight, or appends `fsync`): send the records through
+    /// [`Outbound::send`].
+    Later(Vec<Record>),
+    /// The journal cannot be written: deliver nothing, tell the sender. The records
+    /// come back so the caller can undo what it remembered of them.
+    Failed(Vec<Record>),
+}
+
+/// Why [`Outbound::wait_result`] has no count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpError {
+    /// The journal could not be written: the operation did not happen.
+    Refused,
+    /// Not applied within the time limit: it is in the journal and will be applied
+    /// when the database can take it.
+    Pending,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Waiting,
+    Done(u64),
+    Refused,
+}
+
+/// Handle to the writer and inserter tasks.
 #[derive(Debug, Clone)]
 pub struct Outbound {
     tx: mpsc::UnboundedSender<Entry>,
-    in_flight: Arc<AtomicUsize>,
-    /// Batches appended to the journal so far.
-    journaled: Arc<AtomicU64>,
-    /// The journal and the queue into the database, shared by the writer task and
-    /// [`Outbound::journal_now`]; appending and queueing happen under one lock so the
-    /// database receives batches in journal order.
-    journal: Option<Arc<parking_lot::Mutex<JournalSide>>>,
-    /// Batches of the journal that are in the database.
+    inner: Arc<Inner>,
+    /// Appends the database has caught up with.
     stored: watch::Receiver<u64>,
+}
+
+/// What the handle and both tasks share.
+#[derive(Debug)]
+struct Inner {
+    in_flight: AtomicUsize,
+    side: parking_lot::Mutex<JournalSide>,
+    /// Appends so far (successful ones).
+    journaled: AtomicU64,
+    /// Wakes the inserter after an append.
+    wake: Notify,
+    /// Results of purges and trims somebody waits for: id → rows deleted.
+    results: parking_lot::Mutex<HashMap<u64, Slot>>,
+    /// Records the writer task could not journal, for the core to forget.
+    refused: parking_lot::Mutex<Vec<Record>>,
+    any_refused: std::sync::atomic::AtomicBool,
+    /// Whether the inserter is failing to store (the database is down or refuses).
+    store_failing: std::sync::atomic::AtomicBool,
 }
 
 /// The append end of the journal.
 #[derive(Debug)]
 struct JournalSide {
     journal: Journal,
-    seq: u64,
-    to_insert: mpsc::UnboundedSender<Journaled>,
+    /// Where the last successful append ended: what the inserter may read up to.
+    end: Position,
+    appends: u64,
+    fault: Fault,
 }
 
 impl JournalSide {
-    /// Appends and queues for the database; `Err` gives the messages back.
-    fn append(&mut self, messages: Vec<StoredMessage>, journaled: &AtomicU64) -> Result<(), Vec<StoredMessage>> {
-        match self.journal.append(&messages) {
-            Ok(at) => {
-                self.seq += 1;
-                journaled.store(self.seq, Ordering::Release);
-                let _ = self.to_insert.send(Journaled { messages, at, seq: self.seq });
-                Ok(())
+    /// Appends; `false` when the journal cannot be written (logged here).
+    fn append(&mut self, records: &[Record], journaled: &AtomicU64, wake: &Notify) -> bool {
+        match self.journal.append(records) {
+            Ok(end) => {
+                self.end = end;
+                self.appends += 1;
+                journaled.store(self.appends, Ordering::Release);
+                self.fault.log_ok("appending to the history journal", "messages refused");
+                wake.notify_one();
+                true
             }
             Err(e) => {
-                tracing::error!("history journal append failed, committing to the database instead: {e}");
-                Err(messages)
+                let what = format!(
+                    "appending to the history journal in {} (messages are refused until it works again)",
+                    self.journal.dir().display()
+                );
+                self.fault.log_fail(&what, "messages refused", records.len() as u64, &e);
+                false
             }
         }
     }
 }
 
-/// A journaled batch on its way into the database.
-#[derive(Debug)]
-struct Journaled {
-    messages: Vec<StoredMessage>,
-    at: Position,
-    seq: u64,
-}
-
-/// Entries per transaction at most.
+/// Entries per writer batch at most.
 const MAX_BATCH: usize = 1024;
-/// The longest a history query waits for the database to catch up.
-const STORED_WAIT: Duration = Duration::from_secs(60);
-/// Journaled batches per database transaction at most.
-const INSERT_BATCH: usize = 256;
-/// How long the database inserter waits for more batches before a transaction.
+/// How long the database inserter waits for more appends before a transaction.
 const INSERT_LINGER: Duration = Duration::from_millis(5);
 /// Entries delivered between two yields to the runtime.
 const DELIVER_SLICE: usize = 4;
+/// Longest pause between two attempts to store.
+const MAX_RETRY: Duration = Duration::from_secs(2);
 
 impl Outbound {
-    /// The handle and the writer future (the caller spawns it). With a `journal`,
-    /// messages are durable once journaled and go into `store` in the background;
-    /// without one, each batch is committed to `store` before delivery.
-    pub fn new(
-        store: Arc<dyn Store>,
-        journal: Option<Journal>,
-    ) -> (Outbound, impl Future<Output = ()> + Send + 'static) {
+    /// The handle and the future running the writer and the inserter (the caller
+    /// spawns it). `journal` must be freshly created after [`journal::drain`].
+    pub fn new(store: Arc<dyn Store>, journal: Journal) -> (Outbound, impl Future<Output = ()> + Send + 'static) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let journaled = Arc::new(AtomicU64::new(0));
         let (stored_tx, stored) = watch::channel(0u64);
-        let (ins_tx, ins_rx) = mpsc::unbounded_channel();
-        let dir = journal.as_ref().map(|j| (j.dir().to_path_buf(), j.position().segment));
-        let journal = journal
-            .map(|journal| Arc::new(parking_lot::Mutex::new(JournalSide { journal, seq: 0, to_insert: ins_tx })));
-        let writer = run(rx, store.clone(), journal.clone(), in_flight.clone(), journaled.clone());
-        let inserter = insert(ins_rx, store, stored_tx, dir);
+        let start = journal.position();
+        let dir = journal.dir().to_path_buf();
+        let inner = Arc::new(Inner {
+            in_flight: AtomicUsize::new(0),
+            side: parking_lot::Mutex::new(JournalSide { journal, end: start, appends: 0, fault: Fault::default() }),
+            journaled: AtomicU64::new(0),
+            wake: Notify::new(),
+            results: Default::default(),
+            refused: Default::default(),
+            any_refused: Default::default(),
+            store_failing: Default::default(),
+        });
+        let writer = run(rx, store.clone(), inner.clone());
+        let inserter = insert(store, inner.clone(), stored_tx, dir, start);
+        let ob = Outbound { tx, inner, stored };
         let both = async move {
             tokio::join!(writer, inserter);
         };
-        (Outbound { tx, in_flight, journaled, journal, stored }, both)
+        (ob, both)
     }
 
-    /// Makes `messages` durable right now (one journal append) when nothing else is
-    /// in flight, so their delivery need not wait for the writer task. `Err` gives
-    /// them back: use [`Outbound::send`].
+    /// Makes `records` durable right now (one journal append) when nothing else is in
+    /// flight, so their delivery need not wait for the writer task.
     ///
-    /// Never with `fsync` on: the caller holds the server's state lock, and an
-    /// `fsync` (milliseconds on an SD card) there would stall every client.
-    pub fn journal_now(&self, messages: Vec<StoredMessage>) -> Result<(), Vec<StoredMessage>> {
-        match &self.journal {
-            Some(j) if !self.busy() => {
-                let mut side = j.lock();
-                if side.journal.fsyncs() { Err(messages) } else { side.append(messages, &self.journaled) }
-            }
-            _ => Err(messages),
+    /// Never with `fsync` on: the caller holds the server's state lock, and an `fsync`
+    /// (milliseconds on an SD card) there would stall every client.
+    pub fn journal_now(&self, records: Vec<Record>) -> Journaled {
+        if self.busy() {
+            return Journaled::Later(records);
+        }
+        let mut side = self.inner.side.lock();
+        if side.journal.fsyncs() {
+            return Journaled::Later(records);
+        }
+        if side.append(&records, &self.inner.journaled, &self.inner.wake) {
+            Journaled::Done
+        } else {
+            Journaled::Failed(records)
         }
     }
 
-    /// Waits until every message delivered so far is in the database (at once
-    /// without a journal), or at most [`STORED_WAIT`]: a database that is down must
-    /// not leave history requests unanswered forever.
-    pub async fn wait_stored(&self) {
-        let target = self.journaled.load(Ordering::Acquire);
+    /// Waits until every message delivered so far is in the database, at most `limit`.
+    /// `false` when the database is behind: the caller must say so rather than answer
+    /// from stale rows.
+    pub async fn wait_stored(&self, limit: Duration) -> bool {
+        let target = self.inner.journaled.load(Ordering::Acquire);
         let mut stored = self.stored.clone();
-        let caught_up = tokio::time::timeout(STORED_WAIT, stored.wait_for(|s| *s >= target)).await;
-        if caught_up.is_err() {
-            tracing::warn!("the database is {STORED_WAIT:?} behind the history journal; answering from what it has");
+        tokio::time::timeout(limit, stored.wait_for(|s| *s >= target)).await.is_ok_and(|r| r.is_ok())
+    }
+
+    /// Whether storing into the database is failing right now.
+    pub fn store_failing(&self) -> bool {
+        self.inner.store_failing.load(Ordering::Relaxed)
+    }
+
+    /// Asks to learn the result of the purge or trim `id` (call before queueing it).
+    pub fn expect_result(&self, id: u64) {
+        self.inner.results.lock().insert(id, Slot::Waiting);
+    }
+
+    /// Purge or trim `id` could not be journaled.
+    pub fn fail_result(&self, id: u64) {
+        if let Some(slot) = self.inner.results.lock().get_mut(&id) {
+            *slot = Slot::Refused;
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// Records the writer task could not journal since the last call.
+    pub fn take_refused(&self) -> Option<Vec<Record>> {
+        if !self.inner.any_refused.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        Some(std::mem::take(&mut *self.inner.refused.lock()))
+    }
+
+    /// Waits (at most `limit`) until purge or trim `id` is applied to the database;
+    /// returns how many messages it deleted.
+    pub async fn wait_result(&self, id: u64, limit: Duration) -> Result<u64, OpError> {
+        let mut stored = self.stored.clone();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let slot = self.inner.results.lock().get(&id).copied();
+            match slot {
+                Some(Slot::Done(n)) => {
+                    self.inner.results.lock().remove(&id);
+                    return Ok(n);
+                }
+                Some(Slot::Refused) | None => {
+                    self.inner.results.lock().remove(&id);
+                    return Err(OpError::Refused);
+                }
+                Some(Slot::Waiting) => {}
+            }
+            let tick = tokio::time::Instant::now() + Duration::from_millis(100);
+            if tokio::time::timeout_at(deadline.min(tick), stored.changed()).await.is_err()
+                && tokio::time::Instant::now() >= deadline
+            {
+                self.inner.results.lock().remove(&id);
+                return Err(OpError::Pending);
+            }
         }
     }
 
     /// True while entries wait for a commit: new output must queue behind them.
     pub fn busy(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) > 0
+        self.inner.in_flight.load(Ordering::Acquire) > 0
     }
 
-    /// Waits (at most `limit`) until everything queued is stored and delivered.
+    /// Waits (at most `limit`) until everything queued is delivered and stored, and the
+    /// journal is empty.
     pub async fn wait_idle(&self, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
-        while self.busy() || *self.stored.borrow() < self.journaled.load(Ordering::Acquire) {
+        while self.busy() || *self.stored.borrow() < self.inner.journaled.load(Ordering::Acquire) {
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
@@ -177,117 +313,143 @@ impl Outbound {
         true
     }
 
-    /// Queues an entry. If the writer has stopped (shutdown), the output is delivered
-    /// at once and the operations are dropped with an error in the log.
+    /// Queues an entry. If the writer has stopped (shutdown), nothing is delivered that
+    /// needed storing.
     pub fn send(&self, entry: Entry) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
         if let Err(mpsc::error::SendError(entry)) = self.tx.send(entry) {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
-            tracing::error!(ops = entry.ops.len(), "history writer stopped; output sent without storing");
-            deliver(entry.out);
+            self.inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+            tracing::error!(records = entry.records.len(), "history writer stopped; output dropped");
+            if entry.records.is_empty() {
+                deliver(entry.out);
+            }
         }
     }
 }
 
-async fn run(
-    mut rx: mpsc::UnboundedReceiver<Entry>,
-    store: Arc<dyn Store>,
-    journal: Option<Arc<parking_lot::Mutex<JournalSide>>>,
-    in_flight: Arc<AtomicUsize>,
-    journaled: Arc<AtomicU64>,
-) {
+async fn run(mut rx: mpsc::UnboundedReceiver<Entry>, store: Arc<dyn Store>, ob: Arc<Inner>) {
     let mut batch: Vec<Entry> = Vec::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut messages: Vec<StoredMessage> = Vec::new();
+        let mut records: Vec<Record> = Vec::new();
         let mut others: Vec<StoreOp> = Vec::new();
+        let journaled_entries: Vec<bool> = batch.iter().map(|e| !e.records.is_empty()).collect();
         for e in &mut batch {
-            for op in e.ops.drain(..) {
-                match op {
-                    StoreOp::Message(m) => messages.push(m),
-                    other => others.push(other),
-                }
-            }
+            records.append(&mut e.records);
+            others.append(&mut e.ops);
         }
-        if !messages.is_empty() {
-            // A page-cache append: microseconds, so it runs right here.
-            let appended = match &journal {
-                Some(j) => j.lock().append(messages, &journaled),
-                None => Err(messages),
-            };
-            if let Err(messages) = appended {
-                retry("append history", || store.append(&messages)).await;
-            }
+        // A page-cache append (plus an fsync when configured), off the state lock.
+        let durable = records.is_empty() || ob.side.lock().append(&records, &ob.journaled, &ob.wake);
+        if !durable {
+            ob.refused.lock().extend(records);
+            ob.any_refused.store(true, Ordering::Release);
         }
         for op in others {
             apply(&*store, op).await;
         }
         let n = batch.len();
         for (i, e) in batch.drain(..).enumerate() {
-            deliver(e.out);
+            if durable || !journaled_entries[i] {
+                deliver(e.out);
+            } else if let Some(fail) = e.fail {
+                deliver(vec![fail]);
+            }
             if i % DELIVER_SLICE == DELIVER_SLICE - 1 {
                 // Let the recipients' writers drain between slices: a whole commit's
                 // worth of lines at once would look like a burst no SendQ can hold.
                 tokio::task::yield_now().await;
             }
         }
-        in_flight.fetch_sub(n, Ordering::AcqRel);
+        ob.in_flight.fetch_sub(n, Ordering::AcqRel);
     }
 }
 
-/// Fills the database from journaled batches (group commit), then lets the journal
-/// forget them.
-async fn insert(
-    mut rx: mpsc::UnboundedReceiver<Journaled>,
-    store: Arc<dyn Store>,
-    stored: watch::Sender<u64>,
-    journal_dir: Option<(std::path::PathBuf, u64)>,
-) {
-    let mut deleted_before = journal_dir.as_ref().map_or(0, |(_, first)| *first);
-    let mut batch: Vec<Journaled> = Vec::new();
-    while rx.recv_many(&mut batch, INSERT_BATCH).await > 0 {
-        // The database is off the delivery path: letting the next batches join this
-        // transaction costs nobody anything and saves a transaction per message.
-        tokio::time::sleep(INSERT_LINGER).await;
-        while batch.len() < INSERT_BATCH {
-            match rx.try_recv() {
-                Ok(more) => batch.push(more),
-                Err(_) => break,
-            }
-        }
-        let messages: Vec<StoredMessage> = batch.iter_mut().flat_map(|b| std::mem::take(&mut b.messages)).collect();
-        retry("append history", || store.append(&messages)).await;
-        let last = batch.last().expect("recv_many returned at least one");
-        if let Some((dir, _)) = &journal_dir {
-            journal::release(dir, last.at, &mut deleted_before);
-        }
-        stored.send_replace(last.seq);
-        batch.clear();
-    }
-}
-
-/// Keeps trying until the database accepts the write: delivering a message that is
-/// not stored would break the durability promise, and dropping it would lose it.
-async fn retry<F, Fut, T>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = hearth_store::Result<T>>,
-{
-    let mut delay = Duration::from_millis(50);
+/// Follows the journal and stores what it reads, retrying until the database takes it;
+/// empties the journal whenever the database has caught up.
+async fn insert(store: Arc<dyn Store>, ob: Arc<Inner>, stored: watch::Sender<u64>, dir: PathBuf, start: Position) {
+    let mut reader = Reader::new(&dir, start);
+    let mut deleted_before = start.segment;
+    let mut fault = Fault::default();
+    let mut skipped = reader.skipped;
     loop {
-        match f().await {
-            Ok(_) => return,
+        let (upto, appends) = {
+            let s = ob.side.lock();
+            (s.end, s.appends)
+        };
+        if reader.position() == upto {
+            journal::release(&dir, upto.segment, &mut deleted_before);
+            {
+                let mut s = ob.side.lock();
+                if s.end == upto {
+                    match s.journal.checkpoint(upto) {
+                        Ok(Some(at)) => {
+                            s.end = at;
+                            reader.reset(at);
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!("cannot empty the history journal: {e}"),
+                    }
+                }
+            }
+            stored.send_replace(appends);
+            ob.wake.notified().await;
+            // Let the next few appends join this transaction: the database is off the
+            // delivery path, and a transaction per message would be wasted work.
+            tokio::time::sleep(INSERT_LINGER).await;
+            continue;
+        }
+        let records = match reader.read(upto, journal::READ_CHUNK) {
+            Ok(r) => r,
             Err(e) => {
-                tracing::error!("{what} failed, retrying in {delay:?}: {e}");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
+                fault.log_fail("reading the history journal", "attempts", 1, &e);
+                tokio::time::sleep(MAX_RETRY).await;
+                continue;
+            }
+        };
+        if reader.skipped != skipped {
+            tracing::info!(
+                records = reader.skipped.records - skipped.records,
+                bytes = reader.skipped.bytes - skipped.bytes,
+                "skipped the remains of journal appends that failed (those messages were refused, not delivered)"
+            );
+            skipped = reader.skipped;
+        }
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match journal::apply(&*store, &records).await {
+                Ok(results) => {
+                    if fault.active() {
+                        ob.store_failing.store(false, Ordering::Relaxed);
+                    }
+                    fault.log_ok("storing history in the database", "failed attempts");
+                    if !results.is_empty() {
+                        let mut wanted = ob.results.lock();
+                        for (id, n) in results {
+                            if let Some(slot) = wanted.get_mut(&id) {
+                                *slot = Slot::Done(n);
+                            }
+                        }
+                    }
+                    break;
+                }
+                Err(e) => {
+                    ob.store_failing.store(true, Ordering::Relaxed);
+                    let what = format!(
+                        "storing history in the database (messages stay in the journal, {} bytes, until it works)",
+                        journal::size(&dir)
+                    );
+                    fault.log_fail(&what, "failed attempts", 1, &e);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY);
+                }
             }
         }
+        journal::release(&dir, reader.position().segment, &mut deleted_before);
     }
 }
 
 async fn apply(store: &dyn Store, op: StoreOp) {
     let result = match &op {
-        StoreOp::Message(m) => store.append(std::slice::from_ref(m)).await.map(|_| ()),
+        StoreOp::Message(_) | StoreOp::Purge(_) | StoreOp::Trim(_) => Ok(()),
         StoreOp::Room(r) => store.upsert_room(r).await,
         StoreOp::AddBan(room, b) => store.add_ban(room, b).await.map(|_| ()),
         StoreOp::RemoveBan(room, mask) => store.remove_ban(room, mask).await.map(|_| ()),

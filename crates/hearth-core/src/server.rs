@@ -18,9 +18,10 @@ use crate::client::{Client, ConnId};
 use crate::config::Config;
 use crate::dispatch;
 use crate::error::numeric;
-use crate::outbound::{Entry, Out, Outbound, StoreOp};
+use crate::outbound::{Entry, Journaled, Out, Outbound, StoreOp};
 use crate::relay::Relay;
 use crate::sink::{Push, Sink};
+use hearth_store::journal::{Purge, Record, Trim};
 
 /// What an asynchronous step (a database query, a password check) does to the state
 /// when it finishes.
@@ -65,6 +66,15 @@ impl Ctx {
     }
 }
 
+/// Who sent the command being handled, and what it was.
+#[derive(Debug)]
+struct Origin {
+    id: ConnId,
+    command: String,
+    label: Option<String>,
+    target: Option<String>,
+}
+
 /// Counters behind LUSERS.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
@@ -95,8 +105,11 @@ pub struct Server {
     pub(crate) account_names: HashSet<String>,
     /// Recent login failures per IP and per account, for the growing delay.
     pub(crate) failures: crate::auth::Failures,
+    /// The command being handled, for the reply when its messages cannot be stored.
+    current: Option<Origin>,
     msgid_prefix: String,
     msgid_counter: u64,
+    op_counter: u64,
     batch_counter: u64,
     next_conn: ConnId,
     pub(crate) isupport: Vec<String>,
@@ -149,6 +162,8 @@ impl Server {
             // Millisecond start time keeps ids unique across restarts.
             msgid_prefix: format!("{:x}", unix_ms(now)),
             msgid_counter: 0,
+            op_counter: 0,
+            current: None,
             batch_counter: 0,
             next_conn: 1,
             isupport,
@@ -220,6 +235,12 @@ impl Server {
             return;
         }
         let label = msg.tag("label").filter(|l| !l.is_empty() && l.len() <= 64).map(str::to_string);
+        self.current = Some(Origin {
+            id,
+            command: msg.command.to_ascii_uppercase(),
+            label: label.clone(),
+            target: msg.params.first().cloned(),
+        });
         let mut ctx = Ctx::new(id, &msg.command, label);
         if let Err(e) = dispatch::dispatch(self, &mut ctx, msg) {
             let nick = self.nick_of(id);
@@ -228,6 +249,7 @@ impl Server {
         }
         self.flush(ctx);
         self.commit();
+        self.current = None;
     }
 
     /// Tells the client why its line was rejected; the connection stays open.
@@ -419,55 +441,211 @@ impl Server {
     }
 
     /// Sends this command's output: at once, or — when it stores something, or earlier
-    /// output still waits for the database — through the writer, in order. Sessions
-    /// that end (QUIT, KILL, SendQ) are removed here, including any that overflow
-    /// while the QUIT messages go out.
+    /// output still waits for the journal — through the writer, in order. When its
+    /// messages cannot be made durable, nothing of it is delivered and its sender is
+    /// told instead. Sessions that end (QUIT, KILL, SendQ) are removed here, including
+    /// any that overflow while the QUIT messages go out.
     pub(crate) fn commit(&mut self) {
         loop {
             while let Some((id, reason)) = self.pending_quits.pop() {
                 self.remove_client(id, &reason);
             }
+            self.forget_refused();
             if self.outbox.is_empty() && self.ops.is_empty() {
                 return;
             }
             let out = std::mem::take(&mut self.outbox);
-            let mut ops = std::mem::take(&mut self.ops);
-            // The common case — a few messages, nothing else waiting — is journaled
-            // right here and delivered at once, without a hop through the writer task.
-            if let Some(svc) = &self.services
-                && !ops.is_empty()
-                && ops.iter().all(|op| matches!(op, StoreOp::Message(_)))
-            {
-                let messages: Vec<_> = ops
-                    .drain(..)
-                    .filter_map(|op| match op {
-                        StoreOp::Message(m) => Some(m),
-                        _ => None,
-                    })
-                    .collect();
-                if let Err(messages) = svc.outbound.journal_now(messages) {
-                    ops = messages.into_iter().map(StoreOp::Message).collect();
+            let mut records = Vec::new();
+            let mut others = Vec::new();
+            for op in std::mem::take(&mut self.ops) {
+                match op.into_record() {
+                    Ok(r) => records.push(r),
+                    Err(op) => others.push(op),
                 }
             }
-            match &self.services {
-                Some(svc) if !ops.is_empty() || svc.outbound.busy() => svc.outbound.send(Entry { ops, out }),
-                _ => {
-                    for o in out {
-                        match o {
-                            Out::Line(id, sink, bytes) => {
-                                if sink.push(bytes) == Push::Overflow {
-                                    self.pending_quits.push((id, "SendQ exceeded".into()));
-                                }
-                            }
-                            Out::Close(sink, bytes) => sink.close_with(Some(bytes)),
-                        }
+            enum Route {
+                Direct(Vec<Out>),
+                Queue(Entry),
+                Refused(Vec<Out>, Vec<Record>),
+            }
+            let route = match &self.services {
+                None => Route::Direct(out),
+                // The common case — a few messages, nothing else waiting — is journaled
+                // right here and delivered at once, without a hop through the writer.
+                Some(svc) if !records.is_empty() && others.is_empty() => match svc.outbound.journal_now(records) {
+                    Journaled::Done => Route::Direct(out),
+                    Journaled::Failed(records) => Route::Refused(out, records),
+                    Journaled::Later(records) => {
+                        Route::Queue(Entry { records, ops: others, out, fail: self.refusal() })
                     }
+                },
+                Some(svc) if !records.is_empty() || !others.is_empty() || svc.outbound.busy() => {
+                    let fail = if records.is_empty() { None } else { self.refusal() };
+                    Route::Queue(Entry { records, ops: others, out, fail })
+                }
+                Some(_) => Route::Direct(out),
+            };
+            match route {
+                Route::Queue(entry) => self.services.as_ref().expect("queued with services").outbound.send(entry),
+                Route::Direct(out) => self.push_out(out),
+                Route::Refused(out, records) => {
+                    // Not durable, so not delivered: only closings go out, and the
+                    // sender learns why.
+                    self.forget(&records);
+                    let closes: Vec<Out> = out.into_iter().filter(|o| matches!(o, Out::Close(..))).collect();
+                    let fail = self.refusal();
+                    self.push_out(closes.into_iter().chain(fail).collect());
                 }
             }
             if self.pending_quits.is_empty() {
                 return;
             }
         }
+    }
+
+    fn push_out(&mut self, out: Vec<Out>) {
+        for o in out {
+            match o {
+                Out::Line(id, sink, bytes) => {
+                    if sink.push(bytes) == Push::Overflow {
+                        self.pending_quits.push((id, "SendQ exceeded".into()));
+                    }
+                }
+                Out::Close(sink, bytes) => sink.close_with(Some(bytes)),
+            }
+        }
+    }
+
+    /// The reply for the command being handled when its messages cannot be stored:
+    /// `FAIL <command> TEMPORARILY_UNAVAILABLE <target> :…` for clients with
+    /// standard-replies, `404 <nick> <target> :…` for the others.
+    fn refusal(&self) -> Option<Out> {
+        let o = self.current.as_ref()?;
+        let c = self.clients.get(&o.id)?;
+        let text = "Message not delivered: the server cannot store messages right now; please try again later";
+        let target = o.target.clone().unwrap_or_else(|| "*".into());
+        let mut m = if c.caps.contains(Cap::StandardReplies) {
+            self.server_msg("FAIL")
+                .with_param(o.command.as_str())
+                .with_param("TEMPORARILY_UNAVAILABLE")
+                .with_param(target)
+                .with_param(text)
+        } else {
+            numeric(
+                &self.cfg.server_name,
+                hearth_proto::numeric::ERR_CANNOTSENDTOCHAN,
+                &c.nick,
+                [target.as_str()],
+                text,
+            )
+        };
+        if let Some(label) = o.label.as_ref().filter(|_| c.caps.contains(Cap::LabeledResponse)) {
+            m.tags.insert(0, Tag::new("label", label.as_str()));
+        }
+        Some(Out::Line(o.id, c.sink.clone(), to_bytes(&m)))
+    }
+
+    /// Takes records that could not be journaled out of the replay tails (they were
+    /// never delivered), and fails the purges and trims among them.
+    fn forget(&mut self, records: &[Record]) {
+        let Some(svc) = &self.services else { return };
+        for r in records {
+            match r {
+                Record::Message(m) => {
+                    if let Some(ch) = self.channels.get_mut(&m.target) {
+                        ch.recent.retain(|x| x.msgid != m.msgid);
+                    }
+                }
+                Record::Purge(Purge { id, .. }) | Record::Trim(Trim { id, .. }) => svc.outbound.fail_result(*id),
+            }
+        }
+    }
+
+    /// Records the writer task could not journal: out of the replay tails with them.
+    fn forget_refused(&mut self) {
+        if let Some(svc) = &self.services
+            && let Some(records) = svc.outbound.take_refused()
+        {
+            self.forget(&records);
+        }
+    }
+
+    // ----- administration (the control socket) -----
+
+    fn next_op_id(&mut self) -> u64 {
+        self.op_counter += 1;
+        (unix_ms(SystemTime::now()) << 20) | (self.op_counter & 0xf_ffff)
+    }
+
+    /// Deletes history of `target` (a conversation key; all when `None`) older than
+    /// `before` (all when `None`): from the replay tails at once, and from the database
+    /// through the journal, in order with everything said before. Returns the id to
+    /// wait for with [`Outbound::wait_result`]; `None` without history.
+    pub fn purge_history(&mut self, target: Option<&str>, before: Option<hearth_store::Timestamp>) -> Option<u64> {
+        self.services.as_ref()?;
+        let target = target.map(casefold);
+        for (key, ch) in self.channels.iter_mut() {
+            if target.as_ref().is_none_or(|t| t == key) {
+                ch.recent.retain(|m| before.is_some_and(|b| m.time >= b));
+            }
+        }
+        let id = self.next_op_id();
+        self.services.as_ref()?.outbound.expect_result(id);
+        self.ops.push(StoreOp::Purge(Purge { id, target, before }));
+        self.commit();
+        Some(id)
+    }
+
+    /// Applies a retention policy relative to `now`, like [`Server::purge_history`].
+    pub fn trim_history(&mut self, policy: &hearth_store::Retention, now: hearth_store::Timestamp) -> Option<u64> {
+        self.services.as_ref()?;
+        let oldest = policy.max_age.map(|age| now.saturating_sub(age));
+        for ch in self.channels.values_mut() {
+            if let Some(oldest) = oldest {
+                ch.recent.retain(|m| m.time >= oldest);
+            }
+            if let Some(keep) = policy.max_per_target {
+                while ch.recent.len() as u64 > keep {
+                    ch.recent.pop_front();
+                }
+            }
+        }
+        let id = self.next_op_id();
+        self.services.as_ref()?.outbound.expect_result(id);
+        self.ops.push(StoreOp::Trim(Trim::new(id, policy, now)));
+        self.commit();
+        Some(id)
+    }
+
+    /// Ends every session logged in to `account` (it was deleted) with `reason`, and
+    /// frees its nickname. Returns how many sessions ended.
+    pub fn disconnect_account(&mut self, account: &str, reason: &str) -> usize {
+        let key = casefold(account);
+        self.account_names.remove(&key);
+        let ids: Vec<ConnId> = self
+            .clients
+            .values()
+            .filter(|c| c.account.as_deref().is_some_and(|a| casefold(a) == key))
+            .map(|c| c.id)
+            .collect();
+        for id in &ids {
+            self.pending_quits.push((*id, reason.to_string()));
+        }
+        self.commit();
+        ids.len()
+    }
+
+    /// Adds `account` to the reserved nicknames (it was just created).
+    pub fn add_account_name(&mut self, account: &str) {
+        self.account_names.insert(casefold(account));
+    }
+
+    /// Who is online: (nick, account, ip) of every registered session.
+    pub fn sessions(&self) -> Vec<(String, Option<String>, IpAddr)> {
+        let mut v: Vec<_> =
+            self.clients.values().filter(|c| c.registered).map(|c| (c.nick.clone(), c.account.clone(), c.ip)).collect();
+        v.sort();
+        v
     }
 
     /// Removes `id` from all state, tells its peers, closes its sink with `ERROR`.

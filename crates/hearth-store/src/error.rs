@@ -29,6 +29,9 @@ pub enum StoreError {
     /// once by the writer and is repeated here as text.
     #[error("history batch failed: {0}")]
     BatchFailed(String),
+    /// The database is behind or unreachable; try again later.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]

@@ -1,31 +1,137 @@
 //! The history journal: a message is durable once it is appended here, before any
-//! database commit.
+//! database commit — and the journal is also the queue from which the database is filled.
 //!
 //! Committing a database transaction for every message (or every group of them)
 //! before delivery costs a few hundred microseconds; appending one line per message
 //! to a file costs one `write` into the page cache, which survives a crash or
 //! `kill -9` of the server just as well (not a power cut, unless `fsync` is asked for —
-//! the same promise as SQLite's `synchronous = NORMAL`). The database is filled from
-//! the same batches right after, in the background; at start-up whatever the journal
-//! holds is (re)applied — appending a stored msgid again is a no-op — and the journal
-//! is cleared.
+//! the same promise as SQLite's `synchronous = NORMAL`).
 //!
-//! Format: one JSON object (a [`StoredMessage`]) per line, in segment files
-//! `journal-<n>.log`. A segment is deleted once everything in it is in the database.
-//! A torn last line (the process died inside a `write`) is ignored: the messages in it
-//! were never acknowledged, so nobody received them.
+//! # Records
+//! One JSON object per line ([`Record`]): a [`StoredMessage`], or a history operation
+//! that must happen *in order* with the messages around it — a [`Purge`] or a
+//! [`Trim`]. Because purges travel through the journal, replaying the journal after a
+//! crash replays the purge too, after the messages it deleted: nothing purged can come
+//! back. Replaying is idempotent (a stored msgid is skipped; a purge or trim with
+//! recorded bounds deletes the same rows again).
+//!
+//! # Files
+//! Segments `journal-<n>.log`, written by one [`Journal`], read by one [`Reader`]
+//! (the database inserter), which follows the writer through the files: nothing is
+//! buffered in memory between the two, however far the database falls behind (a
+//! PostgreSQL outage, a full disk), so memory stays bounded by one read chunk. When the
+//! reader has stored everything, the writer truncates its segment
+//! ([`Journal::checkpoint`]); older segments are deleted as soon as the reader has
+//! passed them. So a clean stop leaves an empty journal, and a restart replays only
+//! what was not yet in the database.
+//!
+//! Before anything else reads the database — `hearth serve` at start, `hearth export`,
+//! `hearth history purge` with the server stopped — [`drain`] applies what is left.
+//! A segment with bytes that cannot be read (a write torn by a full disk or a power
+//! cut, or a damaged file) keeps every intact record, is moved aside as
+//! `damaged-<n>-<unix ms>.log` and reported with a WARN.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::types::StoredMessage;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::store::Store;
+use crate::types::{Retention, StoredMessage, Timestamp};
 
 /// Start a new segment past this size.
 const SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
+/// The most bytes one [`Reader::read`] takes in.
+pub const READ_CHUNK: usize = 1024 * 1024;
 
-/// Where an append ended: (segment, bytes into it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+/// Deletes history in order with the messages around it: of `target` (a conversation
+/// key) only when given, and only messages older than `before` when given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purge {
+    /// Identifies the request, so whoever asked can learn the result.
+    pub id: u64,
+    pub target: Option<String>,
+    pub before: Option<Timestamp>,
+}
+
+/// Applies a retention policy in order with the messages around it, relative to the
+/// recorded `now` (so a replay deletes the same rows).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trim {
+    pub id: u64,
+    pub max_age_ms: Option<u64>,
+    pub max_per_target: Option<u64>,
+    pub now: Timestamp,
+}
+
+impl Trim {
+    pub fn new(id: u64, policy: &Retention, now: Timestamp) -> Trim {
+        Trim {
+            id,
+            max_age_ms: policy.max_age.map(|d| d.as_millis().min(u128::from(u64::MAX)) as u64),
+            max_per_target: policy.max_per_target,
+            now,
+        }
+    }
+
+    pub fn policy(&self) -> Retention {
+        Retention { max_age: self.max_age_ms.map(Duration::from_millis), max_per_target: self.max_per_target }
+    }
+}
+
+/// One journal line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    Message(StoredMessage),
+    Purge(Purge),
+    Trim(Trim),
+}
+
+/// The serialised form of the operations: `{"purge":{…}}`, `{"trim":{…}}`. Messages
+/// are plain objects, as in journals written before operations existed.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Op {
+    Purge(Purge),
+    Trim(Trim),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "lowercase")]
+enum OpRef<'a> {
+    Purge(&'a Purge),
+    Trim(&'a Trim),
+}
+
+impl Record {
+    fn write_json(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        match self {
+            Record::Message(m) => serde_json::to_writer(&mut *buf, m),
+            Record::Purge(p) => serde_json::to_writer(&mut *buf, &OpRef::Purge(p)),
+            Record::Trim(t) => serde_json::to_writer(&mut *buf, &OpRef::Trim(t)),
+        }
+        .map_err(io::Error::other)
+    }
+
+    /// Parses one line (without its newline).
+    pub fn parse(line: &[u8]) -> Option<Record> {
+        if line.starts_with(b"{\"purge\"") || line.starts_with(b"{\"trim\"") {
+            match serde_json::from_slice::<Op>(line).ok()? {
+                Op::Purge(p) => Some(Record::Purge(p)),
+                Op::Trim(t) => Some(Record::Trim(t)),
+            }
+        } else {
+            serde_json::from_slice::<StoredMessage>(line).ok().map(Record::Message)
+        }
+    }
+}
+
+/// A place in the journal: (segment, bytes into it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Position {
     pub segment: u64,
     pub offset: u64,
@@ -45,16 +151,6 @@ pub struct Journal {
     torn: bool,
 }
 
-/// What the journal held at start-up, to be applied to the database.
-#[derive(Debug, Default)]
-pub struct Leftover {
-    pub messages: Vec<StoredMessage>,
-    /// Segment files to delete once `messages` are in the database.
-    pub segments: Vec<PathBuf>,
-    /// Lines that could not be read (a torn last write).
-    pub torn: usize,
-}
-
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("journal-{n}.log"))
 }
@@ -63,66 +159,75 @@ fn segment_number(path: &Path) -> Option<u64> {
     path.file_name()?.to_str()?.strip_prefix("journal-")?.strip_suffix(".log")?.parse().ok()
 }
 
-impl Journal {
-    /// Opens the journal in `dir` (created if missing). Returns the journal, writing to a
-    /// fresh segment, and what earlier runs left in it.
-    pub fn open(dir: &Path, fsync: bool) -> io::Result<(Journal, Leftover)> {
-        fs::create_dir_all(dir)?;
-        let mut found: Vec<(u64, PathBuf)> = fs::read_dir(dir)?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| segment_number(&e.path()).map(|n| (n, e.path())))
-            .collect();
-        found.sort();
-        let mut left = Leftover::default();
-        for (_, path) in &found {
-            let reader = BufReader::new(File::open(path)?);
-            for line in reader.split(b'\n') {
-                let line = line?;
-                if line.is_empty() {
-                    continue;
-                }
-                match serde_json::from_slice::<StoredMessage>(&line) {
-                    Ok(m) => left.messages.push(m),
-                    Err(_) => left.torn += 1,
-                }
-            }
-            left.segments.push(path.clone());
+/// The segment files in `dir`, oldest first.
+pub fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    let mut found: Vec<(u64, PathBuf)> = match fs::read_dir(dir) {
+        Ok(entries) => {
+            entries.filter_map(|e| e.ok()).filter_map(|e| segment_number(&e.path()).map(|n| (n, e.path()))).collect()
         }
-        let segment = found.last().map_or(0, |(n, _)| n + 1);
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    found.sort();
+    Ok(found)
+}
+
+/// Bytes the journal holds (what the database has not caught up with, roughly).
+pub fn size(dir: &Path) -> u64 {
+    segments(dir).unwrap_or_default().iter().filter_map(|(_, p)| fs::metadata(p).ok()).map(|m| m.len()).sum()
+}
+
+impl Journal {
+    /// Opens the journal in `dir` (created if missing) for appending, on a new segment
+    /// after any that exist. Call [`drain`] first: segments left by an earlier run are
+    /// not read by this journal's [`Reader`].
+    pub fn create(dir: &Path, fsync: bool) -> io::Result<Journal> {
+        fs::create_dir_all(dir)?;
+        let segment = segments(dir)?.last().map_or(0, |(n, _)| n + 1);
         let file = OpenOptions::new().create(true).append(true).open(segment_path(dir, segment))?;
-        Ok((Journal { dir: dir.to_path_buf(), file, segment, offset: 0, fsync, buf: Vec::new(), torn: false }, left))
+        let offset = file.metadata()?.len();
+        Ok(Journal { dir: dir.to_path_buf(), file, segment, offset, fsync, buf: Vec::new(), torn: false })
     }
 
-    /// Appends `messages` with one `write` (and an `fsync` when configured). When this
-    /// returns, they survive the process dying.
-    pub fn append(&mut self, messages: &[StoredMessage]) -> io::Result<Position> {
+    /// Appends `records` with one `write` (and an `fsync` when configured). When this
+    /// returns `Ok`, they survive the process dying. Returns where the next append goes
+    /// (a [`Reader`] that reaches it has read everything written so far).
+    pub fn append(&mut self, records: &[Record]) -> io::Result<Position> {
         self.buf.clear();
         if self.torn {
             self.buf.push(b'\n');
         }
-        for m in messages {
-            serde_json::to_writer(&mut self.buf, m).map_err(io::Error::other)?;
+        for r in records {
+            r.write_json(&mut self.buf)?;
             self.buf.push(b'\n');
         }
-        if let Err(e) = self.file.write_all(&self.buf) {
+        let written =
+            self.file.write_all(&self.buf).and_then(|()| if self.fsync { self.file.sync_data() } else { Ok(()) });
+        if let Err(e) = written {
             self.torn = true;
+            // Part of the buffer may be in the file: the end is wherever the file ends.
+            if let Ok(m) = self.file.metadata() {
+                self.offset = m.len();
+            }
             return Err(e);
         }
         self.torn = false;
-        if self.fsync {
-            self.file.sync_data()?;
-        }
         self.offset += self.buf.len() as u64;
         if self.buf.capacity() > 1024 * 1024 {
             self.buf = Vec::new();
         }
-        let at = Position { segment: self.segment, offset: self.offset };
         if self.offset >= SEGMENT_BYTES {
-            self.segment += 1;
-            self.offset = 0;
-            self.file = OpenOptions::new().create(true).append(true).open(segment_path(&self.dir, self.segment))?;
+            // Failing here is harmless: the records are written; the next append
+            // simply tries the new segment again.
+            if let Ok(file) =
+                OpenOptions::new().create(true).append(true).open(segment_path(&self.dir, self.segment + 1))
+            {
+                self.segment += 1;
+                self.offset = 0;
+                self.file = file;
+            }
         }
-        Ok(at)
+        Ok(self.position())
     }
 
     /// Whether every append is followed by an `fsync`.
@@ -139,13 +244,222 @@ impl Journal {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// Everything up to `stored` is in the database: when that is everything written,
+    /// empty the current segment. Returns the new position when it did.
+    pub fn checkpoint(&mut self, stored: Position) -> io::Result<Option<Position>> {
+        if stored != self.position() || self.offset == 0 {
+            return Ok(None);
+        }
+        self.file.set_len(0)?;
+        if self.fsync {
+            self.file.sync_data()?;
+        }
+        self.offset = 0;
+        Ok(Some(self.position()))
+    }
 }
 
-/// Deletes every segment before `upto.segment` (their messages are all in the
-/// database) and, when `upto` is the end of everything written, empties the current
-/// one too.
-pub fn release(dir: &Path, upto: Position, deleted_before: &mut u64) {
-    while *deleted_before < upto.segment {
+/// What a [`Reader`] could not read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Skipped {
+    /// Unreadable lines (torn writes, damage).
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// Follows a journal's segments from a position, returning whole records.
+#[derive(Debug)]
+pub struct Reader {
+    dir: PathBuf,
+    cursor: Position,
+    file: Option<(u64, File)>,
+    chunk: Vec<u8>,
+    pub skipped: Skipped,
+}
+
+impl Reader {
+    pub fn new(dir: &Path, from: Position) -> Reader {
+        Reader { dir: dir.to_path_buf(), cursor: from, file: None, chunk: Vec::new(), skipped: Skipped::default() }
+    }
+
+    /// How far this reader has read.
+    pub fn position(&self) -> Position {
+        self.cursor
+    }
+
+    /// Moves the cursor (after the writer's [`Journal::checkpoint`]).
+    pub fn reset(&mut self, to: Position) {
+        self.cursor = to;
+    }
+
+    /// Reads the records from the cursor up to `upto` (a position the writer returned:
+    /// segments before `upto.segment` are complete), at most about `max_bytes` of them.
+    /// Segments passed entirely are closed; the caller deletes them after storing.
+    pub fn read(&mut self, upto: Position, max_bytes: usize) -> io::Result<Vec<Record>> {
+        let mut out = Vec::new();
+        let mut taken = 0usize;
+        loop {
+            let Position { segment, offset } = self.cursor;
+            if segment > upto.segment || (segment == upto.segment && offset >= upto.offset) || taken >= max_bytes {
+                return Ok(out);
+            }
+            let finished = segment < upto.segment;
+            let file = match &self.file {
+                Some((n, f)) if *n == segment => f,
+                _ => match File::open(segment_path(&self.dir, segment)) {
+                    Ok(f) => &self.file.insert((segment, f)).1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && finished => {
+                        self.next_segment();
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            let limit = if finished { u64::MAX } else { upto.offset };
+            let want = ((limit - offset) as usize).min(max_bytes - taken).min(READ_CHUNK);
+            self.chunk.resize(want, 0);
+            let n = read_full_at(file, &mut self.chunk, offset)?;
+            let data = &self.chunk[..n];
+            let complete = match data.iter().rposition(|&b| b == b'\n') {
+                Some(last) => last + 1,
+                // No line end before the end of a finished segment: damage; a line
+                // longer than a chunk is too (no record comes near that size).
+                None if (finished && n < want) || n == READ_CHUNK => n,
+                // A line cut by this call's byte budget: the next call reads it whole.
+                None => return Ok(out),
+            };
+            for line in data[..complete].split(|&b| b == b'\n') {
+                if line.is_empty() {
+                    continue;
+                }
+                match Record::parse(line) {
+                    Some(r) => out.push(r),
+                    None => {
+                        self.skipped.records += 1;
+                        self.skipped.bytes += line.len() as u64 + 1;
+                    }
+                }
+            }
+            if n == 0 && finished {
+                self.next_segment();
+                continue;
+            }
+            self.cursor.offset += complete as u64;
+            taken += complete;
+            if complete == 0 {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn next_segment(&mut self) {
+        self.cursor = Position { segment: self.cursor.segment + 1, offset: 0 };
+        self.file = None;
+    }
+}
+
+fn read_full_at(file: &File, buf: &mut [u8], mut offset: u64) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], offset) {
+            Ok(0) => break,
+            Ok(k) => {
+                n += k;
+                offset += k as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The outcome of one purge or trim.
+pub type OpResult = (u64, u64);
+
+/// Applies `records` to `store` in order: runs of messages in one transaction each,
+/// operations one by one. Returns `(id, rows deleted)` of each operation. Safe to
+/// repeat after a failure part-way.
+pub async fn apply(store: &dyn Store, records: &[Record]) -> Result<Vec<OpResult>> {
+    let mut results = Vec::new();
+    let mut run: Vec<StoredMessage> = Vec::new();
+    for r in records {
+        match r {
+            Record::Message(m) => run.push(m.clone()),
+            Record::Purge(p) => {
+                flush_run(store, &mut run).await?;
+                results.push((p.id, store.purge(p.target.as_deref(), p.before).await?));
+            }
+            Record::Trim(t) => {
+                flush_run(store, &mut run).await?;
+                results.push((t.id, store.trim(&t.policy(), t.now).await?));
+            }
+        }
+    }
+    flush_run(store, &mut run).await?;
+    Ok(results)
+}
+
+async fn flush_run(store: &dyn Store, run: &mut Vec<StoredMessage>) -> Result<()> {
+    if !run.is_empty() {
+        store.append(run).await?;
+        run.clear();
+    }
+    Ok(())
+}
+
+/// What [`drain`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Drained {
+    pub records: u64,
+    pub segments: u64,
+    pub skipped: Skipped,
+    /// Where damaged segments were moved.
+    pub damaged: Vec<PathBuf>,
+}
+
+/// Applies everything the journal in `dir` holds to `store`, oldest first, and
+/// removes the segments (moving damaged ones aside). Call it with the data directory
+/// locked, before anything reads the database. Nothing is removed that was not
+/// stored: a failure leaves the rest for the next attempt.
+pub async fn drain(dir: &Path, store: &dyn Store) -> Result<Drained> {
+    let mut done = Drained::default();
+    for (n, path) in segments(dir)? {
+        let mut reader = Reader::new(dir, Position { segment: n, offset: 0 });
+        let end = Position { segment: n + 1, offset: 0 };
+        loop {
+            let records = reader.read(end, READ_CHUNK)?;
+            if records.is_empty() && reader.position() == end {
+                break;
+            }
+            apply(store, &records).await?;
+            done.records += records.len() as u64;
+        }
+        done.segments += 1;
+        if reader.skipped.records > 0 {
+            let aside = dir.join(format!("damaged-{n}-{}.log", Timestamp::now().0));
+            fs::rename(&path, &aside)?;
+            tracing::warn!(
+                segment = %path.display(),
+                moved_to = %aside.display(),
+                skipped_records = reader.skipped.records,
+                skipped_bytes = reader.skipped.bytes,
+                "the history journal had damaged lines: every intact record was stored; the damaged segment was kept aside"
+            );
+            done.skipped.records += reader.skipped.records;
+            done.skipped.bytes += reader.skipped.bytes;
+            done.damaged.push(aside);
+        } else {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(done)
+}
+
+/// Deletes every segment before `upto` (all of it is in the database).
+pub fn release(dir: &Path, upto: u64, deleted_before: &mut u64) {
+    while *deleted_before < upto {
         let path = segment_path(dir, *deleted_before);
         if let Err(e) = fs::remove_file(&path)
             && e.kind() != io::ErrorKind::NotFound
@@ -160,7 +474,6 @@ pub fn release(dir: &Path, upto: Position, deleted_before: &mut u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Timestamp;
 
     fn msg(id: &str) -> StoredMessage {
         StoredMessage {
@@ -176,33 +489,111 @@ mod tests {
         }
     }
 
+    fn m(id: &str) -> Record {
+        Record::Message(msg(id))
+    }
+
+    fn ids(records: &[Record]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| match r {
+                Record::Message(m) => m.msgid.clone(),
+                Record::Purge(p) => format!("purge{}", p.id),
+                Record::Trim(t) => format!("trim{}", t.id),
+            })
+            .collect()
+    }
+
     #[test]
-    fn leftovers_come_back_and_torn_lines_are_skipped() {
+    fn records_round_trip_and_old_lines_parse() {
+        let purge = Record::Purge(Purge { id: 7, target: Some("#a".into()), before: None });
+        let trim = Record::Trim(Trim::new(
+            8,
+            &Retention { max_age: Some(Duration::from_secs(60)), max_per_target: Some(5) },
+            Timestamp(9),
+        ));
+        for r in [m("x"), purge, trim] {
+            let mut buf = Vec::new();
+            r.write_json(&mut buf).unwrap();
+            assert_eq!(Record::parse(&buf), Some(r));
+        }
+        assert!(Record::parse(b"{\"msgid\":\"d\",\"ti").is_none());
+    }
+
+    #[test]
+    fn the_reader_follows_the_writer_and_checkpoints_empty_the_segment() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut j, left) = Journal::open(dir.path(), false).unwrap();
-        assert!(left.messages.is_empty());
-        j.append(&[msg("a"), msg("b")]).unwrap();
-        j.append(&[msg("c")]).unwrap();
-        drop(j);
-        // A write torn by a crash.
-        let mut f = OpenOptions::new().append(true).open(segment_path(dir.path(), 0)).unwrap();
-        f.write_all(b"{\"msgid\":\"d\",\"ti").unwrap();
-        let (_j, left) = Journal::open(dir.path(), false).unwrap();
-        let ids: Vec<_> = left.messages.iter().map(|m| m.msgid.as_str()).collect();
-        assert_eq!(ids, ["a", "b", "c"]);
-        assert_eq!(left.messages[0], msg("a"));
-        assert_eq!(left.torn, 1);
-        assert_eq!(left.segments.len(), 1);
+        let mut j = Journal::create(dir.path(), false).unwrap();
+        let mut r = Reader::new(dir.path(), j.position());
+        j.append(&[m("a"), m("b")]).unwrap();
+        let end = j.append(&[m("c")]).unwrap();
+        assert_eq!(ids(&r.read(end, READ_CHUNK).unwrap()), ["a", "b", "c"]);
+        assert_eq!(r.position(), end);
+        assert!(r.read(end, READ_CHUNK).unwrap().is_empty());
+        let at = j.checkpoint(r.position()).unwrap().expect("caught up");
+        r.reset(at);
+        assert_eq!(fs::metadata(segment_path(dir.path(), 0)).unwrap().len(), 0);
+        let end = j.append(&[m("d")]).unwrap();
+        assert_eq!(ids(&r.read(end, READ_CHUNK).unwrap()), ["d"]);
+        // Behind the writer: no checkpoint.
+        j.append(&[m("e")]).unwrap();
+        assert_eq!(j.checkpoint(r.position()).unwrap(), None);
+    }
+
+    #[test]
+    fn reads_are_bounded_and_cross_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), false).unwrap();
+        let mut r = Reader::new(dir.path(), j.position());
+        let batch: Vec<Record> = (0..1000).map(|i| m(&format!("{i:05}"))).collect();
+        while j.position().segment == 0 {
+            j.append(&batch).unwrap();
+        }
+        let end = j.append(&[m("last")]).unwrap();
+        let mut got = 0;
+        let mut last = String::new();
+        loop {
+            let records = r.read(end, 64 * 1024).unwrap();
+            if records.is_empty() {
+                break;
+            }
+            got += records.len();
+            last = ids(&records).pop().unwrap();
+        }
+        assert_eq!(last, "last");
+        assert_eq!(r.position(), end);
+        assert!(got > 1000);
+        assert_eq!(r.skipped, Skipped::default());
+    }
+
+    #[test]
+    fn torn_writes_spoil_only_themselves() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), false).unwrap();
+        j.append(&[m("a")]).unwrap();
+        // What a write cut short by a full disk leaves behind, then a good append.
+        OpenOptions::new()
+            .append(true)
+            .open(segment_path(dir.path(), 0))
+            .unwrap()
+            .write_all(b"{\"msgid\":\"x")
+            .unwrap();
+        j.torn = true;
+        j.offset = fs::metadata(segment_path(dir.path(), 0)).unwrap().len();
+        let end = j.append(&[m("b")]).unwrap();
+        let mut r = Reader::new(dir.path(), Position::default());
+        assert_eq!(ids(&r.read(end, READ_CHUNK).unwrap()), ["a", "b"]);
+        assert_eq!(r.skipped.records, 1);
     }
 
     #[test]
     fn released_segments_are_deleted() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut j, _) = Journal::open(dir.path(), false).unwrap();
-        let p = j.append(&[msg("a")]).unwrap();
+        let mut j = Journal::create(dir.path(), false).unwrap();
+        let p = j.append(&[m("a")]).unwrap();
         assert_eq!(p.segment, 0);
         let mut deleted = 0;
-        release(dir.path(), Position { segment: 1, offset: 0 }, &mut deleted);
+        release(dir.path(), 1, &mut deleted);
         assert!(!segment_path(dir.path(), 0).exists());
         assert_eq!(deleted, 1);
     }

@@ -25,26 +25,39 @@ pub async fn open_store(cfg: &FileConfig) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
-/// Opens the history journal in `data_dir/journal` and applies whatever an earlier
-/// run left in it (after a crash) to the database.
+/// Applies whatever an earlier run left in the history journal (`data_dir/journal`) to
+/// the database, then opens it for appending. Call with the data directory locked.
 pub async fn open_journal(cfg: &FileConfig, store: &dyn Store) -> anyhow::Result<hearth_store::journal::Journal> {
-    let dir = cfg.data_dir.join("journal");
-    let (journal, left) = hearth_store::journal::Journal::open(&dir, cfg.database.fsync)
-        .map_err(|e| anyhow::anyhow!("cannot open the history journal in {}: {e}", dir.display()))?;
-    if !left.messages.is_empty() || left.torn > 0 {
-        for chunk in left.messages.chunks(1000) {
-            store.append(chunk).await.map_err(|e| anyhow::anyhow!("cannot replay the history journal: {e}"))?;
-        }
+    drain_journal(cfg, store).await?;
+    let dir = journal_dir(cfg);
+    hearth_store::journal::Journal::create(&dir, cfg.database.fsync)
+        .map_err(|e| anyhow::anyhow!("cannot open the history journal in {}: {e}", dir.display()))
+}
+
+/// The history journal's directory.
+pub fn journal_dir(cfg: &FileConfig) -> std::path::PathBuf {
+    cfg.data_dir.join("journal")
+}
+
+/// Stores what the journal holds (after a crash, or a stop before the database caught
+/// up) and empties it. Call with the data directory locked.
+pub async fn drain_journal(cfg: &FileConfig, store: &dyn Store) -> anyhow::Result<()> {
+    let dir = journal_dir(cfg);
+    let drained = hearth_store::journal::drain(&dir, store).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot apply the history journal in {} to the database: {e}
+(nothing was lost: the journal is kept              and applied at the next attempt; check that the database is reachable and writable)",
+            dir.display()
+        )
+    })?;
+    if drained.records > 0 {
         tracing::info!(
-            messages = left.messages.len(),
-            torn = left.torn,
-            "history journal replayed into the database (the server had not stopped cleanly)"
+            records = drained.records,
+            segments = drained.segments,
+            "history journal applied to the database (the server had not finished storing before it stopped)"
         );
     }
-    for path in &left.segments {
-        std::fs::remove_file(path).map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", path.display()))?;
-    }
-    Ok(journal)
+    Ok(())
 }
 
 /// A database location without any password it may contain.
@@ -75,6 +88,8 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
     outbound: Option<Outbound>,
+    control: Option<(JoinHandle<()>, std::path::PathBuf)>,
+    _lock: crate::datadir::DataDirLock,
 }
 
 impl Running {
@@ -92,16 +107,24 @@ impl Running {
     /// Waits until the server has stopped (and history is written).
     pub async fn wait(self) {
         let _ = self.task.await;
+        if let Some((task, path)) = &self.control {
+            task.abort();
+            let _ = std::fs::remove_file(path);
+        }
         if let Some(ob) = &self.outbound
             && !ob.wait_idle(Duration::from_secs(10)).await
         {
-            tracing::error!("history writer did not finish within 10 s");
+            tracing::error!(
+                "the database did not catch up with the history journal within 10 s; the journal keeps the rest                  and the next start applies it"
+            );
         }
     }
 }
 
 /// Binds the listeners (`listen` overrides the config's) and starts serving.
 pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Running> {
+    // First of all: one server per data directory.
+    let lock = crate::datadir::DataDirLock::acquire(&cfg.data_dir)?;
     let addrs: Vec<SocketAddr> = if listen.is_empty() { cfg.listen_addrs() } else { listen.to_vec() };
     let named: Vec<(String, SocketAddr)> = addrs.iter().map(|a| ("irc".to_string(), *a)).collect();
     let listeners = Listeners::bind(&named).await?;
@@ -116,7 +139,7 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
     };
     let store = open_store(cfg).await?;
     let journal = open_journal(cfg, &*store).await?;
-    let (outbound, writer) = Outbound::new(store.clone(), Some(journal));
+    let (outbound, writer) = Outbound::new(store.clone(), journal);
     tokio::spawn(writer);
     let services = Services { store: store.clone(), outbound: outbound.clone(), argon2: argon2_params(cfg)? };
     let mut server = hearth_core::Server::new(core_cfg).with_services(services);
@@ -145,11 +168,35 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
             max_age: (cfg.history.max_age_days > 0).then(|| Duration::from_secs(cfg.history.max_age_days * 86_400)),
             max_per_target: (cfg.history.max_per_target > 0).then_some(cfg.history.max_per_target),
         };
-        tokio::spawn(retention(store.clone(), policy));
+        tokio::spawn(retention(shared.clone(), outbound.clone(), policy));
     }
+    let control = match crate::control::bind(&cfg.data_dir) {
+        Ok(listener) => {
+            let handler =
+                crate::control::Handler { store: store.clone(), shared: shared.clone(), outbound: outbound.clone() };
+            let task = tokio::spawn(crate::control::serve(listener, Arc::new(handler)));
+            Some((task, crate::control::socket_path(&cfg.data_dir)))
+        }
+        Err(e) => {
+            tracing::warn!(
+                "cannot open the control socket {}: {e}; admin commands (hearth user/history) cannot reach this server",
+                crate::control::socket_path(&cfg.data_dir).display()
+            );
+            None
+        }
+    };
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(hearth_net::listener::run(listeners, shared.clone(), net, rx));
-    Ok(Running { description, addrs: bound, shared, shutdown: tx, task, outbound: Some(outbound) })
+    Ok(Running {
+        description,
+        addrs: bound,
+        shared,
+        shutdown: tx,
+        task,
+        outbound: Some(outbound),
+        control,
+        _lock: lock,
+    })
 }
 
 /// Accounts added with `hearth user add` while the server runs reserve their
@@ -165,15 +212,17 @@ async fn refresh_accounts(store: Arc<dyn Store>, shared: Shared) {
     }
 }
 
-/// Applies the retention policy at start and every hour.
-async fn retention(store: Arc<dyn Store>, policy: hearth_store::Retention) {
+/// Applies the retention policy at start and every hour, through the journal (so a
+/// crash cannot bring trimmed messages back).
+async fn retention(shared: Shared, outbound: Outbound, policy: hearth_store::Retention) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match store.trim(&policy, hearth_store::Timestamp::now()).await {
+        let Some(id) = shared.lock().trim_history(&policy, hearth_store::Timestamp::now()) else { return };
+        match outbound.wait_result(id, Duration::from_secs(600)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!("retention: deleted {n} old messages"),
-            Err(e) => tracing::warn!("retention failed: {e}"),
+            Err(e) => tracing::warn!("retention did not run to the end ({e:?}); it is retried within the hour"),
         }
     }
 }

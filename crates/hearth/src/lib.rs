@@ -4,8 +4,12 @@
 //! # Layout
 //! - [`config`]: the TOML configuration file, defaults and validation.
 //! - [`app`]: binds listeners and starts core + network; graceful shutdown.
+//! - [`datadir`]: the data directory's lock (one server per directory).
+//! - [`control`]: the control socket admin commands use to reach the running server.
 //! - `main.rs` / `cli/`: the command line (clap).
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod config;
+pub mod control;
+pub mod datadir;

@@ -255,8 +255,10 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         let me = s.client(id).account.as_deref().map(casefold).unwrap_or_default();
         let channels = s.client(id).channels.clone();
         s.spawn(async move {
-            svc.outbound.wait_stored().await;
-            let rows = svc.store.targets(&me, &channels, from, to, limit).await;
+            let rows = match caught_up(&svc).await {
+                Ok(()) => svc.store.targets(&me, &channels, from, to, limit).await,
+                Err(e) => Err(e),
+            };
             let done: Completion = Box::new(move |s: &mut Server| {
                 let lines = match rows {
                     Ok(rows) => rows
@@ -273,8 +275,20 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
                         })
                         .collect(),
                     Err(e) => {
-                        tracing::error!("CHATHISTORY TARGETS failed: {e}");
-                        Vec::new()
+                        tracing::warn!("CHATHISTORY TARGETS failed: {e}");
+                        if !s.clients.contains_key(&id) {
+                            return;
+                        }
+                        let mut ctx = Ctx::new(id, "CHATHISTORY", label);
+                        let e = IrcError::Fail(
+                            "MESSAGE_ERROR",
+                            vec!["TARGETS".into()],
+                            "History is unavailable right now, please try again in a minute".into(),
+                        );
+                        let nick = s.nick_of(id);
+                        ctx.reply(e.to_message(&s.cfg.server_name, &nick, "CHATHISTORY"));
+                        s.flush(ctx);
+                        return;
                     }
                 };
                 if !s.clients.contains_key(&id) {
@@ -294,11 +308,9 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         if sub == "LATEST" && p[2] == "*" { None } else { Some(parse_bound(&p[2]).ok_or_else(|| bad_ref(&p[2]))?) };
     let second = if sub == "BETWEEN" { Some(parse_bound(&p[3]).ok_or_else(|| bad_ref(&p[3]))?) } else { None };
     s.spawn(async move {
-        // Everything delivered so far must be queryable: wait for the journal's
-        // background inserts to reach the database.
-        svc.outbound.wait_stored().await;
         let store = &svc.store;
         let rows = match (sub.as_str(), &first, &second) {
+            _ if let Err(e) = caught_up(&svc).await => Err(e),
             ("LATEST", f, _) => store.latest(&key, f.as_ref(), limit).await,
             ("BEFORE", Some(f), _) => store.before(&key, f, limit).await,
             ("AFTER", Some(f), _) => store.after(&key, f, limit).await,
@@ -328,7 +340,7 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
                     ctx.reply(e.to_message(&s.cfg.server_name, &nick, "CHATHISTORY"));
                 }
                 Err(e) => {
-                    tracing::error!("CHATHISTORY failed: {e}");
+                    tracing::warn!("CHATHISTORY failed: {e}");
                     let e =
                         IrcError::Fail("MESSAGE_ERROR", vec![sub, target], "History is unavailable right now".into());
                     let nick = s.nick_of(id);
@@ -340,6 +352,23 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         done
     });
     Ok(())
+}
+
+/// How long a history query waits for the database to catch up with the journal
+/// before it answers `FAIL CHATHISTORY MESSAGE_ERROR` instead of stale rows.
+pub const STORED_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Everything delivered so far must be queryable: waits (boundedly) for the journal's
+/// background inserts to reach the database.
+async fn caught_up(svc: &crate::server::Services) -> Result<(), StoreError> {
+    if svc.outbound.wait_stored(STORED_WAIT).await {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "the database is more than {}s behind the history journal",
+            STORED_WAIT.as_secs()
+        )))
+    }
 }
 
 /// MARKREAD <target> [timestamp=<time>]

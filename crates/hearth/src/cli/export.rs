@@ -113,7 +113,8 @@ pub async fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         bail!("say what to export with --room NAME or --conversation NICK,NICK");
     };
     let window = Window::from_args(&args)?;
-    let store = ctx.open_store().await?;
+    // Everything delivered must be in the export, also right after a crash.
+    let (store, _lock) = ctx.history_store().await?;
     let messages = store.export(&target.key(), window.from, window.to).await?;
     if messages.is_empty() {
         eprintln!(

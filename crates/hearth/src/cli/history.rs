@@ -1,10 +1,9 @@
 //! `hearth history purge|trim`: deleting stored messages.
 
-use std::time::Duration;
-
 use anyhow::bail;
 use clap::Subcommand;
-use hearth_store::{Retention, Timestamp};
+use hearth::control::Request;
+use hearth_store::Timestamp;
 
 use super::{Ctx, Target, confirm, count, time};
 
@@ -64,9 +63,12 @@ async fn purge(ctx: &Ctx, target: Option<Target>, before: Option<Timestamp>, yes
             bail!("nothing was deleted (confirmation not given)");
         }
     }
-    let store = ctx.open_store().await?;
     let key = target.as_ref().map(Target::key);
-    let deleted = store.purge(key.as_deref(), before).await?;
+    let r = ctx.request(Request::Purge { target: key, before: before.map(|b| b.0) }).await?;
+    if !r.ok {
+        bail!("{}", r.message);
+    }
+    let deleted = r.count.unwrap_or(0);
     let when = before.map(|b| format!(" from before {} UTC", time::human(b))).unwrap_or_default();
     println!("deleted {} {whose}{when}", count(deleted, "message"));
     Ok(())
@@ -74,10 +76,7 @@ async fn purge(ctx: &Ctx, target: Option<Target>, before: Option<Timestamp>, yes
 
 async fn trim(ctx: &Ctx) -> anyhow::Result<()> {
     let h = &ctx.cfg.history;
-    let policy = Retention {
-        max_age: (h.max_age_days > 0).then(|| Duration::from_secs(h.max_age_days.saturating_mul(86_400))),
-        max_per_target: (h.max_per_target > 0).then_some(h.max_per_target),
-    };
+    let policy = hearth::control::retention(h.max_age_days, h.max_per_target);
     if policy.max_age.is_none() && policy.max_per_target.is_none() {
         println!(
             "nothing to trim: [history] max_age_days and max_per_target are both 0 (keep everything); \
@@ -86,8 +85,11 @@ async fn trim(ctx: &Ctx) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let store = ctx.open_store().await?;
-    let deleted = store.trim(&policy, Timestamp::now()).await?;
+    let r = ctx.request(Request::Trim { max_age_days: h.max_age_days, max_per_target: h.max_per_target }).await?;
+    if !r.ok {
+        bail!("{}", r.message);
+    }
+    let deleted = r.count.unwrap_or(0);
     println!(
         "deleted {} (max_age_days = {}, max_per_target = {})",
         count(deleted, "message"),

@@ -1,10 +1,13 @@
 //! The admin commands: `hearth user …`, `hearth history …`, `hearth export`.
 //!
-//! Each opens the database the configuration names (the same `--config` as
-//! `serve`), does one thing and exits. They talk to the [`Store`] directly, so
-//! they work whether the server is running or not: SQLite in WAL mode lets
-//! readers and one writer share the file with a running server, and
-//! PostgreSQL does not care.
+//! Each uses the data directory and database the configuration names (the same
+//! `--config` as `serve`), does one thing and exits. Reading (`user list`) goes to
+//! the database directly. Changing (`user add|del|passwd|admin`, `history purge|trim`)
+//! goes to the running server through its control socket, so the one process that owns
+//! the data applies it; when no server runs, the command locks the data directory,
+//! applies what the history journal holds, and changes the database itself
+//! ([`Ctx::request`]). `export` first makes sure the database has everything that was
+//! delivered ([`Ctx::history_store`]).
 //!
 //! Errors are `anyhow` messages that end with what to do next; `main` prints
 //! them as `hearth: error: …` and exits with status 1.
@@ -29,6 +32,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use hearth::config::FileConfig;
+use hearth::control::{self, Request, Response};
+use hearth::datadir::{DataDirLock, LockError};
 use hearth_store::{Backend, PostgresOptions, SqliteOptions, Store, StoreConfig, casefold, dm_key};
 
 /// What every admin command gets: the configuration, and how to name the
@@ -74,6 +79,52 @@ impl Ctx {
         })
     }
 
+    /// Where a change is carried out: by the running server, or here with the data
+    /// directory locked and the journal applied.
+    async fn admin(&self) -> anyhow::Result<Admin> {
+        let dir = &self.cfg.data_dir;
+        if let Some(client) = control::Client::connect(dir).await? {
+            return Ok(Admin::Server(client));
+        }
+        let lock = match DataDirLock::acquire(dir) {
+            Ok(lock) => lock,
+            Err(LockError::Held { pid, .. }) => bail!(
+                "a Hearth server{} holds the data directory {} but does not answer on its control socket {}; if it \
+                 is starting, try again in a moment, otherwise see its log",
+                pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                dir.display(),
+                control::socket_path(dir).display()
+            ),
+            Err(e) => return Err(e.into()),
+        };
+        let store = self.open_store().await?;
+        hearth::app::drain_journal(&self.cfg, &*store).await?;
+        Ok(Admin::Direct { store, _lock: lock })
+    }
+
+    /// Carries out a change (see the module docs for where).
+    pub async fn request(&self, req: Request) -> anyhow::Result<Response> {
+        match self.admin().await? {
+            Admin::Server(mut client) => client.call(&req).await,
+            Admin::Direct { store, .. } => Ok(control::apply_direct(&*store, &req).await),
+        }
+    }
+
+    /// The database with everything delivered so far in it, for reading history; keep
+    /// the lock (when there is one) while reading.
+    pub async fn history_store(&self) -> anyhow::Result<(Arc<dyn Store>, Option<DataDirLock>)> {
+        match self.admin().await? {
+            Admin::Server(mut client) => {
+                let r = client.call(&Request::Flush).await?;
+                if !r.ok {
+                    bail!("{}", r.message);
+                }
+                Ok((self.open_store().await?, None))
+            }
+            Admin::Direct { store, _lock } => Ok((store, Some(_lock))),
+        }
+    }
+
     /// The database, for messages: never shows a password from the URL.
     pub fn describe_store(&self) -> String {
         match Backend::from_location(&self.cfg.store_location()) {
@@ -81,6 +132,12 @@ impl Ctx {
             Backend::Postgres(url) => format!("PostgreSQL at {}", redact_url(&url)),
         }
     }
+}
+
+/// Where a change is carried out.
+enum Admin {
+    Server(control::Client),
+    Direct { store: Arc<dyn Store>, _lock: DataDirLock },
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -120,14 +177,17 @@ impl Target {
         Ok(Target::Room { name })
     }
 
-    /// `alice,bob`.
+    /// `alice,bob`; a guest (someone not logged in) is written `~nick`, as the server
+    /// stores them: `alice,~bob`.
     fn conversation(input: &str) -> anyhow::Result<Target> {
         let names: Vec<&str> = input.split(',').map(str::trim).collect();
+        let valid = |n: &str| hearth_proto::is_valid_nick(n.strip_prefix('~').unwrap_or(n), 64);
         match names[..] {
-            [a, b] if hearth_proto::is_valid_nick(a, 64) && hearth_proto::is_valid_nick(b, 64) => {
-                Ok(Target::Conversation { a: a.to_string(), b: b.to_string() })
-            }
-            _ => bail!("`{input}` is not a conversation; give the two nicks separated by a comma, e.g. alice,bob"),
+            [a, b] if valid(a) && valid(b) => Ok(Target::Conversation { a: a.to_string(), b: b.to_string() }),
+            _ => bail!(
+                "`{input}` is not a conversation; give the two nicks separated by a comma, e.g. alice,bob \
+                 (a guest who was not logged in is written with a ~, e.g. alice,~bob)"
+            ),
         }
     }
 
@@ -153,7 +213,9 @@ impl Target {
     pub fn file_stem(&self) -> String {
         let raw = match self {
             Target::Room { name } => casefold(&name[1..]),
-            Target::Conversation { .. } => self.key().replacen(hearth_store::DM_SEPARATOR, "+", 1),
+            Target::Conversation { .. } => {
+                self.key().replacen(hearth_store::DM_SEPARATOR, "+", 1).replace('~', "guest-")
+            }
         };
         let mut stem: String =
             raw.chars().map(|c| if c.is_control() || matches!(c, '/' | '\\' | ':') { '_' } else { c }).collect();
@@ -208,6 +270,10 @@ mod tests {
         assert_eq!(dm.key(), "alice bob");
         assert_eq!(dm.file_stem(), "alice+bob");
         assert!(Target::from_args(None, Some("alice")).is_err());
+        let guest = Target::from_args(None, Some("alice,~Bob")).unwrap().unwrap();
+        assert_eq!(guest.key(), "alice ~bob");
+        assert_eq!(guest.file_stem(), "alice+guest-bob");
+        assert!(Target::from_args(None, Some("alice,~")).is_err());
         assert!(Target::from_args(Some("#a b"), None).is_err());
         let odd = Target::from_args(Some("#../x/y"), None).unwrap().unwrap();
         assert_eq!(odd.file_stem(), "_._x_y");

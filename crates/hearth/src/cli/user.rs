@@ -10,10 +10,11 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use hearth_store::Account;
 use hearth_store::password::{Argon2Params, hash_password};
-use hearth_store::{Account, StoreError};
 
 use super::{Ctx, time};
+use hearth::control::{Request, Response};
 
 /// The longest account name (the nick rules apply).
 pub const MAX_NAME_LEN: usize = 30;
@@ -101,22 +102,11 @@ async fn add(ctx: &Ctx, name: &str, admin: bool, input: &PasswordInput) -> anyho
     }
     let password = read_new_password(input)?;
     let hash = hash(ctx, password).await?;
-    let account = match store.create_account(name, &hash).await {
-        Ok(account) => account,
-        Err(StoreError::AlreadyExists { .. }) => bail!(taken(ctx, name)),
-        Err(e) => return Err(e).context("cannot create the account"),
-    };
-    if admin {
-        store.set_admin(&account.name, true).await.with_context(|| {
-            format!(
-                "account {} was created, but making it an administrator failed; retry with {}",
-                account.name,
-                ctx.hint(&format!("user admin {} on", account.name))
-            )
-        })?;
+    let r = ctx.request(Request::UserAdd { name: name.to_string(), hash, admin }).await?;
+    if !r.ok && r.message.contains("already exists") {
+        bail!(taken(ctx, name));
     }
-    println!("created account {}{}", account.name, if admin { " (administrator)" } else { "" });
-    Ok(())
+    finish(ctx, r)
 }
 
 fn taken(ctx: &Ctx, name: &str) -> String {
@@ -153,11 +143,7 @@ async fn del(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     let store = ctx.open_store().await?;
     // The stored spelling, for the message.
     let Some(account) = store.account(name).await? else { bail!(not_found(ctx, name)) };
-    if !store.delete_account(name).await? {
-        bail!(not_found(ctx, name));
-    }
-    println!("deleted account {} (its messages stay in the history)", account.name);
-    Ok(())
+    finish(ctx, ctx.request(Request::UserDel { name: account.name }).await?)
 }
 
 async fn passwd(ctx: &Ctx, name: &str, input: &PasswordInput) -> anyhow::Result<()> {
@@ -165,26 +151,29 @@ async fn passwd(ctx: &Ctx, name: &str, input: &PasswordInput) -> anyhow::Result<
     let Some(account) = store.account(name).await? else { bail!(not_found(ctx, name)) };
     let password = read_new_password(input)?;
     let hash = hash(ctx, password).await?;
-    match store.set_password_hash(name, &hash).await {
-        Ok(()) => {}
-        Err(StoreError::NotFound { .. }) => bail!(not_found(ctx, name)),
-        Err(e) => return Err(e).context("cannot store the new password"),
-    }
-    println!("changed the password of {}", account.name);
-    Ok(())
+    finish(ctx, ctx.request(Request::UserPasswd { name: account.name, hash }).await?)
 }
 
 async fn set_admin(ctx: &Ctx, name: &str, admin: bool) -> anyhow::Result<()> {
     let store = ctx.open_store().await?;
     let Some(account) = store.account(name).await? else { bail!(not_found(ctx, name)) };
-    match store.set_admin(name, admin).await {
-        Ok(()) => {}
-        Err(StoreError::NotFound { .. }) => bail!(not_found(ctx, name)),
-        Err(e) => return Err(e).context("cannot change administrator rights"),
+    if account.admin == admin {
+        let what = if admin { "is an administrator" } else { "is not an administrator" };
+        println!("{} already {what}", account.name);
+        return Ok(());
     }
-    let was = if account.admin == admin { " already" } else { "" };
-    let what = if admin { "is an administrator" } else { "is not an administrator" };
-    println!("{}{was} {what}", account.name);
+    finish(ctx, ctx.request(Request::UserAdmin { name: account.name, admin }).await?)
+}
+
+/// Prints a change's outcome, or fails with it.
+fn finish(ctx: &Ctx, r: Response) -> anyhow::Result<()> {
+    if !r.ok {
+        if r.message.starts_with("no account named") {
+            bail!("{}; see {}", r.message, ctx.hint("user list"));
+        }
+        bail!("{}", r.message);
+    }
+    println!("{}", r.message);
     Ok(())
 }
 
