@@ -44,7 +44,12 @@ struct Served {
 
 /// Starts `hearth <args>` and waits for `hearth: listening irc=127.0.0.1:PORT`.
 async fn serve(args: &[&str]) -> Served {
-    let mut child = hearth(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn hearth");
+    serve_with_stderr(args, Stdio::null()).await
+}
+
+/// [`serve`] with stderr going to `stderr` (piped: take it from `child`).
+async fn serve_with_stderr(args: &[&str], stderr: Stdio) -> Served {
+    let mut child = hearth(args).stdout(Stdio::piped()).stderr(stderr).spawn().expect("spawn hearth");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     tokio::time::timeout(WAIT, stdout.read_line(&mut line)).await.expect("no listening line").unwrap();
@@ -251,5 +256,39 @@ async fn help_mentions_config_and_listen() {
         let out = run(args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(!out.stderr.is_empty());
+    }
+}
+
+/// Serves with `extra` in the config and stderr to a pipe, stops with SIGTERM,
+/// and returns everything logged.
+async fn logs_of_a_run(extra: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = open_config(dir.path(), extra);
+    let mut srv = serve_with_stderr(&["serve", "--config", &config, "--listen", "127.0.0.1:0"], Stdio::piped()).await;
+    let mut stderr = srv.child.stderr.take().unwrap();
+    srv.signal("TERM");
+    let (status, _) = srv.finish().await;
+    assert!(status.success(), "{status:?}");
+    let mut logs = String::new();
+    stderr.read_to_string(&mut logs).await.unwrap();
+    assert!(logs.contains("listening"), "the info lines are missing: {logs:?}");
+    logs
+}
+
+/// Regression: log lines carried ANSI colour codes when stderr was a file.
+#[tokio::test]
+async fn logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let logs = logs_of_a_run("").await;
+    assert!(!logs.contains("\x1b["), "escape codes in {logs:?}");
+}
+
+#[tokio::test]
+async fn json_log_format_writes_one_object_per_line() {
+    let logs = logs_of_a_run("[log]\nformat = \"json\"\n").await;
+    assert!(!logs.contains("\x1b["), "escape codes in {logs:?}");
+    for line in logs.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"));
+        assert!(value["level"].is_string() && value["fields"].is_object(), "{line}");
     }
 }
