@@ -87,6 +87,15 @@ async fn run(args: &[&str]) -> Output {
     out.expect("hearth did not exit").expect("run hearth")
 }
 
+/// Runs `hearth <args>` to completion with `input` on stdin.
+async fn run_with_input(args: &[&str], input: &str) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = hearth(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).await.unwrap();
+    let out = tokio::time::timeout(WAIT, child.wait_with_output()).await;
+    out.expect("hearth did not exit").expect("run hearth")
+}
+
 /// Two registered clients get NOTICE then `ERROR :Server shutting down`; exit 0.
 async fn graceful_shutdown_on(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -291,4 +300,29 @@ async fn json_log_format_writes_one_object_per_line() {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"));
         assert!(value["level"].is_string() && value["fields"].is_object(), "{line}");
     }
+}
+
+/// Regression: a read-only `hearth.db` started, then logged `append history
+/// failed, retrying` forever. It must be refused at start, saying why.
+#[tokio::test]
+async fn read_only_database_is_refused_at_start() {
+    let Some(data) = hearth_store::testing::ReadOnlyDir::create() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!("data_dir = {:?}\n[accounts]\nargon2_memory_kib = 8\nargon2_iterations = 1\n", data.path()),
+    );
+    let out = run_with_input(&["user", "add", "alice", "--config", &config, "--password-stdin"], "long-enough\n").await;
+    assert!(out.status.success(), "user add: {out:?}");
+    data.make_read_only();
+
+    let started = std::time::Instant::now();
+    let out = run(&["serve", "--config", &config, "--listen", "127.0.0.1:0"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a read-only database was accepted: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(3), "refusing took {:?}", started.elapsed());
+    assert!(stderr.contains("read-only or cannot be written"), "{stderr}");
+    assert!(stderr.contains(&data.path().join("hearth.db").display().to_string()), "{stderr}");
+    assert!(stderr.contains("ls -ld"), "{stderr}");
+    assert!(out.stdout.is_empty(), "printed a listening line: {:?}", String::from_utf8_lossy(&out.stdout));
 }
