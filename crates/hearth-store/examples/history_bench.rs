@@ -26,7 +26,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     if let Ok(url) = std::env::var("HEARTH_TEST_POSTGRES") {
         let schema = format!("hearth_bench_{}", std::process::id());
-        let options = PostgresOptions { schema: Some(schema.clone()), max_connections: 8 };
+        let options =
+            PostgresOptions { schema: Some(schema.clone()), max_connections: 8, ..PostgresOptions::default() };
         let pg: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(&url, &options).await?);
         let result = run("postgres", pg, n).await;
         let mut conn = sqlx::PgConnection::connect(&url).await?;

@@ -32,6 +32,16 @@ pub enum StoreError {
     /// The database is behind or unreachable; try again later.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot be written: a read-only file, directory or file
+    /// system, or a file owned by another user. Found when the store opens
+    /// (every open writes once), so the server refuses to start instead of
+    /// failing every write afterwards.
+    #[error(
+        "the database file {path} is read-only or cannot be written ({cause}); check the owner and permissions \
+         of the file and of its directory, e.g. `ls -ld {dir} {path}`: the user running hearth must be able to \
+         write both, on a file system mounted read-write"
+    )]
+    NotWritable { path: std::path::PathBuf, dir: std::path::PathBuf, cause: String },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -42,6 +52,41 @@ pub enum StoreError {
 
 /// Shorthand for results of store calls.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// Whether this error says the database (or its directory) cannot be
+    /// written: SQLite's `READONLY`, `CANTOPEN` and `PERM` result codes, or
+    /// an I/O error for permissions or a read-only file system.
+    pub(crate) fn is_not_writable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => sqlx_not_writable(e),
+            StoreError::Migrate(
+                sqlx::migrate::MigrateError::Execute(e) | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
+            ) => sqlx_not_writable(e),
+            StoreError::Io(e) => io_not_writable(e),
+            _ => false,
+        }
+    }
+}
+
+fn sqlx_not_writable(err: &sqlx::Error) -> bool {
+    const SQLITE_PERM: i64 = 3;
+    const SQLITE_READONLY: i64 = 8;
+    const SQLITE_CANTOPEN: i64 = 14;
+    match err {
+        // SQLite reports extended result codes; the primary code is the low byte.
+        sqlx::Error::Database(db) if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+            let code = db.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
+            matches!(code & 0xff, SQLITE_PERM | SQLITE_READONLY | SQLITE_CANTOPEN)
+        }
+        sqlx::Error::Io(e) => io_not_writable(e),
+        _ => false,
+    }
+}
+
+fn io_not_writable(err: &std::io::Error) -> bool {
+    matches!(err.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem)
+}
 
 /// Turns a unique-key violation into `AlreadyExists` and a foreign-key
 /// violation into `NotFound`; anything else stays a database error.

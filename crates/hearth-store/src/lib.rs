@@ -34,7 +34,10 @@
 //! sql/queries.rs  the Store impl, include!d by both backends (one SQL text)
 //! sql/rows.rs     row decoding and range helpers, include!d likewise
 //! sql/sqlite.rs   SqliteStore: open, pragmas, reader pool + one writer connection
-//! sql/postgres.rs PostgresStore: connect, search_path schema
+//! sql/postgres.rs PostgresStore: connect, search_path schema, acquire timeout
+//! testing.rs      test helpers: PgSchema (a schema per test), pg_url()
+//! testing/proxy.rs  TcpProxy: a relay a test can cut (outage tests)
+//! testing/readonly.rs  ReadOnlyDir: a directory a test fills, then makes unwritable
 //! migrations/sqlite/, migrations/postgres/   versioned schema, one dialect each
 //! tests/conformance.rs   one suite, run against both backends
 //! examples/history_bench.rs   1M-message fill and query latency

@@ -2,6 +2,16 @@
 //! when the test ends (passed or panicked), so runs never see each other's data.
 //!
 //! Used by this crate's conformance suite and by the end-to-end tests of the binary.
+//!
+//! [`TcpProxy`] sits between a client and a server (PostgreSQL, or Hearth
+//! itself) and can be cut and restored, for outage tests. [`ReadOnlyDir`] is
+//! a data directory a test fills and then makes unwritable.
+
+mod proxy;
+mod readonly;
+
+pub use proxy::TcpProxy;
+pub use readonly::ReadOnlyDir;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

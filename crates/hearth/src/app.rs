@@ -18,10 +18,13 @@ pub async fn open_store(cfg: &FileConfig) -> anyhow::Result<Arc<dyn Store>> {
     let mut sc = StoreConfig { location: cfg.store_location(), ..StoreConfig::default() };
     sc.sqlite.synchronous_full = cfg.database.fsync;
     hearth_store::open_store(&sc).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open the database at {}: {e}\n(set `data_dir` or `[database] url` in the config file)",
-            redact(&sc.location)
-        )
+        // An unwritable database is the right one in the wrong state: the
+        // error says what to fix, and pointing at the config would mislead.
+        let hint = match e {
+            hearth_store::StoreError::NotWritable { .. } => "",
+            _ => "\n(set `data_dir` or `[database] url` in the config file)",
+        };
+        anyhow::anyhow!("cannot open the database at {}: {e}{hint}", redact(&sc.location))
     })
 }
 

@@ -242,12 +242,25 @@ impl Default for TimeoutsSection {
 pub struct LogSection {
     /// Log filter (`info`, `debug`, `hearth_net=debug,info`…); `RUST_LOG` wins.
     pub level: String,
+    /// How each log line is written.
+    pub format: LogFormat,
 }
 
 impl Default for LogSection {
     fn default() -> Self {
-        LogSection { level: "info".into() }
+        LogSection { level: "info".into(), format: LogFormat::Text }
     }
+}
+
+/// The shape of log lines on stderr.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event; coloured only when stderr is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
 }
 
 impl FileConfig {
@@ -446,6 +459,14 @@ mod tests {
         assert!(err.contains("line 3") && err.contains("limits.sendq"), "{err}");
         let err = FileConfig::parse("[server]\nlisten = [\"nope\"]\n").unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn log_format_is_text_or_json() {
+        assert_eq!(FileConfig::parse("").unwrap().log.format, LogFormat::Text);
+        assert_eq!(FileConfig::parse("[log]\nformat = \"json\"\n").unwrap().log.format, LogFormat::Json);
+        let err = FileConfig::parse("[log]\nlevel = \"info\"\nformat = \"xml\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("format") && err.contains("json"), "{err}");
     }
 
     #[test]

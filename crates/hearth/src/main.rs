@@ -2,13 +2,13 @@
 
 mod cli;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hearth::config::FileConfig;
+use hearth::config::{FileConfig, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 /// Hearth — a private chat server for a family, a class, a team or a club.
@@ -76,11 +76,17 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
     }
 }
 
-fn init_logging(level: &str) {
+/// Logs go to stderr, coloured only when it is a terminal: escape codes in a
+/// file or a journal are noise.
+fn init_logging(level: &str, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => fmt.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => fmt.json().with_ansi(false).init(),
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -96,13 +102,13 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = load_config(cli.config.as_ref())?;
-    let admin = |cfg| {
-        init_logging("warn");
+    let admin = |cfg: FileConfig| {
+        init_logging("warn", cfg.log.format);
         cli::Ctx::new(cfg, cli.config.as_deref())
     };
     match cli.command {
         Command::Serve { listen } => {
-            init_logging(&cfg.log.level);
+            init_logging(&cfg.log.level, cfg.log.format);
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(serve(cfg, listen))
         }

@@ -298,7 +298,8 @@ async fn trim_applies_the_configured_retention() {
 async fn user_commands_work_on_postgres() {
     let Some(url) = hearth_store::testing::pg_url() else { return };
     let schema = hearth_store::testing::PgSchema::create(&url).await;
-    let options = PostgresOptions { schema: Some(schema.name.clone()), max_connections: 2 };
+    let options =
+        PostgresOptions { schema: Some(schema.name.clone()), max_connections: 2, ..PostgresOptions::default() };
     // Creates the tables in the schema.
     let store: Arc<dyn Store> = Arc::new(PostgresStore::connect_with(&url, &options).await.expect("connect"));
     let cli_url = schema.url_in_schema();

@@ -1,5 +1,7 @@
 //! The PostgreSQL backend, for deployments that already run one.
 
+use std::time::Duration;
+
 use sqlx::Postgres as Db;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, Pool, migrate::Migrator};
@@ -13,11 +15,17 @@ pub struct PostgresOptions {
     pub schema: Option<String>,
     /// Pool size.
     pub max_connections: u32,
+    /// How long a query waits for a working connection — an idle one that
+    /// answers a ping, or a new one that finishes its handshake — before it
+    /// fails with a pool timeout. While the server is unreachable every call
+    /// fails after this long instead of hanging until it is back (sqlx's
+    /// default is 30 s). The first connection at start has the same limit.
+    pub acquire_timeout: Duration,
 }
 
 impl Default for PostgresOptions {
     fn default() -> Self {
-        PostgresOptions { schema: None, max_connections: 8 }
+        PostgresOptions { schema: None, max_connections: 8, acquire_timeout: Duration::from_secs(3) }
     }
 }
 
@@ -37,19 +45,29 @@ impl PostgresStore {
         PostgresStore::connect_with(url, &PostgresOptions::default()).await
     }
 
-    /// [`PostgresStore::connect`] with explicit options.
+    /// [`PostgresStore::connect`] with explicit options. Like every later
+    /// call, fails after `options.acquire_timeout` when the server does not
+    /// answer.
     pub async fn connect_with(url: &str, options: &PostgresOptions) -> crate::Result<PostgresStore> {
         let mut connect: PgConnectOptions = url.parse()?;
         if let Some(schema) = &options.schema {
             check_schema_name(schema)?;
-            let mut conn = sqlx::PgConnection::connect_with(&connect).await?;
-            let sql = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
-            conn.execute(sqlx::AssertSqlSafe(sql)).await?;
-            conn.close().await?;
+            let create = async {
+                let mut conn = sqlx::PgConnection::connect_with(&connect).await?;
+                let sql = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+                conn.execute(sqlx::AssertSqlSafe(sql)).await?;
+                conn.close().await
+            };
+            tokio::time::timeout(options.acquire_timeout, create).await.map_err(|_| sqlx::Error::PoolTimedOut)??;
             connect = connect.options([("search_path", schema.as_str())]);
         }
-        let pool = PgPoolOptions::new().max_connections(options.max_connections.max(1)).connect_with(connect).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await?;
         migrator().run(&pool).await?;
+        mark_opened(&pool).await?;
         Ok(PostgresStore { read: pool.clone(), write: pool })
     }
 
@@ -69,7 +87,10 @@ fn check_schema_name(schema: &str) -> crate::Result<()> {
 
 /// The PostgreSQL migrations, embedded from `migrations/postgres/`.
 pub fn migrator() -> Migrator {
-    super::embedded_migrator(&[("0001_initial.sql", include_str!("../../migrations/postgres/0001_initial.sql"))])
+    super::embedded_migrator(&[
+        ("0001_initial.sql", include_str!("../../migrations/postgres/0001_initial.sql")),
+        ("0002_meta.sql", include_str!("../../migrations/postgres/0002_meta.sql")),
+    ])
 }
 
 include!("rows.rs");

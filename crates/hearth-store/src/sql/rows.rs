@@ -4,6 +4,21 @@
 // with `Db` and `ThisStore` defined; the `use`s in `queries.rs` serve both.
 type DbRow = <Db as sqlx::Database>::Row;
 
+/// Rewrites `meta.opened_at` with the current time. Every open does this
+/// once: it is the cheapest proof that the database accepts writes, and it
+/// turns a read-only database into an error at start instead of a failure
+/// at the first message.
+async fn mark_opened(pool: &sqlx::Pool<Db>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('opened_at', $1) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(Timestamp::now().as_millis().to_string())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 fn limit_arg(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }

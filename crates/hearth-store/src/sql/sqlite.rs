@@ -53,23 +53,22 @@ impl SqliteStore {
 
     /// [`SqliteStore::open`] with explicit options. Creates `data_dir` if it
     /// is missing.
+    ///
+    /// SQLite quietly opens a file it cannot write read-only, and the first
+    /// write fails much later. So every open writes once (`meta.opened_at`),
+    /// and a database that cannot be written — a read-only file, directory
+    /// or file system — is refused here with [`StoreError::NotWritable`].
+    ///
+    /// [`StoreError::NotWritable`]: crate::StoreError::NotWritable
     pub async fn open_with(data_dir: &Path, options: &SqliteOptions) -> crate::Result<SqliteStore> {
-        tokio::fs::create_dir_all(data_dir).await?;
         let path = data_dir.join(DB_FILE);
-        let synchronous = if options.synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
-        let connect = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(synchronous)
-            .busy_timeout(options.busy_timeout)
-            .foreign_keys(true);
-        // Open the writer first: it creates the file and switches it to WAL
-        // before any reader connects.
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(connect.clone()).await?;
-        migrator().run(&write).await?;
-        let read =
-            SqlitePoolOptions::new().max_connections(options.read_connections.max(1)).connect_with(connect).await?;
+        let (read, write) = open_pools(data_dir, &path, options).await.map_err(|e| {
+            if e.is_not_writable() {
+                crate::StoreError::NotWritable { path: path.clone(), dir: data_dir.to_owned(), cause: e.to_string() }
+            } else {
+                e
+            }
+        })?;
         tracing::debug!(path = %path.display(), "sqlite store open");
         Ok(SqliteStore { read, write, path })
     }
@@ -86,9 +85,32 @@ impl SqliteStore {
     }
 }
 
+/// Creates the directory, opens the writer (which creates the file and
+/// switches it to WAL before any reader connects), migrates, proves the file
+/// writable, then opens the readers.
+async fn open_pools(data_dir: &Path, path: &Path, options: &SqliteOptions) -> crate::Result<(Pool<Db>, Pool<Db>)> {
+    tokio::fs::create_dir_all(data_dir).await?;
+    let synchronous = if options.synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
+    let connect = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(synchronous)
+        .busy_timeout(options.busy_timeout)
+        .foreign_keys(true);
+    let write = SqlitePoolOptions::new().max_connections(1).connect_with(connect.clone()).await?;
+    migrator().run(&write).await?;
+    mark_opened(&write).await?;
+    let read = SqlitePoolOptions::new().max_connections(options.read_connections.max(1)).connect_with(connect).await?;
+    Ok((read, write))
+}
+
 /// The SQLite migrations, embedded from `migrations/sqlite/`.
 pub fn migrator() -> Migrator {
-    super::embedded_migrator(&[("0001_initial.sql", include_str!("../../migrations/sqlite/0001_initial.sql"))])
+    super::embedded_migrator(&[
+        ("0001_initial.sql", include_str!("../../migrations/sqlite/0001_initial.sql")),
+        ("0002_meta.sql", include_str!("../../migrations/sqlite/0002_meta.sql")),
+    ])
 }
 
 include!("rows.rs");

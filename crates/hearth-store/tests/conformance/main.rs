@@ -8,8 +8,12 @@
 //! only when `HEARTH_TEST_POSTGRES` holds a URL, e.g.
 //! `postgres://postgres@127.0.0.1/test`; otherwise they print
 //! "skipped: HEARTH_TEST_POSTGRES not set" and pass.
+//!
+//! `failures.rs` holds the tests of one backend facing a broken database
+//! (read-only file, outage).
 
 mod accounts;
+mod failures;
 mod history;
 mod rooms;
 mod writer;
@@ -38,7 +42,8 @@ impl Fixture {
     pub async fn postgres() -> Option<Fixture> {
         let url = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
         let guard = PgSchema::create(&url).await;
-        let options = PostgresOptions { schema: Some(guard.name.clone()), max_connections: 4 };
+        let options =
+            PostgresOptions { schema: Some(guard.name.clone()), max_connections: 4, ..PostgresOptions::default() };
         let store = PostgresStore::connect_with(&url, &options).await.expect("connect postgres");
         Some(Fixture { store: Arc::new(store), _dir: None, _schema: Some(guard) })
     }

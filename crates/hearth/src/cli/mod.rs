@@ -30,7 +30,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use hearth::config::FileConfig;
 use hearth::control::{self, Request, Response};
 use hearth::datadir::{DataDirLock, LockError};
@@ -70,12 +70,17 @@ impl Ctx {
             },
             postgres: PostgresOptions { max_connections: 2, ..PostgresOptions::default() },
         };
-        hearth_store::open_store(&config).await.with_context(|| {
-            format!(
-                "cannot open the database ({}); check `data_dir` or `[database] url` in the config file \
-                 (given with --config), and that the database server is running",
-                self.describe_store()
-            )
+        hearth_store::open_store(&config).await.map_err(|e| {
+            // An unwritable database is found, just in the wrong state: its
+            // error says what to fix, and pointing at the config would mislead.
+            let hint = match e {
+                hearth_store::StoreError::NotWritable { .. } => "",
+                _ => {
+                    "; check `data_dir` or `[database] url` in the config file (given with --config), \
+                      and that the database server is running"
+                }
+            };
+            anyhow::Error::new(e).context(format!("cannot open the database ({}){hint}", self.describe_store()))
         })
     }
 

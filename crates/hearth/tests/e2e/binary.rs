@@ -44,7 +44,12 @@ struct Served {
 
 /// Starts `hearth <args>` and waits for `hearth: listening irc=127.0.0.1:PORT`.
 async fn serve(args: &[&str]) -> Served {
-    let mut child = hearth(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn hearth");
+    serve_with_stderr(args, Stdio::null()).await
+}
+
+/// [`serve`] with stderr going to `stderr` (piped: take it from `child`).
+async fn serve_with_stderr(args: &[&str], stderr: Stdio) -> Served {
+    let mut child = hearth(args).stdout(Stdio::piped()).stderr(stderr).spawn().expect("spawn hearth");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     tokio::time::timeout(WAIT, stdout.read_line(&mut line)).await.expect("no listening line").unwrap();
@@ -79,6 +84,15 @@ impl Served {
 /// Runs `hearth <args>` to completion.
 async fn run(args: &[&str]) -> Output {
     let out = tokio::time::timeout(WAIT, hearth(args).stdin(Stdio::null()).output()).await;
+    out.expect("hearth did not exit").expect("run hearth")
+}
+
+/// Runs `hearth <args>` to completion with `input` on stdin.
+async fn run_with_input(args: &[&str], input: &str) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = hearth(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).await.unwrap();
+    let out = tokio::time::timeout(WAIT, child.wait_with_output()).await;
     out.expect("hearth did not exit").expect("run hearth")
 }
 
@@ -252,4 +266,63 @@ async fn help_mentions_config_and_listen() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(!out.stderr.is_empty());
     }
+}
+
+/// Serves with `extra` in the config and stderr to a pipe, stops with SIGTERM,
+/// and returns everything logged.
+async fn logs_of_a_run(extra: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = open_config(dir.path(), extra);
+    let mut srv = serve_with_stderr(&["serve", "--config", &config, "--listen", "127.0.0.1:0"], Stdio::piped()).await;
+    let mut stderr = srv.child.stderr.take().unwrap();
+    srv.signal("TERM");
+    let (status, _) = srv.finish().await;
+    assert!(status.success(), "{status:?}");
+    let mut logs = String::new();
+    stderr.read_to_string(&mut logs).await.unwrap();
+    assert!(logs.contains("listening"), "the info lines are missing: {logs:?}");
+    logs
+}
+
+/// Regression: log lines carried ANSI colour codes when stderr was a file.
+#[tokio::test]
+async fn logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let logs = logs_of_a_run("").await;
+    assert!(!logs.contains("\x1b["), "escape codes in {logs:?}");
+}
+
+#[tokio::test]
+async fn json_log_format_writes_one_object_per_line() {
+    let logs = logs_of_a_run("[log]\nformat = \"json\"\n").await;
+    assert!(!logs.contains("\x1b["), "escape codes in {logs:?}");
+    for line in logs.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"));
+        assert!(value["level"].is_string() && value["fields"].is_object(), "{line}");
+    }
+}
+
+/// Regression: a read-only `hearth.db` started, then logged `append history
+/// failed, retrying` forever. It must be refused at start, saying why.
+#[tokio::test]
+async fn read_only_database_is_refused_at_start() {
+    let Some(data) = hearth_store::testing::ReadOnlyDir::create() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!("data_dir = {:?}\n[accounts]\nargon2_memory_kib = 8\nargon2_iterations = 1\n", data.path()),
+    );
+    let out = run_with_input(&["user", "add", "alice", "--config", &config, "--password-stdin"], "long-enough\n").await;
+    assert!(out.status.success(), "user add: {out:?}");
+    data.make_read_only();
+
+    let started = std::time::Instant::now();
+    let out = run(&["serve", "--config", &config, "--listen", "127.0.0.1:0"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a read-only database was accepted: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(3), "refusing took {:?}", started.elapsed());
+    assert!(stderr.contains("read-only or cannot be written"), "{stderr}");
+    assert!(stderr.contains(&data.path().join("hearth.db").display().to_string()), "{stderr}");
+    assert!(stderr.contains("ls -ld"), "{stderr}");
+    assert!(out.stdout.is_empty(), "printed a listening line: {:?}", String::from_utf8_lossy(&out.stdout));
 }
