@@ -44,8 +44,20 @@ impl DataDirLock {
             fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_err)?;
         }
         let path = dir.join(LOCK_FILE);
-        let mut file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io_err)?;
+        let (mut file, writable) =
+            match OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path) {
+                Ok(f) => (f, true),
+                // A read-only directory or file system: lock anyway (a read-only descriptor
+                // can be locked), so that whatever needs writing next can say precisely
+                // what is read-only.
+                Err(e) if matches!(e.kind(), io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied) => {
+                    match File::open(&path) {
+                        Ok(f) => (f, false),
+                        Err(_) => return Err(io_err(e)),
+                    }
+                }
+                Err(e) => return Err(io_err(e)),
+            };
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -55,9 +67,11 @@ impl DataDirLock {
             }
             Err(fs::TryLockError::Error(e)) => return Err(io_err(e)),
         }
-        file.set_len(0).map_err(io_err)?;
-        file.rewind().map_err(io_err)?;
-        writeln!(file, "{}", std::process::id()).map_err(io_err)?;
+        if writable {
+            file.set_len(0).map_err(io_err)?;
+            file.rewind().map_err(io_err)?;
+            writeln!(file, "{}", std::process::id()).map_err(io_err)?;
+        }
         Ok(DataDirLock { _file: file, path })
     }
 
