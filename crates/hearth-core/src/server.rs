@@ -35,7 +35,10 @@ pub type Task = std::pin::Pin<Box<dyn Future<Output = Completion> + Send>>;
 pub struct Services {
     pub store: Arc<dyn hearth_store::Store>,
     pub outbound: Outbound,
+    /// Cost of new password hashes (REGISTER); existing hashes carry their own.
     pub argon2: hearth_store::password::Argon2Params,
+    /// The threads every password hash and verification runs on.
+    pub hashes: crate::hashing::HashPool,
 }
 
 impl std::fmt::Debug for Services {
@@ -93,8 +96,8 @@ pub struct Server {
     pub(crate) services: Option<Services>,
     /// Casefolded names of all accounts: their nicknames are reserved.
     pub(crate) account_names: HashSet<String>,
-    /// Recent login failures per IP and per account, for the growing delay.
-    pub(crate) failures: crate::auth::Failures,
+    /// Pending checks and recent login failures per address and per account.
+    pub(crate) attempts: crate::auth::Attempts,
     msgid_prefix: String,
     msgid_counter: u64,
     batch_counter: u64,
@@ -132,6 +135,7 @@ impl Server {
         let cfg = Arc::new(cfg);
         let now = SystemTime::now();
         let isupport = crate::isupport::tokens(&cfg);
+        let attempts = crate::auth::Attempts::new(cfg.max_logins_per_ip);
         Server {
             cfg,
             clients: HashMap::new(),
@@ -145,7 +149,7 @@ impl Server {
             tasks: Vec::new(),
             services: None,
             account_names: HashSet::new(),
-            failures: Default::default(),
+            attempts,
             // Millisecond start time keeps ids unique across restarts.
             msgid_prefix: format!("{:x}", unix_ms(now)),
             msgid_counter: 0,
