@@ -11,6 +11,7 @@ mod durability;
 mod flow;
 mod history;
 mod ircv3;
+mod login_limits;
 mod queries;
 mod registration;
 mod robustness;
