@@ -52,6 +52,9 @@ pub struct Config {
     pub require_login: bool,
     /// With a store: anyone may create an account with `REGISTER`.
     pub open_registration: bool,
+    /// With a store: password checks (and REGISTER hashes) one address may have
+    /// pending at once; more are refused at once, to be retried.
+    pub max_logins_per_ip: usize,
     /// With a store: keep message history.
     pub history: bool,
     /// Messages replayed on JOIN to clients without `draft/chathistory`.
@@ -87,6 +90,7 @@ impl Default for Config {
             flood_rate: 4.0,
             require_login: false,
             open_registration: false,
+            max_logins_per_ip: 3,
             history: true,
             replay_on_join: 50,
             chathistory_max: 1000,

@@ -18,7 +18,10 @@
 //! - [`error`]: typed command errors mapped to numerics in one place.
 //! - [`flood`]: token-bucket flood control, pure arithmetic.
 //! - [`config`], [`isupport`]: limits and texts; the 005 tokens.
-//! - [`auth`]: password checks off the event loop, growing delays after failures.
+//! - [`auth`]: logins: delays after failures per address and per account, the
+//!   per-address cap on pending checks, the replies.
+//! - [`hashing`]: the password-hashing pool (a few dedicated threads, a bounded queue
+//!   served round-robin across addresses).
 //! - [`outbound`]: group commit of history, then delivery in order.
 //! - [`rooms`]: persistent rooms (topic, modes, bans, operators).
 //!
@@ -36,6 +39,7 @@ pub mod error;
 pub mod fault;
 pub mod flood;
 pub mod handlers;
+pub mod hashing;
 pub mod isupport;
 pub mod outbound;
 pub mod relay;

@@ -36,7 +36,10 @@ pub type Task = std::pin::Pin<Box<dyn Future<Output = Completion> + Send>>;
 pub struct Services {
     pub store: Arc<dyn hearth_store::Store>,
     pub outbound: Outbound,
+    /// Cost of new password hashes (REGISTER); existing hashes carry their own.
     pub argon2: hearth_store::password::Argon2Params,
+    /// The threads every password hash and verification runs on.
+    pub hashes: crate::hashing::HashPool,
 }
 
 impl std::fmt::Debug for Services {
@@ -103,8 +106,8 @@ pub struct Server {
     pub(crate) services: Option<Services>,
     /// Casefolded names of all accounts: their nicknames are reserved.
     pub(crate) account_names: HashSet<String>,
-    /// Recent login failures per IP and per account, for the growing delay.
-    pub(crate) failures: crate::auth::Failures,
+    /// Pending checks and recent login failures per address and per account.
+    pub(crate) attempts: crate::auth::Attempts,
     /// The command being handled, for the reply when its messages cannot be stored.
     current: Option<Origin>,
     msgid_prefix: String,
@@ -145,6 +148,7 @@ impl Server {
         let cfg = Arc::new(cfg);
         let now = SystemTime::now();
         let isupport = crate::isupport::tokens(&cfg);
+        let attempts = crate::auth::Attempts::new(cfg.max_logins_per_ip);
         Server {
             cfg,
             clients: HashMap::new(),
@@ -158,7 +162,7 @@ impl Server {
             tasks: Vec::new(),
             services: None,
             account_names: HashSet::new(),
-            failures: Default::default(),
+            attempts,
             // Millisecond start time keeps ids unique across restarts.
             msgid_prefix: format!("{:x}", unix_ms(now)),
             msgid_counter: 0,

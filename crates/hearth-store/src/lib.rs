@@ -28,7 +28,7 @@
 //! store.rs        trait Store: every method's contract
 //! types.rs        domain types (Account, Room, StoredMessage, Bound, …), casefold, dm_key
 //! error.rs        StoreError
-//! password.rs     argon2id hash_password / verify_password (run in spawn_blocking)
+//! password.rs     argon2id hash_password / verify_password (run off the event loop)
 //! writer.rs       HistoryWriter: batching, group commit, acks after commit
 //! sql/mod.rs      shared SQL helpers, embedded migrator
 //! sql/queries.rs  the Store impl, include!d by both backends (one SQL text)

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::FileConfig;
+use hearth_core::hashing::HashPool;
 use hearth_core::{Outbound, Services};
 use hearth_store::{Store, StoreConfig};
 
@@ -144,7 +145,9 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
     let journal = open_journal(cfg, &*store).await?;
     let (outbound, writer) = Outbound::new(store.clone(), journal);
     tokio::spawn(writer);
-    let services = Services { store: store.clone(), outbound: outbound.clone(), argon2: argon2_params(cfg)? };
+    let hashes = HashPool::new(cfg.accounts.max_concurrent_hashes, cfg.accounts.login_queue)
+        .map_err(|e| anyhow::anyhow!("cannot start the password-hashing threads: {e}"))?;
+    let services = Services { store: store.clone(), outbound: outbound.clone(), argon2: argon2_params(cfg)?, hashes };
     let mut server = hearth_core::Server::new(core_cfg).with_services(services);
     let rooms = store.load_rooms().await.map_err(|e| anyhow::anyhow!("cannot load rooms: {e}"))?;
     let names: Vec<String> = rooms.iter().map(|r| r.room.name.clone()).collect();

@@ -77,6 +77,13 @@ pub struct AccountsSection {
     pub argon2_iterations: u32,
     /// argon2id lanes.
     pub argon2_parallelism: u32,
+    /// Threads that hash and check passwords: at most this many argon2 hashes (each
+    /// `argon2_memory_kib`) are in memory at once.
+    pub max_concurrent_hashes: usize,
+    /// Password checks that may wait for a hashing thread; more are refused.
+    pub login_queue: usize,
+    /// Password checks one address (IPv6: one /64) may have pending; more are refused.
+    pub max_logins_per_ip: usize,
 }
 
 impl Default for AccountsSection {
@@ -87,6 +94,9 @@ impl Default for AccountsSection {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             argon2_parallelism: 1,
+            max_concurrent_hashes: 2,
+            login_queue: 64,
+            max_logins_per_ip: 3,
         }
     }
 }
@@ -332,6 +342,15 @@ impl FileConfig {
         {
             fail("accounts.argon2_memory_kib", "argon2 needs at least 8 KiB, 1 iteration and 1 lane")?;
         }
+        for (key, v, max) in [
+            ("accounts.max_concurrent_hashes", self.accounts.max_concurrent_hashes, 256),
+            ("accounts.login_queue", self.accounts.login_queue, 100_000),
+            ("accounts.max_logins_per_ip", self.accounts.max_logins_per_ip, 1000),
+        ] {
+            if !(1..=max).contains(&v) {
+                fail(key, &format!("must be between 1 and {max}"))?;
+            }
+        }
         let l = &self.limits;
         if l.sendq < 4096 {
             fail("limits.sendq", "must be at least 4096 bytes")?;
@@ -404,6 +423,7 @@ impl FileConfig {
             flood_rate: self.flood.rate,
             require_login: self.accounts.require_login,
             open_registration: self.accounts.registration == Registration::Open,
+            max_logins_per_ip: self.accounts.max_logins_per_ip,
             history: self.history.enabled,
             replay_on_join: self.history.replay_on_join,
             chathistory_max: self.history.max_page,

@@ -1,5 +1,7 @@
 //! Accounts: SASL (AUTHENTICATE) and self sign-up (REGISTER, draft/account-registration).
 
+use std::time::Instant;
+
 use base64::Engine;
 use hearth_proto::numeric::*;
 use hearth_proto::{Cap, Message, casefold, is_valid_nick};
@@ -127,29 +129,50 @@ pub fn register(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
     }
     let svc = s.services.clone().expect("checked above");
     let id = ctx.id;
+    let ip = c.ip;
+    // Hashing a new password costs what checking one does: the same per-address cap
+    // and the same pool (no failure delay: this is not a guess).
+    if s.attempts.admit(ip, None, Instant::now()).is_none() {
+        let why = format!("Too many requests from your address: {}", auth::TOO_MANY_FROM_ADDRESS);
+        return Err(fail("TEMPORARILY_UNAVAILABLE", vec![account], &why));
+    }
     let label = ctx.label.take();
     s.client_mut(id).auth_pending = true;
     s.spawn(async move {
         let params = svc.argon2.clone();
-        let hashed =
-            tokio::task::spawn_blocking(move || hearth_store::password::hash_password(&password, &params)).await;
-        let created = match hashed {
-            Ok(hash) => svc.store.create_account(&account, &hash).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let hash = move |scratch: &mut _| hearth_store::password::hash_password_with(&password, &params, scratch);
+        let created = match svc.hashes.submit(auth::source(ip), hash) {
+            Err(_) => Err(Unregistered::Busy),
+            Ok(hashed) => match hashed.await {
+                Ok(hash) => {
+                    svc.store.create_account(&account, &hash).await.map_err(|e| Unregistered::Error(e.to_string()))
+                }
+                Err(_) => Err(Unregistered::Error("the password hash did not finish".into())),
+            },
         };
-        let done: Completion = Box::new(move |s: &mut Server| finish_register(s, id, account, created, label));
+        let done: Completion = Box::new(move |s: &mut Server| finish_register(s, id, ip, account, created, label));
         done
     });
     Ok(())
 }
 
+/// Why REGISTER did not create the account.
+#[derive(Debug)]
+enum Unregistered {
+    /// The hashing queue was full.
+    Busy,
+    Error(String),
+}
+
 fn finish_register(
     s: &mut Server,
     id: crate::ConnId,
+    ip: std::net::IpAddr,
     account: String,
-    created: Result<hearth_store::Account, String>,
+    created: Result<hearth_store::Account, Unregistered>,
     label: Option<String>,
 ) {
+    s.attempts.finish(ip, None, auth::Outcome::Neither, Instant::now());
     if let Ok(acct) = &created {
         s.account_names.insert(casefold(&acct.name));
         tracing::info!(account = %acct.name, "account registered");
@@ -178,11 +201,15 @@ fn finish_register(
             );
         }
         Err(e) => {
-            let (code, text) = if e.contains("already exists") {
-                ("ACCOUNT_EXISTS", "That account already exists".to_string())
-            } else {
-                tracing::error!("REGISTER failed: {e}");
-                ("TEMPORARILY_UNAVAILABLE", "Could not create the account, try again later".to_string())
+            let (code, text) = match e {
+                Unregistered::Busy => ("TEMPORARILY_UNAVAILABLE", format!("Server busy: {}", auth::SERVER_BUSY)),
+                Unregistered::Error(e) if e.contains("already exists") => {
+                    ("ACCOUNT_EXISTS", "That account already exists".to_string())
+                }
+                Unregistered::Error(e) => {
+                    tracing::error!("REGISTER failed: {e}");
+                    ("TEMPORARILY_UNAVAILABLE", "Could not create the account, try again later".to_string())
+                }
             };
             let nick = s.nick_of(id);
             ctx.reply(IrcError::Fail(code, vec![account], text).to_message(&s.cfg.server_name, &nick, "REGISTER"));

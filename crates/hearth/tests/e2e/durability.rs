@@ -3,9 +3,6 @@
 //! traffic; and the database opens again afterwards.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +11,7 @@ use hearth_proto::Message;
 use hearth_store::Timestamp;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::harness::*;
 
@@ -27,27 +24,6 @@ const MAX_LOAD: Duration = Duration::from_secs(10);
 const KILL_AT: usize = 6_000;
 const KILL_AFTER: Duration = Duration::from_millis(1500);
 const BURST: usize = 50;
-
-/// `hearth --config FILE serve --listen 127.0.0.1:0` and the address it printed.
-async fn serve(config: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--config")
-        .arg(config)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("HEARTH_CONFIG")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn hearth");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    tokio::time::timeout(WAIT, out.read_line(&mut line)).await.expect("no listening line").unwrap();
-    let addr = line.trim_end().strip_prefix("hearth: listening irc=").unwrap_or_else(|| panic!("{line:?}"));
-    (child, addr.parse().unwrap())
-}
 
 /// `kill -<signal> <pid>` (the test crate forbids the unsafe `libc::kill`).
 fn signal(child: &Child, signal: &str) {
@@ -104,7 +80,7 @@ async fn everything_delivered_before_kill_9_is_stored() {
         dir.path().join("data").display().to_string()
     );
     std::fs::write(&config, &text).unwrap();
-    let (mut child, addr) = serve(&config).await;
+    let (mut child, addr) = serve_binary(&config).await;
 
     let mut clients = vec![Client::register_with_caps(addr, "receiver", &["message-tags"]).await];
     for n in 0..SENDERS {
@@ -149,7 +125,7 @@ async fn everything_delivered_before_kill_9_is_stored() {
 
     // The server starts again on what kill -9 left: it applies its history journal
     // to the database, and the history is complete.
-    let (mut child, addr) = serve(&config).await;
+    let (mut child, addr) = serve_binary(&config).await;
     let mut c = Client::register_with_caps(addr, "reader", &["draft/chathistory", "batch", "message-tags"]).await;
     c.send("JOIN #load").await;
     c.expect_cmd("366").await;

@@ -82,6 +82,28 @@ pub fn test_config(data_dir: &std::path::Path, toml: &str) -> FileConfig {
     FileConfig::parse(&text).expect("test config parses")
 }
 
+/// `hearth --config FILE serve --listen 127.0.0.1:0` as its own process, and the
+/// address it printed.
+pub async fn serve_binary(config: &std::path::Path) -> (tokio::process::Child, SocketAddr) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--config")
+        .arg(config)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn hearth");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    tokio::time::timeout(WAIT, out.read_line(&mut line)).await.expect("no listening line").unwrap();
+    let addr = line.trim_end().strip_prefix("hearth: listening irc=").unwrap_or_else(|| panic!("{line:?}"));
+    (child, addr.parse().unwrap())
+}
+
 /// One IRC connection, read line by line.
 pub struct Client {
     pub nick: String,
