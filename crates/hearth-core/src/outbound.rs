@@ -150,6 +150,12 @@ struct JournalSide {
     end: Position,
     appends: u64,
     fault: Fault,
+    /// How far the inserter has stored.
+    stored_at: Position,
+    /// Set while the database is more than `max_lag` bytes of journal behind: senders
+    /// are paced until it catches up.
+    pacing: Arc<std::sync::atomic::AtomicBool>,
+    max_lag: u64,
 }
 
 impl JournalSide {
@@ -158,6 +164,7 @@ impl JournalSide {
         match self.journal.append(records) {
             Ok(end) => {
                 self.end = end;
+                self.note_lag();
                 self.appends += 1;
                 journaled.store(self.appends, Ordering::Release);
                 self.fault.log_ok("appending to the history journal", "messages refused");
@@ -176,6 +183,30 @@ impl JournalSide {
     }
 }
 
+impl JournalSide {
+    /// Paces senders while the database is more than `max_lag` behind.
+    fn note_lag(&self) {
+        let lagging = self.stored_at.bytes_until(self.end) > self.max_lag;
+        if self.pacing.load(Ordering::Relaxed) != lagging {
+            self.pacing.store(lagging, Ordering::Relaxed);
+            if lagging {
+                tracing::warn!(
+                    max_lag_bytes = self.max_lag,
+                    "the database is far behind the history journal: pacing senders until it catches up"
+                );
+            } else {
+                tracing::info!("the database caught up with the history journal: senders are no longer paced");
+            }
+        }
+    }
+
+    /// The inserter stored everything up to `at`.
+    fn stored(&mut self, at: Position) {
+        self.stored_at = at;
+        self.note_lag();
+    }
+}
+
 /// Entries per writer batch at most.
 const MAX_BATCH: usize = 1024;
 /// How long the database inserter waits for more appends before a transaction.
@@ -188,14 +219,29 @@ const MAX_RETRY: Duration = Duration::from_secs(2);
 impl Outbound {
     /// The handle and the future running the writer and the inserter (the caller
     /// spawns it). `journal` must be freshly created after [`journal::drain`].
-    pub fn new(store: Arc<dyn Store>, journal: Journal) -> (Outbound, impl Future<Output = ()> + Send + 'static) {
+    ///
+    /// `max_lag` bounds how far (in journal bytes) the database may fall behind before
+    /// senders are paced ([`Outbound::pacing`]).
+    pub fn new(
+        store: Arc<dyn Store>,
+        journal: Journal,
+        max_lag: u64,
+    ) -> (Outbound, impl Future<Output = ()> + Send + 'static) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (stored_tx, stored) = watch::channel(0u64);
         let start = journal.position();
         let dir = journal.dir().to_path_buf();
         let inner = Arc::new(Inner {
             in_flight: AtomicUsize::new(0),
-            side: parking_lot::Mutex::new(JournalSide { journal, end: start, appends: 0, fault: Fault::default() }),
+            side: parking_lot::Mutex::new(JournalSide {
+                journal,
+                end: start,
+                appends: 0,
+                fault: Fault::default(),
+                stored_at: start,
+                pacing: Default::default(),
+                max_lag: max_lag.max(1),
+            }),
             journaled: AtomicU64::new(0),
             wake: Notify::new(),
             results: Default::default(),
@@ -239,6 +285,13 @@ impl Outbound {
         let target = self.inner.journaled.load(Ordering::Acquire);
         let mut stored = self.stored.clone();
         tokio::time::timeout(limit, stored.wait_for(|s| *s >= target)).await.is_ok_and(|r| r.is_ok())
+    }
+
+    /// Set while the database is too far behind the journal: connections then handle
+    /// message commands slowly (flow control) until it catches up. Nobody is cut off
+    /// and nothing is dropped; the flag is shared so listeners can check it cheaply.
+    pub fn pacing(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.inner.side.lock().pacing.clone()
     }
 
     /// Whether storing into the database is failing right now.
@@ -389,6 +442,7 @@ async fn insert(store: Arc<dyn Store>, ob: Arc<Inner>, stored: watch::Sender<u64
                         Err(e) => tracing::warn!("cannot empty the history journal: {e}"),
                     }
                 }
+                s.stored(reader.position());
             }
             stored.send_replace(appends);
             ob.wake.notified().await;
@@ -444,6 +498,7 @@ async fn insert(store: Arc<dyn Store>, ob: Arc<Inner>, stored: watch::Sender<u64
             }
         }
         journal::release(&dir, reader.position().segment, &mut deleted_before);
+        ob.side.lock().stored(reader.position());
     }
 }
 

@@ -639,6 +639,12 @@ impl Server {
         ids.len()
     }
 
+    /// The flow-control flag of the history journal ([`Outbound::pacing`]), when
+    /// history is on.
+    pub fn pacing(&self) -> Option<Arc<std::sync::atomic::AtomicBool>> {
+        self.services.as_ref().map(|svc| svc.outbound.pacing())
+    }
+
     /// Adds `account` to the reserved nicknames (it was just created).
     pub fn add_account_name(&mut self, account: &str) {
         self.account_names.insert(casefold(account));

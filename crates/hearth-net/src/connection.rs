@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use std::cell::RefCell;
@@ -125,11 +126,14 @@ where
 {
     let _guard = guard;
     let sink = Arc::new(Sink::new(settings.sendq));
-    let id = shared.lock().connect(ip, sink.clone());
+    let (id, pacing) = {
+        let mut core = shared.lock();
+        (core.connect(ip, sink.clone()), core.pacing())
+    };
     tracing::debug!(conn = id, %ip, "connected");
     let (reason, ()) = tokio::join!(
         async {
-            let reason = read_loop(rd, id, &shared, &sink, &settings).await;
+            let reason = read_loop(rd, id, &shared, &sink, &settings, pacing.as_deref()).await;
             // Whatever ended the reader ends the session; the writer flushes and stops.
             let mut core = shared.lock();
             core.disconnect(id, &reason);
@@ -145,7 +149,14 @@ where
 
 /// Reads and handles lines until EOF, an error, a timeout, or the core closing the sink.
 /// Returns the quit reason.
-async fn read_loop<R>(mut rd: R, id: ConnId, shared: &Shared, sink: &Sink, settings: &ConnSettings) -> String
+async fn read_loop<R>(
+    mut rd: R,
+    id: ConnId,
+    shared: &Shared,
+    sink: &Sink,
+    settings: &ConnSettings,
+    pacing: Option<&AtomicBool>,
+) -> String
 where
     R: ReadSome,
 {
@@ -224,6 +235,17 @@ where
                 }
             }
             let parsed = parse_line(line);
+            if let (Some(flag), Ok(msg)) = (pacing, &parsed)
+                && flag.load(Ordering::Relaxed)
+                && matches!(msg.command.as_str(), "PRIVMSG" | "NOTICE" | "TAGMSG")
+            {
+                // The database is far behind the history journal: take messages
+                // slowly until it catches up (see Outbound::pacing).
+                tokio::select! {
+                    () = sleep(PACE) => {}
+                    () = sink.closed() => return closed_reason(sink),
+                }
+            }
             let mut core = shared.lock();
             match parsed {
                 Ok(msg) => core.handle(id, &msg),
@@ -256,6 +278,9 @@ where
         }
     }
 }
+
+/// How long a message waits while the database is far behind the history journal.
+const PACE: Duration = Duration::from_millis(100);
 
 /// Lines one connection handles before it lets other tasks run.
 ///

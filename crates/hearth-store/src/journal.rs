@@ -44,7 +44,7 @@ use crate::store::Store;
 use crate::types::{Retention, StoredMessage, Timestamp};
 
 /// Start a new segment past this size.
-const SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
+pub const SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
 /// The most bytes one [`Reader::read`] takes in.
 pub const READ_CHUNK: usize = 1024 * 1024;
 
@@ -135,6 +135,17 @@ impl Record {
 pub struct Position {
     pub segment: u64,
     pub offset: u64,
+}
+
+impl Position {
+    /// About how many bytes lie between this position and a later `end` (segments end
+    /// near [`SEGMENT_BYTES`]).
+    pub fn bytes_until(&self, end: Position) -> u64 {
+        if end.segment <= self.segment {
+            return end.offset.saturating_sub(self.offset);
+        }
+        (end.segment - self.segment) * SEGMENT_BYTES + end.offset - self.offset.min(SEGMENT_BYTES)
+    }
 }
 
 /// The append side of the journal.

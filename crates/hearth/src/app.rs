@@ -143,7 +143,8 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
     };
     let store = open_store(cfg).await?;
     let journal = open_journal(cfg, &*store).await?;
-    let (outbound, writer) = Outbound::new(store.clone(), journal);
+    let max_lag = cfg.database.max_lag_mib.max(1).saturating_mul(1024 * 1024);
+    let (outbound, writer) = Outbound::new(store.clone(), journal, max_lag);
     tokio::spawn(writer);
     let hashes = HashPool::new(cfg.accounts.max_concurrent_hashes, cfg.accounts.login_queue)
         .map_err(|e| anyhow::anyhow!("cannot start the password-hashing threads: {e}"))?;

@@ -43,7 +43,7 @@ impl Default for FileConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSection {
     /// `postgres://user@host/db` to use PostgreSQL instead of SQLite in `data_dir`.
@@ -52,6 +52,15 @@ pub struct DatabaseSection {
     /// loss) or rely on the data having been written to the OS (`false`: survives a
     /// crash or `kill -9` of the server; a power cut may lose the last moments).
     pub fsync: bool,
+    /// How far (MiB of history journal) the database may fall behind before senders
+    /// are paced until it catches up.
+    pub max_lag_mib: u64,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        DatabaseSection { url: None, fsync: false, max_lag_mib: 64 }
+    }
 }
 
 /// Who may create accounts.
