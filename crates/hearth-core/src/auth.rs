@@ -233,7 +233,7 @@ pub fn start_login(s: &mut Server, id: ConnId, account: String, password: String
 /// Looks the account up and verifies the password on the hashing pool; an unknown
 /// account is verified against a dummy hash so that it takes as long.
 async fn check(svc: &Services, ip: IpAddr, account: &str, password: String) -> Checked {
-    let found = match svc.store.account(account).await {
+    let found = match crate::handlers::history::bounded(svc.store.account(account)).await {
         Ok(found) => found,
         Err(e) => return Checked::Unavailable(e.to_string()),
     };

@@ -256,7 +256,7 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         let channels = s.client(id).channels.clone();
         s.spawn(async move {
             let rows = match caught_up(&svc).await {
-                Ok(()) => svc.store.targets(&me, &channels, from, to, limit).await,
+                Ok(()) => bounded(svc.store.targets(&me, &channels, from, to, limit)).await,
                 Err(e) => Err(e),
             };
             let done: Completion = Box::new(move |s: &mut Server| {
@@ -311,11 +311,11 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         let store = &svc.store;
         let rows = match (sub.as_str(), &first, &second) {
             _ if let Err(e) = caught_up(&svc).await => Err(e),
-            ("LATEST", f, _) => store.latest(&key, f.as_ref(), limit).await,
-            ("BEFORE", Some(f), _) => store.before(&key, f, limit).await,
-            ("AFTER", Some(f), _) => store.after(&key, f, limit).await,
-            ("AROUND", Some(f), _) => store.around(&key, f, limit).await,
-            ("BETWEEN", Some(f), Some(g)) => store.between(&key, f, g, limit).await,
+            ("LATEST", f, _) => bounded(store.latest(&key, f.as_ref(), limit)).await,
+            ("BEFORE", Some(f), _) => bounded(store.before(&key, f, limit)).await,
+            ("AFTER", Some(f), _) => bounded(store.after(&key, f, limit)).await,
+            ("AROUND", Some(f), _) => bounded(store.around(&key, f, limit)).await,
+            ("BETWEEN", Some(f), Some(g)) => bounded(store.between(&key, f, g, limit)).await,
             _ => Ok(Vec::new()),
         };
         let done: Completion = Box::new(move |s: &mut Server| {
@@ -369,6 +369,17 @@ async fn caught_up(svc: &crate::server::Services) -> Result<(), StoreError> {
             STORED_WAIT.as_secs()
         )))
     }
+}
+
+/// The longest a history query may take: a database connection that went silent
+/// (a host that vanished, not one that refuses) must not leave the client waiting.
+pub const QUERY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `query`, or `Unavailable` after [`QUERY_WAIT`].
+pub(crate) async fn bounded<T>(query: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    tokio::time::timeout(QUERY_WAIT, query).await.unwrap_or_else(|_| {
+        Err(StoreError::Unavailable(format!("the database did not answer within {}s", QUERY_WAIT.as_secs())))
+    })
 }
 
 /// MARKREAD <target> [timestamp=<time>]
