@@ -246,18 +246,27 @@ where
                     () = sink.closed() => return closed_reason(sink),
                 }
             }
-            let mut core = shared.lock();
-            match parsed {
-                Ok(msg) => core.handle(id, &msg),
-                Err(ParseError::Empty) => {}
-                Err(e) => core.reject_line(id, &e),
+            let tasks = {
+                let mut core = shared.lock();
+                match parsed {
+                    Ok(msg) => core.handle(id, &msg),
+                    Err(ParseError::Empty) => {}
+                    Err(e) => core.reject_line(id, &e),
+                }
+                if !registered {
+                    registered = core.is_registered(id);
+                }
+                core.take_tasks()
+            };
+            if !tasks.is_empty() {
+                // This client's next line waits until this one is fully answered.
+                if !run_in_order(shared, tasks, sink).await {
+                    return closed_reason(sink);
+                }
+                if !registered {
+                    registered = shared.lock().is_registered(id);
+                }
             }
-            if !registered {
-                registered = core.is_registered(id);
-            }
-            let tasks = core.take_tasks();
-            drop(core);
-            run_tasks(shared, tasks);
             if sink.is_closed() || sink.is_overflowed() {
                 return closed_reason(sink);
             }
@@ -326,6 +335,34 @@ where
     }
     let _ = tokio::time::timeout(linger, wr.flush()).await;
     let _ = tokio::time::timeout(linger, wr.shutdown()).await;
+}
+
+/// Runs the asynchronous steps one client's command started (a history query, a
+/// password check) to the end, applying each completion (and any steps it starts in
+/// turn) in order, before the client's next line is handled: one client's commands are
+/// answered strictly in order, so a `PING` after a `CHATHISTORY` gets its `PONG` after
+/// the history batch. Only this connection waits; every other client goes on. Returns
+/// `false` when the session ended meanwhile (what is left still runs, detached, so its
+/// effects are not lost).
+async fn run_in_order(shared: &Shared, tasks: Vec<hearth_core::Task>, sink: &Sink) -> bool {
+    let mut queue: std::collections::VecDeque<hearth_core::Task> = tasks.into();
+    while let Some(mut task) = queue.pop_front() {
+        let done = tokio::select! {
+            done = &mut task => done,
+            () = sink.closed() => {
+                queue.push_front(task);
+                run_tasks(shared, queue.into());
+                return false;
+            }
+        };
+        let more = {
+            let mut core = shared.lock();
+            core.complete(done);
+            core.take_tasks()
+        };
+        queue.extend(more);
+    }
+    true
 }
 
 /// Runs the core's asynchronous steps (database queries, password checks) off the

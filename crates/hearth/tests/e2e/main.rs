@@ -13,6 +13,7 @@ mod flow;
 mod history;
 mod ircv3;
 mod login_limits;
+mod ordering;
 mod queries;
 mod registration;
 mod robustness;
