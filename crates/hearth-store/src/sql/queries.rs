@@ -214,44 +214,16 @@ impl Store for ThisStore {
         if messages.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.write.begin().await?;
-        let mut inserted = 0;
-        for chunk in messages.chunks(chunk_len()) {
-            let sql = append_sql(chunk.len());
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for m in chunk {
-                query = query
-                    .bind(&m.msgid)
-                    .bind(casefold(&m.target))
-                    .bind(&m.recipient)
-                    .bind(m.time.0)
-                    .bind(&m.sender)
-                    .bind(m.sender_account.as_deref())
-                    .bind(&m.command)
-                    .bind(&m.tags)
-                    .bind(&m.text);
-            }
-            inserted += query.execute(&mut *tx).await?.rows_affected();
+        // A transaction whose statement or COMMIT failed (SQLITE_FULL, an I/O error)
+        // can leave the connection inside a transaction that is never committed, and
+        // later "successful" appends would then vanish with it: a connection that
+        // failed here is closed, and the next append opens a fresh one.
+        let mut conn = self.write.acquire().await?;
+        let result = append_on(&mut conn, messages).await;
+        if result.is_err() {
+            conn.close_on_drop();
         }
-        let conversations: BTreeSet<String> =
-            messages.iter().filter(|m| dm_participants(&m.target).is_some()).map(|m| casefold(&m.target)).collect();
-        for key in &conversations {
-            let Some((a, b)) = dm_participants(key) else {
-                continue;
-            };
-            for participant in [a, b] {
-                sqlx::query(
-                    "INSERT INTO dm_targets (participant, target) VALUES ($1, $2) \
-                     ON CONFLICT (participant, target) DO NOTHING",
-                )
-                .bind(participant)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(inserted)
+        result
     }
 
     async fn latest(&self, target: &str, after: Option<&Bound>, limit: usize) -> Result<Vec<StoredMessage>> {
@@ -454,4 +426,46 @@ impl Store for ThisStore {
             .await?;
         rows.iter().map(|row| Ok(row.try_get("accepted_key")?)).collect()
     }
+}
+
+/// The body of [`Store::append`] on one write connection.
+async fn append_on(conn: &mut sqlx::pool::PoolConnection<Db>, messages: &[StoredMessage]) -> Result<u64> {
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    let mut inserted = 0;
+    for chunk in messages.chunks(chunk_len()) {
+        let sql = append_sql(chunk.len());
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for m in chunk {
+            query = query
+                .bind(&m.msgid)
+                .bind(casefold(&m.target))
+                .bind(&m.recipient)
+                .bind(m.time.0)
+                .bind(&m.sender)
+                .bind(m.sender_account.as_deref())
+                .bind(&m.command)
+                .bind(&m.tags)
+                .bind(&m.text);
+        }
+        inserted += query.execute(&mut *tx).await?.rows_affected();
+    }
+    let conversations: BTreeSet<String> =
+        messages.iter().filter(|m| dm_participants(&m.target).is_some()).map(|m| casefold(&m.target)).collect();
+    for key in &conversations {
+        let Some((a, b)) = dm_participants(key) else {
+            continue;
+        };
+        for participant in [a, b] {
+            sqlx::query(
+                "INSERT INTO dm_targets (participant, target) VALUES ($1, $2) \
+                 ON CONFLICT (participant, target) DO NOTHING",
+            )
+            .bind(participant)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(inserted)
 }
