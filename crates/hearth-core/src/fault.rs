@@ -64,7 +64,7 @@ impl Fault {
     /// "appending to the history journal") and `unit` (e.g. "messages refused").
     pub fn log_fail(&mut self, what: &str, unit: &str, n: u64, err: &dyn std::fmt::Display) {
         match self.fail(n, Instant::now()) {
-            Some(Report::Started) => tracing::error!("{what} failed: {err}"),
+            Some(Report::Started) => tracing::error!("{what} failed ({n} {unit} so far): {err}"),
             Some(Report::Lasting { lasted, count }) => {
                 tracing::warn!("{what} still failing after {}s ({count} {unit} so far): {err}", lasted.as_secs())
             }

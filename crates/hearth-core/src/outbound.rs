@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hearth_store::journal::{self, Journal, Position, Purge, Reader, Record, Trim};
+use hearth_store::journal::{self, Journal, Op, Position, Purge, Reader, Record, Trim};
 use hearth_store::{Ban, Room, Store, StoredMessage};
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -53,15 +53,18 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
-    /// The journal record for history operations; room changes go to the database
-    /// directly. (Both sides are the same size: the value only moves.)
-    #[allow(clippy::result_large_err)]
-    pub(crate) fn into_record(self) -> Result<Record, StoreOp> {
+    /// Its journal record: every change of persistent state is journaled, so that it
+    /// survives a crash and a database outage and never makes delivery wait.
+    pub(crate) fn into_record(self) -> Record {
         match self {
-            StoreOp::Message(m) => Ok(Record::Message(m)),
-            StoreOp::Purge(p) => Ok(Record::Purge(p)),
-            StoreOp::Trim(t) => Ok(Record::Trim(t)),
-            other => Err(other),
+            StoreOp::Message(m) => Record::Message(m),
+            StoreOp::Purge(p) => Record::Purge(p),
+            StoreOp::Trim(t) => Record::Trim(t),
+            StoreOp::Room(room) => Record::Op(Op::Room(room)),
+            StoreOp::AddBan(room, ban) => Record::Op(Op::AddBan { room, ban }),
+            StoreOp::RemoveBan(room, mask) => Record::Op(Op::RemoveBan { room, mask }),
+            StoreOp::AddOperator(room, account) => Record::Op(Op::AddOperator { room, account }),
+            StoreOp::RemoveOperator(room, account) => Record::Op(Op::RemoveOperator { room, account }),
         }
     }
 }
@@ -76,10 +79,8 @@ pub enum Out {
 /// The output and store operations of one command.
 #[derive(Debug, Default)]
 pub struct Entry {
-    /// History records to journal before `out` may be delivered.
+    /// Records to journal before `out` may be delivered.
     pub records: Vec<Record>,
-    /// Room changes, applied to the database directly.
-    pub ops: Vec<StoreOp>,
     pub out: Vec<Out>,
     /// Sent instead of `out` when the entry's records cannot be made durable.
     pub fail: Option<Out>,
@@ -249,7 +250,7 @@ impl Outbound {
             any_refused: Default::default(),
             store_failing: Default::default(),
         });
-        let writer = run(rx, store.clone(), inner.clone());
+        let writer = run(rx, inner.clone());
         let inserter = insert(store, inner.clone(), stored_tx, dir, start);
         let ob = Outbound { tx, inner, stored };
         let both = async move {
@@ -380,24 +381,19 @@ impl Outbound {
     }
 }
 
-async fn run(mut rx: mpsc::UnboundedReceiver<Entry>, store: Arc<dyn Store>, ob: Arc<Inner>) {
+async fn run(mut rx: mpsc::UnboundedReceiver<Entry>, ob: Arc<Inner>) {
     let mut batch: Vec<Entry> = Vec::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut records: Vec<Record> = Vec::new();
-        let mut others: Vec<StoreOp> = Vec::new();
         let journaled_entries: Vec<bool> = batch.iter().map(|e| !e.records.is_empty()).collect();
         for e in &mut batch {
             records.append(&mut e.records);
-            others.append(&mut e.ops);
         }
         // A page-cache append (plus an fsync when configured), off the state lock.
         let durable = records.is_empty() || ob.side.lock().append(&records, &ob.journaled, &ob.wake);
         if !durable {
             ob.refused.lock().extend(records);
             ob.any_refused.store(true, Ordering::Release);
-        }
-        for op in others {
-            apply(&*store, op).await;
         }
         let n = batch.len();
         for (i, e) in batch.drain(..).enumerate() {
@@ -499,21 +495,6 @@ async fn insert(store: Arc<dyn Store>, ob: Arc<Inner>, stored: watch::Sender<u64
         }
         journal::release(&dir, reader.position().segment, &mut deleted_before);
         ob.side.lock().stored(reader.position());
-    }
-}
-
-async fn apply(store: &dyn Store, op: StoreOp) {
-    let result = match &op {
-        StoreOp::Message(_) | StoreOp::Purge(_) | StoreOp::Trim(_) => Ok(()),
-        StoreOp::Room(r) => store.upsert_room(r).await,
-        StoreOp::AddBan(room, b) => store.add_ban(room, b).await.map(|_| ()),
-        StoreOp::RemoveBan(room, mask) => store.remove_ban(room, mask).await.map(|_| ()),
-        StoreOp::AddOperator(room, acct) => store.add_operator(room, acct).await.map(|_| ()),
-        StoreOp::RemoveOperator(room, acct) => store.remove_operator(room, acct).await.map(|_| ()),
-    };
-    if let Err(e) = result {
-        // Room metadata is not worth stalling chat for; say so loudly.
-        tracing::error!("storing {op:?} failed: {e}");
     }
 }
 

@@ -459,14 +459,7 @@ impl Server {
                 return;
             }
             let out = std::mem::take(&mut self.outbox);
-            let mut records = Vec::new();
-            let mut others = Vec::new();
-            for op in std::mem::take(&mut self.ops) {
-                match op.into_record() {
-                    Ok(r) => records.push(r),
-                    Err(op) => others.push(op),
-                }
-            }
+            let records: Vec<Record> = std::mem::take(&mut self.ops).into_iter().map(StoreOp::into_record).collect();
             enum Route {
                 Direct(Vec<Out>),
                 Queue(Entry),
@@ -474,19 +467,14 @@ impl Server {
             }
             let route = match &self.services {
                 None => Route::Direct(out),
-                // The common case — a few messages, nothing else waiting — is journaled
+                // The common case — a few records, nothing else waiting — is journaled
                 // right here and delivered at once, without a hop through the writer.
-                Some(svc) if !records.is_empty() && others.is_empty() => match svc.outbound.journal_now(records) {
+                Some(svc) if !records.is_empty() => match svc.outbound.journal_now(records) {
                     Journaled::Done => Route::Direct(out),
                     Journaled::Failed(records) => Route::Refused(out, records),
-                    Journaled::Later(records) => {
-                        Route::Queue(Entry { records, ops: others, out, fail: self.refusal() })
-                    }
+                    Journaled::Later(records) => Route::Queue(Entry { records, out, fail: self.refusal() }),
                 },
-                Some(svc) if !records.is_empty() || !others.is_empty() || svc.outbound.busy() => {
-                    let fail = if records.is_empty() { None } else { self.refusal() };
-                    Route::Queue(Entry { records, ops: others, out, fail })
-                }
+                Some(svc) if svc.outbound.busy() => Route::Queue(Entry { records, out, fail: None }),
                 Some(_) => Route::Direct(out),
             };
             match route {
@@ -561,6 +549,7 @@ impl Server {
                     }
                 }
                 Record::Purge(Purge { id, .. }) | Record::Trim(Trim { id, .. }) => svc.outbound.fail_result(*id),
+                Record::Op(_) => {}
             }
         }
     }

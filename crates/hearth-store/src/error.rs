@@ -50,6 +50,20 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+impl StoreError {
+    /// An answer about the data (it exists already, it is missing, it is refused)
+    /// rather than a failure to reach or write the database: retrying cannot help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            StoreError::AlreadyExists { .. }
+                | StoreError::NotFound { .. }
+                | StoreError::UnknownMsgid(_)
+                | StoreError::InvalidInput(_)
+        )
+    }
+}
+
 /// Shorthand for results of store calls.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

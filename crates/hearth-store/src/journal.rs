@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::store::Store;
-use crate::types::{Retention, StoredMessage, Timestamp};
+use crate::types::{Ban, Retention, Room, StoredMessage, Timestamp};
 
 /// Start a new segment past this size.
 pub const SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
@@ -83,25 +83,35 @@ impl Trim {
     }
 }
 
-/// One journal line.
+/// One journal line: a history message, or a change of persistent state that must
+/// happen in order with the messages around it and survive a crash before the database
+/// has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     Message(StoredMessage),
     Purge(Purge),
     Trim(Trim),
+    Op(Op),
 }
 
-/// The serialised form of the operations: `{"purge":{…}}`, `{"trim":{…}}`. Messages
-/// are plain objects, as in journals written before operations existed.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Op {
+/// A change of persistent room state (topic, modes, bans, operators), journaled like a
+/// message so that it is never lost to a database outage and never blocks delivery.
+/// Serialised externally tagged: `{"room":{…}}`, `{"add_ban":{…}}`, … (messages are
+/// plain objects, always starting with `{"msgid"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
     Purge(Purge),
     Trim(Trim),
+    Room(Room),
+    AddBan { room: String, ban: Ban },
+    RemoveBan { room: String, mask: String },
+    AddOperator { room: String, account: String },
+    RemoveOperator { room: String, account: String },
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 enum OpRef<'a> {
     Purge(&'a Purge),
     Trim(&'a Trim),
@@ -113,19 +123,20 @@ impl Record {
             Record::Message(m) => serde_json::to_writer(&mut *buf, m),
             Record::Purge(p) => serde_json::to_writer(&mut *buf, &OpRef::Purge(p)),
             Record::Trim(t) => serde_json::to_writer(&mut *buf, &OpRef::Trim(t)),
+            Record::Op(op) => serde_json::to_writer(&mut *buf, op),
         }
         .map_err(io::Error::other)
     }
 
     /// Parses one line (without its newline).
     pub fn parse(line: &[u8]) -> Option<Record> {
-        if line.starts_with(b"{\"purge\"") || line.starts_with(b"{\"trim\"") {
-            match serde_json::from_slice::<Op>(line).ok()? {
-                Op::Purge(p) => Some(Record::Purge(p)),
-                Op::Trim(t) => Some(Record::Trim(t)),
-            }
-        } else {
-            serde_json::from_slice::<StoredMessage>(line).ok().map(Record::Message)
+        if line.starts_with(b"{\"msgid\"") {
+            return serde_json::from_slice::<StoredMessage>(line).ok().map(Record::Message);
+        }
+        match serde_json::from_slice::<Op>(line).ok()? {
+            Op::Purge(p) => Some(Record::Purge(p)),
+            Op::Trim(t) => Some(Record::Trim(t)),
+            op => Some(Record::Op(op)),
         }
     }
 }
@@ -406,6 +417,24 @@ pub async fn apply(store: &dyn Store, records: &[Record]) -> Result<Vec<OpResult
                 flush_run(store, &mut run).await?;
                 results.push((t.id, store.trim(&t.policy(), t.now).await?));
             }
+            Record::Op(op) => {
+                flush_run(store, &mut run).await?;
+                let done = match op {
+                    Op::Purge(p) => store.purge(p.target.as_deref(), p.before).await.map(drop),
+                    Op::Trim(t) => store.trim(&t.policy(), t.now).await.map(drop),
+                    Op::Room(room) => store.upsert_room(room).await,
+                    Op::AddBan { room, ban } => store.add_ban(room, ban).await.map(drop),
+                    Op::RemoveBan { room, mask } => store.remove_ban(room, mask).await.map(drop),
+                    Op::AddOperator { room, account } => store.add_operator(room, account).await.map(drop),
+                    Op::RemoveOperator { room, account } => store.remove_operator(room, account).await.map(drop),
+                };
+                match done {
+                    // E.g. an operator grant for an account deleted meanwhile: nothing
+                    // to retry, and it must not hold up what comes after it.
+                    Err(e) if e.is_permanent() => tracing::warn!("skipped a room change the database refused: {e}"),
+                    other => other?,
+                }
+            }
         }
     }
     flush_run(store, &mut run).await?;
@@ -511,6 +540,7 @@ mod tests {
                 Record::Message(m) => m.msgid.clone(),
                 Record::Purge(p) => format!("purge{}", p.id),
                 Record::Trim(t) => format!("trim{}", t.id),
+                Record::Op(op) => format!("{op:?}"),
             })
             .collect()
     }
@@ -523,7 +553,8 @@ mod tests {
             &Retention { max_age: Some(Duration::from_secs(60)), max_per_target: Some(5) },
             Timestamp(9),
         ));
-        for r in [m("x"), purge, trim] {
+        let room = Record::Op(Op::AddOperator { room: "#a".into(), account: "alice".into() });
+        for r in [m("x"), purge, trim, room] {
             let mut buf = Vec::new();
             r.write_json(&mut buf).unwrap();
             assert_eq!(Record::parse(&buf), Some(r));

@@ -108,7 +108,7 @@ pub struct Account {
 }
 
 /// A channel topic with its setter and time (RPL_TOPICWHOTIME).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Topic {
     pub text: String,
     pub set_by: String,
@@ -117,7 +117,7 @@ pub struct Topic {
 
 /// The persistent state of a registered room (channel), apart from its ban
 /// list and operators, which have their own methods.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Room {
     /// The name in original case, e.g. `#Hearth`.
     pub name: String,
@@ -134,7 +134,7 @@ pub struct Room {
 }
 
 /// A ban-list entry (`+b`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ban {
     /// The mask as set, e.g. `*!*@example.com`. Unique per room, compared
     /// casefolded.

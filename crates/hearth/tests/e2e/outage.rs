@@ -292,3 +292,56 @@ async fn postgres_outage_keeps_chat_flowing_and_loses_nothing() {
     assert!(history_took < ANSWER_WITHIN && login_took < ANSWER_WITHIN, "{figures}");
     drop(proxy);
 }
+
+/// Room changes during an outage (found while writing the test above): they used to
+/// be written to the database before delivery — every JOIN of a new room or TOPIC
+/// stalled everyone's messages for the 3 s pool timeout — and were dropped when the
+/// write failed. Now they are journaled like messages: delivery does not wait for the
+/// database, and the change is stored when it is back.
+#[tokio::test]
+async fn room_changes_during_an_outage_neither_stall_chat_nor_get_lost() {
+    let Some(url) = pg_url() else { return };
+    let schema = PgSchema::create(&url).await;
+    let (proxy, proxied) = TcpProxy::for_url(&schema.url_in_schema()).await.expect("proxy");
+    let dir = tempfile::tempdir().unwrap();
+    let (config, log) = (dir.path().join("hearth.toml"), dir.path().join("stderr.log"));
+    std::fs::write(&config, config_text(&dir.path().join("data"), &format!("[database]\nurl = {proxied:?}\n")))
+        .unwrap();
+    let (mut child, addr) = serve_logged(&config, &log).await;
+    let mut sender = Client::register_with_caps(addr, "sender", &["echo-message", "message-tags"]).await;
+    let mut receiver = Client::register_with_caps(addr, "receiver", &["message-tags"]).await;
+    let mut op = Client::register(addr, "op").await;
+    for c in [&mut sender, &mut receiver] {
+        c.send("JOIN #c").await;
+        c.expect_cmd("366").await;
+    }
+    proxy.pause();
+    // New rooms and a topic, each a write the database cannot take now.
+    op.send("JOIN #new1,#new2,#new3").await;
+    op.send("TOPIC #new1 :set during the outage").await;
+    op.expect(|m| m.command == "TOPIC").await;
+    let (_, took) = relay(&mut sender, &mut receiver, "right after the room changes").await;
+    assert!(took < Duration::from_millis(500), "a message waited {took:?} behind room changes");
+    proxy.resume();
+    // Everything reaches the database, and a restart finds it there.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop(&mut child, &log).await;
+    let (mut child, addr) = serve_logged(&config, &log).await;
+    let mut c = Client::register(addr, "later").await;
+    c.send("TOPIC #new1").await;
+    let topic = c.expect(|m| m.command == "332" || m.command == "331").await;
+    assert_eq!(topic.command, "332", "the topic set during the outage was lost: {topic}");
+    assert_eq!(topic.params.last().map(String::as_str), Some("set during the outage"));
+    c.send("LIST").await;
+    let mut listed = Vec::new();
+    loop {
+        let m = c.recv().await;
+        match m.command.as_str() {
+            "322" => listed.push(m.params[1].clone()),
+            "323" => break,
+            _ => {}
+        }
+    }
+    assert!(listed.contains(&"#new2".to_string()), "rooms made during the outage are kept: {listed:?}");
+    stop(&mut child, &log).await;
+}
