@@ -16,4 +16,5 @@ mod login_limits;
 mod queries;
 mod registration;
 mod robustness;
+mod spec_replies;
 mod timeouts;
