@@ -267,7 +267,10 @@ mod tests {
         assert_eq!(parse_line(b"\xff\xfe"), Err(ParseError::InvalidUtf8));
         // A truncated multi-byte sequence.
         assert_eq!(parse_line(b"privmsg #c :\xf0\x9f"), Err(privmsg));
-        assert_eq!(parse_line(b"@a=\xff :n\xff USER u 0 * :\xff"), Err(ParseError::InvalidUtf8In(CommandName::new("USER").unwrap())));
+        assert_eq!(
+            parse_line(b"@a=\xff :n\xff USER u 0 * :\xff"),
+            Err(ParseError::InvalidUtf8In(CommandName::new("USER").unwrap()))
+        );
         assert_eq!(parse_line(b"PRIV\xffMSG #c :x"), Err(ParseError::InvalidUtf8));
     }
 
@@ -306,7 +309,9 @@ mod tests {
 
     #[test]
     fn any_token_is_a_command() {
-        for (line, command) in [("12 x", "12"), ("1234", "1234"), ("priv_msg", "PRIV_MSG"), ("PING1", "PING1"), ("€uro", "€URO")] {
+        for (line, command) in
+            [("12 x", "12"), ("1234", "1234"), ("priv_msg", "PRIV_MSG"), ("PING1", "PING1"), ("€uro", "€URO")]
+        {
             assert_eq!(Message::parse(line).unwrap().command, command, "{line:?}");
         }
     }

@@ -83,7 +83,11 @@ pub(crate) fn write_message<S: Sink + ?Sized>(out: &mut S, msg: &Message) {
         put_replacing(out, source, |b| b == b' ' || is_line_break(b), "_");
         out.put(" ");
     }
-    debug_assert!(is_valid_command(&msg.command), "command {:?} is empty, has a space or starts with @ or :", msg.command);
+    debug_assert!(
+        is_valid_command(&msg.command),
+        "command {:?} is empty, has a space or starts with @ or :",
+        msg.command
+    );
     write_middle(out, &msg.command);
     if let Some((last, middle)) = msg.params.split_last() {
         for param in middle {

@@ -184,9 +184,16 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
             'o' | 'v' => {
                 let bit = if mc == 'o' { OP } else { VOICE };
                 let nick = arg.unwrap_or_default();
-                match s.nicks.get(&casefold(&nick)).copied().filter(|id| s.clients.get(id).is_some_and(|c| c.registered)) {
+                match s
+                    .nicks
+                    .get(&casefold(&nick))
+                    .copied()
+                    .filter(|id| s.clients.get(id).is_some_and(|c| c.registered))
+                {
                     None => Err(IrcError::NoSuchNick(nick)),
-                    Some(tid) if !ch.members.contains_key(&tid) => Err(IrcError::UserNotInChannel(nick, display.clone())),
+                    Some(tid) if !ch.members.contains_key(&tid) => {
+                        Err(IrcError::UserNotInChannel(nick, display.clone()))
+                    }
                     Some(tid) => {
                         let st = ch.members.get_mut(&tid).expect("member");
                         let before = *st;

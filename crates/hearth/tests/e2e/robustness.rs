@@ -139,7 +139,11 @@ async fn invalid_utf8_gets_fail_invalid_utf8_with_standard_replies() {
     bad.send_raw(b"PRIVMSG #room :\xc3\x28\r\n").await;
     let m = bad.expect(|_| true).await;
     // UTF8ONLY: FAIL <command> when the command can be read, `*` only when it cannot.
-    assert_eq!((m.command.as_str(), m.params[0].as_str(), m.params[1].as_str()), ("FAIL", "PRIVMSG", "INVALID_UTF8"), "{m}");
+    assert_eq!(
+        (m.command.as_str(), m.params[0].as_str(), m.params[1].as_str()),
+        ("FAIL", "PRIVMSG", "INVALID_UTF8"),
+        "{m}"
+    );
     assert_eq!(m.source.as_deref(), Some("hearth.local"));
     assert_still_chatting(&mut bad, &mut good).await;
     srv.shutdown().await;

@@ -26,7 +26,8 @@ fn is(m: &Message, command: &str, params: &[&str]) -> bool {
 async fn read_marker_comes_before_end_of_names() {
     let srv = start_server().await;
     srv.add_account("alice", PW, false).await;
-    let mut a = Client::login(srv.addr, "alice", "alice", PW, &["draft/read-marker", "labeled-response", "batch"]).await;
+    let mut a =
+        Client::login(srv.addr, "alice", "alice", PW, &["draft/read-marker", "labeled-response", "batch"]).await;
     a.send("JOIN #room").await;
     let lines = until_end_of_names(&mut a).await;
     assert!(lines.iter().any(|m| is(m, "MARKREAD", &["#room", "*"])), "{lines:?}");
@@ -393,7 +394,8 @@ async fn chathistory_targets_and_invalid_target_follow_the_spec() {
 
 // ----- REGISTER -----
 
-const OPEN: &str = "[accounts]\nregistration = \"open\"\nrequire_login = false\nargon2_memory_kib = 8\nargon2_iterations = 1\n";
+const OPEN: &str =
+    "[accounts]\nregistration = \"open\"\nrequire_login = false\nargon2_memory_kib = 8\nargon2_iterations = 1\n";
 
 /// "custom-account-name - if present, the account name can be different from the
 /// user's current nickname" / "FAIL REGISTER ACCOUNT_NAME_MUST_BE_NICK <account>
