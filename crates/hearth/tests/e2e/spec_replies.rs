@@ -94,10 +94,11 @@ async fn markread_without_parameters_and_for_guests() {
 
 // ----- LUSERS -----
 
-/// "RPL_LOCALUSERS (265) … Returns the number of clients currently and the maximum
-/// number of clients that have been connected directly to this server at one time"
-/// — clients are users that have registered; half-open connections are counted apart
-/// as RPL_LUSERUNKNOWN (253) "unknown connection(s)". (modern.ircdocs.horse)
+/// RPL_LOCALUSERS (265): "<u> and <m> are non-negative integers and represent the
+/// number of clients currently and the maximum number of clients that have been
+/// connected directly to this server at one time"; connections that have not
+/// registered are another count, RPL_LUSERUNKNOWN (253): "the number of connections
+/// to this server that are currently in an unknown state". (modern.ircdocs.horse)
 #[tokio::test]
 async fn lusers_maximum_counts_registered_users_only() {
     let srv = start_server().await;
@@ -287,10 +288,11 @@ async fn all_tags_count_toward_the_4094_byte_limit() {
 
 // ----- WHO -----
 
-/// "Servers MAY choose to hide invisible users … when the <mask> is a mask … but
-/// when <mask> is the exact nickname of a user, the user's information is returned"
-/// — +i "hides from masks and channel listings only": RFC 2812 §3.6.1 "a user's
-/// information is returned" for a nickname, and `WHOIS` tells it anyway.
+/// "The mask can be one of the following: … An exact nickname, in which case a single
+/// user is returned. A mask pattern, in which case all visible users whose nickname
+/// matches are listed." "Visible users are users who either aren't invisible (user
+/// mode +i) or have a common channel with the requesting client."
+/// (modern.ircdocs.horse, WHO message)
 #[tokio::test]
 async fn who_with_an_exact_nick_shows_an_invisible_user() {
     let srv = start_server().await;
@@ -440,11 +442,13 @@ async fn register_names_the_account_after_the_nick() {
 
 // ----- SASL -----
 
-/// SASL 3.1/3.2: "If the client completes registration … ERR_SASLTOOLONG (905) … is
-/// sent when the client sends an AUTHENTICATE command with a parameter longer than 400
-/// bytes"; a payload that is too long as a whole fails the authentication like any
-/// other bad payload: ERR_SASLFAIL (904), once it has ended — ergo sends
-/// "904 … SASL authentication failed: Passphrase too long".
+/// "904 aka ERR_SASLFAIL is sent when the SASL authentication fails because of invalid
+/// credentials or other errors not explicitly mentioned by other numerics." "905 aka
+/// ERR_SASLTOOLONG is sent when … the client-sent AUTHENTICATE command was too long
+/// (i.e. the parameter longer than 400 bytes)." (https://ircv3.net/specs/extensions/sasl-3.1)
+/// A payload too long as a whole is such an other error: 904, as ergo sends ("SASL
+/// authentication failed: Passphrase too long") — here once the payload has ended, so
+/// that its remaining chunks are not read as a new mechanism.
 #[tokio::test]
 async fn an_oversized_sasl_payload_gets_904_after_it_ends() {
     let srv = start_server().await;
