@@ -1,10 +1,12 @@
 //! One connected session: identity, capabilities, registration progress, channels.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use hearth_proto::CapSet;
+use hearth_store::Timestamp;
 
 use crate::sink::Sink;
 
@@ -41,11 +43,16 @@ pub struct Client {
     pub account: Option<String>,
     /// SASL PLAIN in progress: the base64 received so far.
     pub sasl_buf: Option<String>,
+    /// The SASL payload in progress went over the limit: it is failed when it ends.
+    pub sasl_overflow: bool,
     /// A login is being checked; registration waits for it.
     pub auth_pending: bool,
     /// `PASS account:password`, checked when registration completes.
     pub pass_login: Option<(String, String)>,
     pub away: Option<String>,
+    /// Read markers (draft/read-marker) of a client without an account, by casefolded
+    /// target: they last as long as the connection. An account's are in the store.
+    pub guest_markers: HashMap<String, Timestamp>,
     /// Casefolded names of the channels this client is in.
     pub channels: Vec<String>,
     /// Casefolded channels this client was invited to (lets them past +i).
@@ -86,9 +93,11 @@ impl Client {
             oper: false,
             account: None,
             sasl_buf: None,
+            sasl_overflow: false,
             auth_pending: false,
             pass_login: None,
             away: None,
+            guest_markers: HashMap::new(),
             channels: Vec::new(),
             invites: Vec::new(),
             signon: now,

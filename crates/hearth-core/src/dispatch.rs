@@ -37,7 +37,8 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "AUTHENTICATE" => spec(account::authenticate, 1, false),
         "REGISTER" => spec(account::register, 3, false),
         "CHATHISTORY" => spec(history::chathistory, 1, true),
-        "MARKREAD" => spec(history::markread, 1, true),
+        // draft/read-marker wants `FAIL MARKREAD NEED_MORE_PARAMS`, not 461.
+        "MARKREAD" => spec(history::markread, 0, true),
         "JOIN" => spec(channel::join, 1, true),
         "PART" => spec(channel::part, 1, true),
         "TOPIC" => spec(channel::topic, 1, true),

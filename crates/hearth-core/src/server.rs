@@ -216,9 +216,10 @@ impl Server {
         self.clients.len()
     }
 
-    /// Registered users.
+    /// Registered users (a connection that has only sent NICK holds a nickname but is
+    /// not a user yet).
     pub fn user_count(&self) -> usize {
-        self.nicks.len()
+        self.clients.values().filter(|c| c.registered).count()
     }
 
     pub fn is_registered(&self, id: ConnId) -> bool {
@@ -265,6 +266,16 @@ impl Server {
                 numeric(&server, hearth_proto::numeric::ERR_INPUTTOOLONG, &nick, [], "Input line was too long")
             }
             ParseError::Empty => return,
+            ParseError::InvalidUtf8In(command) => {
+                // UTF8ONLY: `FAIL <command> INVALID_UTF8` when the command can be read.
+                let m = self.invalid_utf8(id, command.as_str());
+                // A USER that cannot be taken leaves nothing to register with: say so
+                // and close, rather than leave the client waiting for 001.
+                if command.as_str() == "USER" && !self.is_registered(id) {
+                    self.quit_later(id, "Realname and username must be UTF-8".into());
+                }
+                m
+            }
             other if self.clients.get(&id).is_some_and(|c| c.caps.contains(Cap::StandardReplies)) => {
                 let code = if matches!(other, ParseError::InvalidUtf8) { "INVALID_UTF8" } else { "INVALID_LINE" };
                 Message::new("FAIL").with_source(&server).with_param("*").with_param(code).with_param(other.to_string())
@@ -276,6 +287,18 @@ impl Server {
         };
         self.send_message(id, &m);
         self.commit();
+    }
+
+    /// The reply to a `command` line that was not UTF-8: a standard reply for clients
+    /// with standard-replies, a NOTICE for the others.
+    fn invalid_utf8(&self, id: ConnId, command: &str) -> Message {
+        let text = "Message rejected: this server only accepts UTF-8 (your IRC software must use UTF-8)";
+        if self.clients.get(&id).is_some_and(|c| c.caps.contains(Cap::StandardReplies)) {
+            self.server_msg("FAIL").with_param(command).with_param("INVALID_UTF8").with_param(text)
+        } else {
+            let nick = self.nick_of(id);
+            self.server_msg("NOTICE").with_param(nick).with_param(format!("{command}: {text}"))
+        }
     }
 
     /// Ends session `id` (socket closed, ping timeout, …): QUIT goes to everyone who

@@ -44,7 +44,7 @@
 //!   params must not need one (a caller bug that debug builds assert and
 //!   release builds defuse — see [`Message::write`]).
 //! - [`escape_tag_value`] / [`unescape_tag_value`] for tag values.
-//! - [`ParseError`]: unit variants whose `Display` is a sentence fit to send
+//! - [`ParseError`]: `Copy` variants whose `Display` is a sentence fit to send
 //!   back to the client; [`ParseError::is_too_long`] picks out the ones that
 //!   map to `ERR_INPUTTOOLONG`.
 //!
@@ -98,7 +98,7 @@ mod proptests;
 
 pub use caps::{Cap, CapSet};
 pub use casemap::{CASEMAPPING, casefold};
-pub use error::ParseError;
+pub use error::{CommandName, ParseError};
 pub use mask::mask_matches;
 pub use message::{
     MAX_BODY_LEN, MAX_CLIENT_TAGS_LEN, MAX_LINE_LEN, MAX_TAGS_LEN, Message, Tag, escape_tag_value, parse_line,

@@ -83,7 +83,11 @@ pub(crate) fn write_message<S: Sink + ?Sized>(out: &mut S, msg: &Message) {
         put_replacing(out, source, |b| b == b' ' || is_line_break(b), "_");
         out.put(" ");
     }
-    debug_assert!(is_valid_command(&msg.command), "command {:?} is not letters or a 3-digit numeric", msg.command);
+    debug_assert!(
+        is_valid_command(&msg.command),
+        "command {:?} is empty, has a space or starts with @ or :",
+        msg.command
+    );
     write_middle(out, &msg.command);
     if let Some((last, middle)) = msg.params.split_last() {
         for param in middle {
@@ -108,9 +112,10 @@ fn write_tag<S: Sink + ?Sized>(out: &mut S, tag: &Tag) {
     }
 }
 
+/// What the parser accepts as a command (any token that cannot be mistaken for tags
+/// or a source), so that every parsed message can be written back.
 fn is_valid_command(command: &str) -> bool {
-    let b = command.as_bytes();
-    (!b.is_empty() && b.iter().all(u8::is_ascii_alphabetic)) || (b.len() == 3 && b.iter().all(u8::is_ascii_digit))
+    is_valid_middle(command) && !command.starts_with('@')
 }
 
 fn is_valid_middle(param: &str) -> bool {

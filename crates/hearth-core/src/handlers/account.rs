@@ -39,6 +39,7 @@ pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), 
     }
     if arg == "*" {
         s.client_mut(ctx.id).sasl_buf = None;
+        s.client_mut(ctx.id).sasl_overflow = false;
         s.num(ctx, ERR_SASLABORTED, [], "SASL authentication aborted");
         return Ok(());
     }
@@ -53,24 +54,34 @@ pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), 
         return Ok(());
     };
     if arg.len() > CHUNK {
-        s.client_mut(ctx.id).sasl_buf = None;
+        // 905 is for one AUTHENTICATE line over 400 bytes.
+        let c = s.client_mut(ctx.id);
+        c.sasl_buf = None;
+        c.sasl_overflow = false;
         s.num(ctx, ERR_SASLTOOLONG, [], "SASL message too long");
         return Ok(());
     }
     let mut buf = buf;
-    if arg != "+" {
+    if arg != "+" && !c.sasl_overflow {
         buf.push_str(arg);
     }
-    if buf.len() > MAX_PAYLOAD {
-        s.client_mut(ctx.id).sasl_buf = None;
-        s.num(ctx, ERR_SASLTOOLONG, [], "SASL message too long");
-        return Ok(());
-    }
+    let overflow = c.sasl_overflow || buf.len() > MAX_PAYLOAD;
     if arg.len() == CHUNK {
-        s.client_mut(ctx.id).sasl_buf = Some(buf);
+        // More follows. A payload over the limit is not kept, but read to its end
+        // so that its remaining chunks are not taken for a new mechanism.
+        let c = s.client_mut(ctx.id);
+        c.sasl_buf = Some(if overflow { String::new() } else { buf });
+        c.sasl_overflow = overflow;
         return Ok(());
     }
-    s.client_mut(ctx.id).sasl_buf = None;
+    let c = s.client_mut(ctx.id);
+    c.sasl_buf = None;
+    c.sasl_overflow = false;
+    if overflow {
+        // A whole payload over the limit fails like any bad payload: 904 (as ergo).
+        sasl_fail(s, ctx, "the SASL payload is too long");
+        return Ok(());
+    }
     match decode_plain(&buf) {
         Some((account, password)) => {
             auth::start_login(s, ctx.id, account, password, Via::Sasl, ctx.label.take());
@@ -113,8 +124,23 @@ pub fn register(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
     if c.account.is_some() {
         return Err(fail("ALREADY_AUTHENTICATED", vec![account], "You are already logged in"));
     }
+    if c.nick_key.is_empty() {
+        return Err(fail("NEED_NICK", vec!["*".into()], "Choose a nickname (NICK) first: the account takes its name"));
+    }
+    // The capability value does not advertise `custom-account-name`: an account is
+    // named after the nickname of whoever registers it.
+    if casefold(&account) != c.nick_key {
+        return Err(fail(
+            "ACCOUNT_NAME_MUST_BE_NICK",
+            vec![account],
+            "The account name must be your current nickname (or *)",
+        ));
+    }
     if !is_valid_nick(&account, s.cfg.nick_len) {
         return Err(fail("BAD_ACCOUNT_NAME", vec![account], "Account names follow the nickname rules"));
+    }
+    if s.account_names.contains(&casefold(&account)) {
+        return Err(fail("ACCOUNT_EXISTS", vec![account], "That account already exists"));
     }
     let password = msg.params[2].clone();
     if password.chars().count() < MIN_PASSWORD {
@@ -123,9 +149,6 @@ pub fn register(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
             vec![account],
             &format!("Passwords need at least {MIN_PASSWORD} characters"),
         ));
-    }
-    if s.account_names.contains(&casefold(&account)) {
-        return Err(fail("ACCOUNT_EXISTS", vec![account], "That account already exists"));
     }
     let svc = s.services.clone().expect("checked above");
     let id = ctx.id;

@@ -8,6 +8,7 @@ use hearth_proto::{Cap, Message, casefold, is_valid_channel};
 use crate::channel::{self, Channel, OP, Topic};
 use crate::client::ConnId;
 use crate::error::IrcError;
+use crate::handlers::history::{self, Markers};
 use crate::outbound::StoreOp;
 use crate::relay::Relay;
 use crate::server::{Ctx, Server, unix_secs};
@@ -21,25 +22,43 @@ pub fn join(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         }
         return Ok(());
     }
-    let keys: Vec<&str> = msg.params.get(1).map(|k| k.split(',').collect()).unwrap_or_default();
-    for (i, name) in msg.params[0].split(',').filter(|n| !n.is_empty()).enumerate() {
-        if let Err(e) = join_one(s, ctx, name, keys.get(i).copied()) {
-            let nick = s.nick_of(ctx.id);
-            ctx.reply(e.to_message(&s.cfg.server_name, &nick, "JOIN"));
+    let keys: Vec<String> = msg.params.get(1).map(|k| k.split(',').map(str::to_string).collect()).unwrap_or_default();
+    let names: Vec<String> = msg.params[0].split(',').filter(|n| !n.is_empty()).map(str::to_string).collect();
+    let run = move |s: &mut Server, ctx: &mut Ctx, markers: &Markers| {
+        for (i, name) in names.iter().enumerate() {
+            if let Err(e) = join_one(s, ctx, name, keys.get(i).map(String::as_str), markers) {
+                let nick = s.nick_of(ctx.id);
+                ctx.reply(e.to_message(&s.cfg.server_name, &nick, "JOIN"));
+            }
         }
+    };
+    if history::join_needs_markers(s, ctx.id) {
+        let wanted = msg.params[0].split(',').map(casefold).collect();
+        history::join_with_markers(s, ctx.id, ctx.label.take(), wanted, run);
+    } else {
+        run(s, ctx, &Markers::new());
     }
     Ok(())
 }
 
 /// Joins a room from the configuration's `rooms.default` after registration.
 pub(crate) fn join_default(s: &mut Server, ctx: &mut Ctx, name: &str) {
-    if let Err(e) = join_one(s, ctx, name, None) {
-        let nick = s.nick_of(ctx.id);
-        ctx.reply(e.to_message(&s.cfg.server_name, &nick, "JOIN"));
+    let wanted = vec![casefold(name)];
+    let name = name.to_string();
+    let run = move |s: &mut Server, ctx: &mut Ctx, markers: &Markers| {
+        if let Err(e) = join_one(s, ctx, &name, None, markers) {
+            let nick = s.nick_of(ctx.id);
+            ctx.reply(e.to_message(&s.cfg.server_name, &nick, "JOIN"));
+        }
+    };
+    if history::join_needs_markers(s, ctx.id) {
+        history::join_with_markers(s, ctx.id, None, wanted, run);
+    } else {
+        run(s, ctx, &Markers::new());
     }
 }
 
-fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>) -> Result<(), IrcError> {
+fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>, markers: &Markers) -> Result<(), IrcError> {
     if !is_valid_channel(name, s.cfg.channel_len) {
         return Err(IrcError::NoSuchChannel(name.to_string()));
     }
@@ -91,8 +110,9 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>) -> Res
     c.invites.retain(|k| *k != chan_key);
     announce_join(s, ctx, &chan_key, &display);
     send_topic(s, ctx, &chan_key, false);
+    history::join_marker(s, ctx, &chan_key, &display, markers);
     send_names(s, ctx, &chan_key);
-    crate::handlers::history::after_join(s, ctx, &chan_key, &display);
+    history::after_join(s, ctx, &chan_key, &display);
     Ok(())
 }
 
@@ -133,6 +153,14 @@ fn announce_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str, display: &str) {
         members.into_iter().partition(|id| s.clients.get(id).is_some_and(|c| c.caps.contains(Cap::ExtendedJoin)));
     s.deliver(&mut extended, ext, Some(ctx.id), None);
     s.deliver(&mut plain, std, Some(ctx.id), None);
+    // away-notify: a user who joins while away is announced as away right after.
+    let c = s.client(ctx.id);
+    if let Some(text) = c.away.clone() {
+        let m = Message::new("AWAY").with_source(c.mask.as_str()).with_param(text);
+        let mut away = Relay::new(m, Server::now_time()).with_account(c.account.clone());
+        let members = s.members(chan_key);
+        s.deliver(&mut away, members, Some(ctx.id), Some(Cap::AwayNotify));
+    }
 }
 
 /// PART <channel>{,<channel>} [<reason>]

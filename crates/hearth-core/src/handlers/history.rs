@@ -4,6 +4,7 @@
 //! its current members (and operators); a conversation's only by its two
 //! participants, identified by their accounts.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use hearth_proto::{Cap, Message, Tag, casefold, escape_tag_value, unescape_tag_value};
@@ -138,22 +139,69 @@ fn batched(s: &mut Server, id: ConnId, kind: &str, target: Option<&str>, lines: 
     s.batch(kind, target, lines)
 }
 
-/// After a JOIN: the read marker (draft/read-marker) and, for clients without
-/// draft/chathistory, the last messages of the room.
-pub(crate) fn after_join(s: &mut Server, ctx: &mut Ctx, key: &str, display: &str) {
+/// Read markers of an account fetched for a JOIN, by casefolded channel name.
+pub(crate) type Markers = HashMap<String, Option<Timestamp>>;
+
+/// Does a JOIN by `id` have to wait for read markers from the store? (draft/read-marker
+/// wants them "before the RPL_ENDOFNAMES reply for that channel following the JOIN".)
+pub(crate) fn join_needs_markers(s: &Server, id: ConnId) -> bool {
+    let c = s.client(id);
+    s.services.is_some() && c.caps.contains(Cap::ReadMarker) && c.account.is_some()
+}
+
+/// Fetches the read markers of `keys`, then runs `join` with them, its replies
+/// labelled with `label`. Nothing changes before: the JOIN happens as a whole once
+/// the markers are in, so every member sees it in the same order as the joiner.
+pub(crate) fn join_with_markers(
+    s: &mut Server,
+    id: ConnId,
+    label: Option<String>,
+    keys: Vec<String>,
+    join: impl FnOnce(&mut Server, &mut Ctx, &Markers) + Send + 'static,
+) {
     let Some(svc) = s.services.clone() else { return };
-    let c = s.client(ctx.id);
-    let id = ctx.id;
-    if c.caps.contains(Cap::ReadMarker)
-        && let Some(acct) = c.account.clone()
-    {
-        let (store, key, display) = (svc.store.clone(), key.to_string(), display.to_string());
-        s.spawn(async move {
-            let marker = store.read_marker(&acct, &key).await.ok().flatten();
-            let done: Completion = Box::new(move |s: &mut Server| send_marker(s, id, &display, marker));
-            done
+    let Some(account) = s.client(id).account.clone() else { return };
+    s.spawn(async move {
+        let mut markers = Markers::new();
+        for key in keys {
+            let marker = bounded(svc.store.read_marker(&account, &key)).await.unwrap_or_else(|e| {
+                tracing::warn!("read marker of {key} unavailable: {e}");
+                None
+            });
+            markers.insert(key, marker);
+        }
+        let done: Completion = Box::new(move |s: &mut Server| {
+            if !s.clients.contains_key(&id) {
+                return;
+            }
+            let mut ctx = Ctx::new(id, "JOIN", label);
+            join(s, &mut ctx, &markers);
+            s.flush(ctx);
         });
+        done
+    });
+}
+
+/// The read marker of a channel just joined, for a client with draft/read-marker:
+/// from `markers` for an account, from the connection for a guest, `*` for none.
+pub(crate) fn join_marker(s: &Server, ctx: &mut Ctx, key: &str, display: &str, markers: &Markers) {
+    let c = s.client(ctx.id);
+    if s.services.is_none() || !c.caps.contains(Cap::ReadMarker) {
+        return;
     }
+    let marker = match &c.account {
+        Some(_) => markers.get(key).copied().flatten(),
+        None => c.guest_markers.get(key).copied(),
+    };
+    ctx.reply(marker_message(s, display, marker));
+}
+
+/// After a JOIN: for clients without draft/chathistory, the last messages of the room.
+pub(crate) fn after_join(s: &mut Server, ctx: &mut Ctx, key: &str, display: &str) {
+    if s.services.is_none() {
+        return;
+    }
+    let id = ctx.id;
     // Replay comes from the room's in-memory tail, not a query: it holds exactly what
     // was said before this JOIN (anything later reaches the joiner live), and output
     // still waiting for its commit keeps these lines queued behind it.
@@ -186,12 +234,17 @@ pub(crate) fn remember(s: &mut Server, key: &str, m: &StoredMessage) {
     }
 }
 
+/// `MARKREAD <target> timestamp=…`, or `MARKREAD <target> *` when there is no marker.
+fn marker_message(s: &Server, target: &str, marker: Option<Timestamp>) -> Message {
+    let value = marker.map(|t| format!("timestamp={}", server_time(to_time(t)))).unwrap_or_else(|| "*".into());
+    s.server_msg("MARKREAD").with_param(target).with_param(value)
+}
+
 fn send_marker(s: &mut Server, id: ConnId, target: &str, marker: Option<Timestamp>) {
     if !s.clients.contains_key(&id) {
         return;
     }
-    let value = marker.map(|t| format!("timestamp={}", server_time(to_time(t)))).unwrap_or_else(|| "*".into());
-    let m = s.server_msg("MARKREAD").with_param(target).with_param(value);
+    let m = marker_message(s, target, marker);
     s.send_message(id, &m);
 }
 
@@ -246,11 +299,12 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         IrcError::Fail("INVALID_PARAMS", vec![sub.clone(), r.to_string()], "Invalid message reference".into())
     };
     let id = ctx.id;
-    let label = ctx.label.take();
     if sub == "TARGETS" {
         let (Some(Bound::Time(a)), Some(Bound::Time(b))) = (parse_bound(&p[1]), parse_bound(&p[2])) else {
             return Err(bad_ref(&p[1]));
         };
+        // The reply comes later; errors above still go out labelled with `ctx`.
+        let label = ctx.label.take();
         let (from, to) = if a <= b { (a, b) } else { (b, a) };
         let me = s.client(id).account.as_deref().map(casefold).unwrap_or_default();
         let channels = s.client(id).channels.clone();
@@ -271,7 +325,8 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
                             s.server_msg("CHATHISTORY")
                                 .with_param("TARGETS")
                                 .with_param(shown)
-                                .with_param(format!("timestamp={}", server_time(to_time(t.latest))))
+                                // "CHATHISTORY TARGETS <nickname | channel name> <YYYY-MM-DDThh:mm:ss.sssZ>"
+                                .with_param(server_time(to_time(t.latest)))
                         })
                         .collect(),
                     Err(e) => {
@@ -303,10 +358,13 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         return Ok(());
     }
     let target = p[1].clone();
-    let key = readable_target(s, id, &target)?;
+    let key = readable_target(s, id, &target).map_err(|_| {
+        IrcError::Fail("INVALID_TARGET", vec![sub.clone(), target.clone()], "Messages could not be retrieved".into())
+    })?;
     let first =
         if sub == "LATEST" && p[2] == "*" { None } else { Some(parse_bound(&p[2]).ok_or_else(|| bad_ref(&p[2]))?) };
     let second = if sub == "BETWEEN" { Some(parse_bound(&p[3]).ok_or_else(|| bad_ref(&p[3]))?) } else { None };
+    let label = ctx.label.take();
     s.spawn(async move {
         let store = &svc.store;
         let rows = match (sub.as_str(), &first, &second) {
@@ -385,12 +443,11 @@ pub(crate) async fn bounded<T>(query: impl Future<Output = Result<T, StoreError>
 /// MARKREAD <target> [timestamp=<time>]
 pub fn markread(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
     let Some(svc) = s.services.clone() else { return Err(IrcError::UnknownCommand) };
-    let target = msg.params[0].clone();
-    let Some(account) = s.client(ctx.id).account.clone() else {
-        return Err(IrcError::Fail("ACCOUNT_REQUIRED", vec![target], "Log in to keep read markers".into()));
+    // "If the server receives a MARKREAD command with missing parameters, the
+    // NEED_MORE_PARAMS error code MUST be returned."
+    let Some(target) = msg.params.first().filter(|t| !t.is_empty()).cloned() else {
+        return Err(IrcError::Fail("NEED_MORE_PARAMS", vec![], "Missing parameters".into()));
     };
-    let key = readable_target(s, ctx.id, &target)?;
-    let id = ctx.id;
     let set = match msg.params.get(1) {
         None => None,
         Some(raw) => match parse_bound(raw) {
@@ -400,6 +457,11 @@ pub fn markread(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
             }
         },
     };
+    let Some(account) = s.client(ctx.id).account.clone() else {
+        return guest_markread(s, ctx, &target, set);
+    };
+    let key = readable_target(s, ctx.id, &target)?;
+    let id = ctx.id;
     s.spawn(async move {
         let marker = match set {
             Some(t) => svc.store.set_read_marker(&account, &key, t).await.map(Some),
@@ -430,6 +492,25 @@ pub fn markread(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
         });
         done
     });
+    Ok(())
+}
+
+/// MARKREAD for a client without an account: the marker lives in the connection
+/// (the spec does not tie read markers to accounts, and the capability is offered
+/// before anyone could log in).
+fn guest_markread(s: &mut Server, ctx: &mut Ctx, target: &str, set: Option<Timestamp>) -> Result<(), IrcError> {
+    if target.starts_with(['#', '&']) {
+        readable_target(s, ctx.id, target)?;
+    }
+    let key = casefold(target);
+    let markers = &mut s.client_mut(ctx.id).guest_markers;
+    if let Some(t) = set {
+        // Only ever forward: an older time leaves the stored one, which is the reply.
+        let stored = markers.entry(key.clone()).or_insert(t);
+        *stored = (*stored).max(t);
+    }
+    let marker = markers.get(&key).copied();
+    ctx.reply(marker_message(s, target, marker));
     Ok(())
 }
 

@@ -186,16 +186,11 @@ fn to_user(
     let (tnick, away) = (t.nick.clone(), t.away.clone());
     let (mut relay, now) = build_relay(s, ctx, kind, &tnick, text, tags);
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
-    if tid == ctx.id {
-        // A message to oneself arrives once, echo-message or not.
-        let caps = s.client(ctx.id).caps;
-        if need.is_none_or(|cap| caps.contains(cap)) {
-            ctx.reply(relay.message_for(caps));
-        }
-    } else {
-        s.deliver(&mut relay, [tid], None, need);
-        echo(s, ctx, kind, &relay);
-    }
+    // A message to oneself is delivered like any other, outside the reply (so never
+    // labelled), and then echoed as the reply when echo-message is on: the
+    // labeled-response spec keeps the label for the echo only.
+    s.deliver(&mut relay, [tid], None, need);
+    echo(s, ctx, kind, &relay);
     let key = history::dm_target(s, ctx.id, tid);
     history::record(s, ctx.id, key, &tnick, &relay, now, tags);
     if kind == Kind::Privmsg

@@ -184,8 +184,16 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
             'o' | 'v' => {
                 let bit = if mc == 'o' { OP } else { VOICE };
                 let nick = arg.unwrap_or_default();
-                match s.nicks.get(&casefold(&nick)).copied().filter(|id| ch.members.contains_key(id)) {
-                    None => Err(IrcError::UserNotInChannel(nick, display.clone())),
+                match s
+                    .nicks
+                    .get(&casefold(&nick))
+                    .copied()
+                    .filter(|id| s.clients.get(id).is_some_and(|c| c.registered))
+                {
+                    None => Err(IrcError::NoSuchNick(nick)),
+                    Some(tid) if !ch.members.contains_key(&tid) => {
+                        Err(IrcError::UserNotInChannel(nick, display.clone()))
+                    }
                     Some(tid) => {
                         let st = ch.members.get_mut(&tid).expect("member");
                         let before = *st;
@@ -232,7 +240,9 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
             'k' if add => {
                 let k = arg.unwrap_or_default();
                 if k.is_empty() || k.len() > 23 || k.contains([' ', ',']) {
-                    Err(IrcError::InvalidModeParam(display.clone(), 'k', k, "Invalid key"))
+                    // The rejected key goes back as `*`, as other servers send it: it may
+                    // be empty, hold spaces or be too long to echo.
+                    Err(IrcError::InvalidModeParam(display.clone(), 'k', "*".into(), "Invalid key"))
                 } else {
                     ch.modes.key = Some(k.clone());
                     Ok(Some(k))

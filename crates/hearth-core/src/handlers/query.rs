@@ -36,8 +36,11 @@ pub fn who(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
         }
     } else {
         let shared: std::collections::HashSet<ConnId> = s.peers(ctx.id).into_iter().collect();
+        // +i hides a user from masks and channel listings, not from a query for its
+        // exact nickname (which WHOIS would answer anyway).
+        let exact = s.find_nick(mask);
         for c in s.clients.values().filter(|c| c.registered) {
-            let visible = !c.invisible || c.id == ctx.id || me.oper || shared.contains(&c.id);
+            let visible = !c.invisible || c.id == ctx.id || me.oper || shared.contains(&c.id) || exact == Some(c.id);
             let hit = mask == "*"
                 || mask == "0"
                 || mask_matches(mask, &c.nick)

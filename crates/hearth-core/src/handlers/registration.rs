@@ -229,6 +229,10 @@ pub fn user(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     if c.registered {
         return Err(IrcError::AlreadyRegistered);
     }
+    // An empty username or realname counts as missing (Modern IRC, USER message).
+    if msg.params[0].is_empty() || msg.params[3].is_empty() {
+        return Err(IrcError::NeedMoreParams);
+    }
     // No ident lookup: the username is the client's claim, marked with '~'.
     let name: String =
         msg.params[0].chars().filter(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(*ch)).take(15).collect();

@@ -19,4 +19,5 @@ mod outage;
 mod queries;
 mod registration;
 mod robustness;
+mod spec_replies;
 mod timeouts;
