@@ -95,14 +95,7 @@ mod tests {
     use super::*;
 
     fn entry(nick: &str, left: SystemTime) -> Entry {
-        Entry {
-            nick: nick.into(),
-            user: "u".into(),
-            host: "h".into(),
-            realname: "r".into(),
-            account: None,
-            left,
-        }
+        Entry { nick: nick.into(), user: "u".into(), host: "h".into(), realname: "r".into(), account: None, left }
     }
 
     #[test]

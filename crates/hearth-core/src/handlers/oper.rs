@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
-use hearth_proto::numeric::*;
 use hearth_proto::Message;
+use hearth_proto::numeric::*;
 
 use crate::auth::{self, Checked, Outcome};
 use crate::error::IrcError;

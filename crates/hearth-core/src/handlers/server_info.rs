@@ -75,7 +75,9 @@ pub fn stats(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
             let nick = s.nick_of(ctx.id);
             for (cmd, n) in counts {
                 // "<client> <command> <count>"
-                ctx.reply(s.server_msg(RPL_STATSCOMMANDS).with_param(nick.as_str()).with_param(cmd).with_param(n.to_string()));
+                ctx.reply(
+                    s.server_msg(RPL_STATSCOMMANDS).with_param(nick.as_str()).with_param(cmd).with_param(n.to_string()),
+                );
             }
         }
         'o' if !s.client(ctx.id).oper => return Err(IrcError::NoPrivileges),
