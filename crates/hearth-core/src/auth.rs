@@ -232,7 +232,7 @@ pub fn start_login(s: &mut Server, id: ConnId, account: String, password: String
 
 /// Looks the account up and verifies the password on the hashing pool; an unknown
 /// account is verified against a dummy hash so that it takes as long.
-async fn check(svc: &Services, ip: IpAddr, account: &str, password: String) -> Checked {
+pub(crate) async fn check(svc: &Services, ip: IpAddr, account: &str, password: String) -> Checked {
     let found = match crate::handlers::history::bounded(svc.store.account(account)).await {
         Ok(found) => found,
         Err(e) => return Checked::Unavailable(e.to_string()),
@@ -293,6 +293,9 @@ fn reply_login(s: &mut Server, id: ConnId, checked: Checked, via: Via, label: Op
             tracing::info!(%ip, account = %name, "logged in");
             let c = s.client_mut(id);
             c.account = Some(name.clone());
+            // `[accounts] oper_on_login`: otherwise admins use OPER.
+            let admin = admin && s.cfg.oper_on_login;
+            let c = s.client_mut(id);
             c.oper |= admin;
             let (mask, registered) = (c.mask.clone(), c.registered);
             let shown_mask = if mask.is_empty() { "*".to_string() } else { mask.clone() };

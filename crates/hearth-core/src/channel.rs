@@ -1,9 +1,12 @@
-//! A channel: members with their prefixes, modes, topic, bans and invites.
+//! A channel: members with their prefixes, modes, topic, mask lists and invites.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use hearth_store::BanList;
+
 use crate::client::ConnId;
+use crate::extban::{self, Subject};
 
 /// Channel-member status bits.
 pub const OP: u8 = 1;
@@ -17,7 +20,7 @@ pub struct Topic {
     pub time: SystemTime,
 }
 
-/// A ban-list entry (`+b mask`).
+/// An entry of a mask list (`+b`, `+e`, `+I`).
 #[derive(Debug, Clone)]
 pub struct Ban {
     pub mask: String,
@@ -82,6 +85,10 @@ pub struct Channel {
     pub modes: Modes,
     pub topic: Option<Topic>,
     pub bans: Vec<Ban>,
+    /// +e: ban exceptions.
+    pub excepts: Vec<Ban>,
+    /// +I: invite exceptions (let matching users past +i).
+    pub invex: Vec<Ban>,
     pub created: SystemTime,
     /// Stored in the database; survives restarts and stays when empty.
     pub persistent: bool,
@@ -99,6 +106,8 @@ impl Channel {
             modes: Modes::new_channel(),
             topic: None,
             bans: Vec::new(),
+            excepts: Vec::new(),
+            invex: Vec::new(),
             created: SystemTime::now(),
             persistent: false,
             op_accounts: Vec::new(),
@@ -134,9 +143,40 @@ impl Channel {
         self.members.get(&id).is_some_and(|s| s & (OP | VOICE) != 0)
     }
 
-    /// Whether any ban matches `mask` (`nick!user@host`).
-    pub fn is_banned(&self, mask: &str) -> bool {
-        self.bans.iter().any(|b| hearth_proto::mask_matches(&b.mask, mask))
+    /// Whether a ban (not a mute) matches `who` and no exception does.
+    pub fn is_banned(&self, who: Subject<'_>) -> bool {
+        self.bans.iter().any(|b| !extban::is_mute(&b.mask) && extban::matches(&b.mask, who)) && !self.is_excepted(who)
+    }
+
+    /// Whether a mute (`~q:`) matches `who` and no exception does.
+    pub fn is_muted(&self, who: Subject<'_>) -> bool {
+        self.bans.iter().any(|b| extban::is_mute(&b.mask) && extban::matches(&b.mask, who)) && !self.is_excepted(who)
+    }
+
+    fn is_excepted(&self, who: Subject<'_>) -> bool {
+        self.excepts.iter().any(|e| extban::matches(&e.mask, who))
+    }
+
+    /// Whether an invite exception (+I) lets `who` past +i.
+    pub fn is_invex(&self, who: Subject<'_>) -> bool {
+        self.invex.iter().any(|e| extban::matches(&e.mask, who))
+    }
+
+    /// One of the mask lists.
+    pub fn list(&self, list: BanList) -> &Vec<Ban> {
+        match list {
+            BanList::Ban => &self.bans,
+            BanList::Exception => &self.excepts,
+            BanList::InviteException => &self.invex,
+        }
+    }
+
+    pub fn list_mut(&mut self, list: BanList) -> &mut Vec<Ban> {
+        match list {
+            BanList::Ban => &mut self.bans,
+            BanList::Exception => &mut self.excepts,
+            BanList::InviteException => &mut self.invex,
+        }
     }
 }
 

@@ -40,6 +40,10 @@ pub struct Client {
     pub got_user: bool,
     pub invisible: bool,
     pub oper: bool,
+    /// User mode +w: receives WALLOPS.
+    pub wallops: bool,
+    /// User mode +B (bot-mode): marked as a bot in WHO, WHOIS and a `bot` tag.
+    pub bot: bool,
     pub account: Option<String>,
     /// SASL PLAIN in progress: the base64 received so far.
     pub sasl_buf: Option<String>,
@@ -91,6 +95,8 @@ impl Client {
             got_user: false,
             invisible: false,
             oper: false,
+            wallops: false,
+            bot: false,
             account: None,
             sasl_buf: None,
             sasl_overflow: false,
@@ -110,14 +116,13 @@ impl Client {
         self.mask = format!("{}!{}@{}", self.nick, self.user, self.host);
     }
 
-    /// User modes as shown by `MODE nick` (`+i`, `+o`).
+    /// User modes as shown by `MODE nick` (`+i`, `+o`, `+w`, `+B`).
     pub fn mode_string(&self) -> String {
         let mut s = String::from("+");
-        if self.invisible {
-            s.push('i');
-        }
-        if self.oper {
-            s.push('o');
+        for (on, c) in [(self.bot, 'B'), (self.invisible, 'i'), (self.oper, 'o'), (self.wallops, 'w')] {
+            if on {
+                s.push(c);
+            }
         }
         s
     }

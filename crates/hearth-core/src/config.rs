@@ -63,6 +63,17 @@ pub struct Config {
     pub chathistory_max: usize,
     /// Rooms that always exist and that everyone joins after registering.
     pub default_rooms: Vec<String>,
+    /// Admin accounts become IRC operators when they log in (else only with `OPER`).
+    pub oper_on_login: bool,
+    /// WHOWAS: how many departed nicknames are remembered (0 turns WHOWAS history off).
+    pub whowas_entries: usize,
+    /// WHOWAS: entries older than this are forgotten.
+    pub whowas_max_age: Duration,
+    /// ADMIN: RPL_ADMINLOC1 (where the server is), RPL_ADMINLOC2 (who runs it),
+    /// RPL_ADMINEMAIL (how to reach them).
+    pub admin_location: String,
+    pub admin_info: String,
+    pub admin_email: String,
 }
 
 impl Default for Config {
@@ -95,6 +106,12 @@ impl Default for Config {
             replay_on_join: 50,
             chathistory_max: 1000,
             default_rooms: Vec::new(),
+            oper_on_login: true,
+            whowas_entries: 1000,
+            whowas_max_age: Duration::from_secs(3 * 24 * 3600),
+            admin_location: "Hearth server".into(),
+            admin_info: "Run by its administrator".into(),
+            admin_email: "(no address configured)".into(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use hearth_proto::Message;
 
 use crate::error::IrcError;
-use crate::handlers::{account, channel, history, message, mode, query, registration};
+use crate::handlers::{account, channel, history, message, mode, oper, query, registration, server_info, whowas};
 use crate::server::{Ctx, Server};
 
 /// A handler: applies one command, writes replies to `ctx`.
@@ -23,6 +23,56 @@ pub struct Spec {
 const fn spec(handler: Handler, min_params: usize, registered: bool) -> Spec {
     Spec { handler, min_params, registered, oper: false }
 }
+
+const fn oper_only(handler: Handler, min_params: usize) -> Spec {
+    Spec { handler, min_params, registered: true, oper: true }
+}
+
+/// Every command in the table (for HELP and its test).
+pub const COMMANDS: &[&str] = &[
+    "ADMIN",
+    "AUTHENTICATE",
+    "AWAY",
+    "CAP",
+    "CHATHISTORY",
+    "HELP",
+    "HELPOP",
+    "INFO",
+    "INVITE",
+    "ISON",
+    "JOIN",
+    "KICK",
+    "KILL",
+    "LINKS",
+    "LIST",
+    "LUSERS",
+    "MARKREAD",
+    "MODE",
+    "MOTD",
+    "NAMES",
+    "NICK",
+    "NOTICE",
+    "OPER",
+    "PART",
+    "PASS",
+    "PING",
+    "PONG",
+    "PRIVMSG",
+    "QUIT",
+    "REGISTER",
+    "SETNAME",
+    "STATS",
+    "TAGMSG",
+    "TIME",
+    "TOPIC",
+    "USER",
+    "USERHOST",
+    "VERSION",
+    "WALLOPS",
+    "WHO",
+    "WHOIS",
+    "WHOWAS",
+];
 
 /// Looks a command up; `None` means ERR_UNKNOWNCOMMAND.
 pub fn lookup(command: &str) -> Option<Spec> {
@@ -60,7 +110,15 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "VERSION" => spec(query::version, 0, true),
         "TIME" => spec(query::time, 0, true),
         "SETNAME" => spec(query::setname, 1, true),
-        "KILL" => Spec { handler: query::kill, min_params: 1, registered: true, oper: true },
+        "KILL" => oper_only(query::kill, 1),
+        "WHOWAS" => spec(whowas::whowas, 0, true),
+        "OPER" => spec(oper::oper, 2, true),
+        "WALLOPS" => oper_only(oper::wallops, 1),
+        "INFO" => spec(server_info::info, 0, true),
+        "LINKS" => spec(server_info::links, 0, true),
+        "ADMIN" => spec(server_info::admin, 0, true),
+        "STATS" => spec(server_info::stats, 1, true),
+        "HELP" | "HELPOP" => spec(server_info::help, 0, true),
         _ => return None,
     })
 }
@@ -82,6 +140,10 @@ pub fn dispatch(server: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(),
     }
     if spec.oper && !server.client(ctx.id).oper {
         return Err(IrcError::NoPrivileges);
+    }
+    // STATS m: uses of each command that got past the checks, by its table name.
+    if let Some(name) = COMMANDS.iter().find(|c| c.eq_ignore_ascii_case(&msg.command)) {
+        *server.stats.commands.entry(name).or_default() += 1;
     }
     (spec.handler)(server, ctx, msg)
 }

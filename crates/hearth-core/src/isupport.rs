@@ -11,16 +11,21 @@ pub fn tokens(cfg: &Config) -> Vec<String> {
 pub fn tokens_with(cfg: &Config, history: bool) -> Vec<String> {
     let deny = cfg.client_tag_deny.join(",");
     let mut t = vec![
+        "ACCOUNTEXTBAN=a".into(),
         format!("AWAYLEN={}", cfg.away_len),
+        "BOT=B".into(),
         format!("CASEMAPPING={}", hearth_proto::CASEMAPPING),
         format!("CHANLIMIT=#&:{}", cfg.max_channels_per_user),
-        "CHANMODES=b,k,l,imnst".into(),
+        "CHANMODES=beI,k,l,imnst".into(),
         format!("CHANNELLEN={}", cfg.channel_len),
         "CHANTYPES=#&".into(),
         format!("CLIENTTAGDENY={deny}"),
-        "ELIST=U".into(),
+        "ELIST=CMNTU".into(),
+        "EXCEPTS=e".into(),
+        format!("EXTBAN={},{}", crate::extban::PREFIX, crate::extban::TYPES),
+        "INVEX=I".into(),
         format!("KICKLEN={}", cfg.kick_len),
-        format!("MAXLIST=b:{}", cfg.max_bans),
+        format!("MAXLIST=b:{m},e:{m},I:{m}", m = cfg.max_bans),
         format!("MAXTARGETS={}", cfg.max_targets),
         "MODES=6".into(),
         format!("NETWORK={}", cfg.network),
@@ -28,7 +33,7 @@ pub fn tokens_with(cfg: &Config, history: bool) -> Vec<String> {
         "PREFIX=(ov)@+".into(),
         "STATUSMSG=@+".into(),
         format!(
-            "TARGMAX=PRIVMSG:{t},NOTICE:{t},TAGMSG:{t},JOIN:,PART:,KICK:1,WHOIS:1,NAMES:1,ISON:,USERHOST:5",
+            "TARGMAX=PRIVMSG:{t},NOTICE:{t},TAGMSG:{t},JOIN:,PART:,KICK:,WHOIS:1,NAMES:,ISON:,USERHOST:5,WHOWAS:1",
             t = cfg.max_targets
         ),
         format!("TOPICLEN={}", cfg.topic_len),
@@ -55,6 +60,9 @@ mod tests {
             ["CHANTYPES=", "PREFIX=", "CHANMODES=", "NICKLEN=", "CHANNELLEN=", "TOPICLEN=", "CASEMAPPING=", "UTF8ONLY"]
         {
             assert!(t.iter().any(|x| x.starts_with(want)), "missing {want}");
+        }
+        for exact in ["BOT=B", "ELIST=CMNTU", "EXTBAN=~,aq", "ACCOUNTEXTBAN=a", "EXCEPTS=e", "INVEX=I"] {
+            assert!(t.iter().any(|x| x == exact), "missing {exact}");
         }
     }
 }

@@ -24,6 +24,9 @@
 //!   served round-robin across addresses).
 //! - [`outbound`]: group commit of history, then delivery in order.
 //! - [`rooms`]: persistent rooms (topic, modes, bans, operators).
+//! - [`whowas`]: the bounded history of departed nicknames behind WHOWAS.
+//! - [`extban`]: ban, exception and invite-exception masks, extbans included.
+//! - [`help`]: the HELP texts, one per command.
 //!
 //! Asynchronous work (database queries, password hashing) is never done under the
 //! state lock: a handler queues a [`Task`]; the listener runs it and hands its
@@ -36,16 +39,19 @@ pub mod client;
 pub mod config;
 pub mod dispatch;
 pub mod error;
+pub mod extban;
 pub mod fault;
 pub mod flood;
 pub mod handlers;
 pub mod hashing;
+pub mod help;
 pub mod isupport;
 pub mod outbound;
 pub mod relay;
 pub mod rooms;
 pub mod server;
 pub mod sink;
+pub mod whowas;
 
 pub use client::ConnId;
 pub use config::Config;

@@ -22,13 +22,15 @@ pub struct Relay {
     msgid: Option<String>,
     account: Option<String>,
     client_tags: Vec<Tag>,
+    /// The sender is a bot (user mode +B): a `bot` tag for message-tags clients.
+    bot: bool,
     cache: [Option<Bytes>; VARIANTS],
 }
 
 impl Relay {
     /// `msg` must carry no tags; they are added per recipient.
     pub fn new(msg: Message, time: String) -> Self {
-        Relay { msg, time, msgid: None, account: None, client_tags: Vec::new(), cache: Default::default() }
+        Relay { msg, time, msgid: None, account: None, client_tags: Vec::new(), bot: false, cache: Default::default() }
     }
 
     pub fn with_msgid(mut self, msgid: String) -> Self {
@@ -46,6 +48,13 @@ impl Relay {
         self
     }
 
+    /// Bot mode: "servers may include the `bot` tag on that client's outgoing
+    /// messages" (https://ircv3.net/specs/extensions/bot-mode).
+    pub fn with_bot(mut self, bot: bool) -> Self {
+        self.bot = bot;
+        self
+    }
+
     pub fn msgid(&self) -> Option<&str> {
         self.msgid.as_deref()
     }
@@ -59,7 +68,7 @@ impl Relay {
         if caps.contains(Cap::ServerTime) {
             v |= V_TIME;
         }
-        if caps.contains(Cap::MessageTags) && (self.msgid.is_some() || !self.client_tags.is_empty()) {
+        if caps.contains(Cap::MessageTags) && (self.msgid.is_some() || !self.client_tags.is_empty() || self.bot) {
             v |= V_TAGS;
         }
         if caps.contains(Cap::AccountTag) && self.account.is_some() {
@@ -82,6 +91,9 @@ impl Relay {
         if v & V_TAGS != 0 {
             if let Some(id) = &self.msgid {
                 m.tags.push(Tag { key: "msgid".into(), value: id.clone() });
+            }
+            if self.bot {
+                m.tags.push(Tag { key: "bot".into(), value: String::new() });
             }
             m.tags.extend(self.client_tags.iter().cloned());
         }

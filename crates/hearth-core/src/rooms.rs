@@ -42,11 +42,10 @@ impl Server {
             ch.modes.key = r.key;
             ch.modes.limit = r.limit.map(|l| l as usize);
             ch.topic = r.topic.map(|t| Topic { text: t.text, setter: t.set_by, time: to_time(t.set_at) });
-            ch.bans = state
-                .bans
-                .into_iter()
-                .map(|b| Ban { mask: b.mask, setter: b.set_by, time: to_time(b.set_at) })
-                .collect();
+            for b in state.bans {
+                let entry = Ban { mask: b.mask, setter: b.set_by, time: to_time(b.set_at) };
+                ch.list_mut(b.list).push(entry);
+            }
             ch.op_accounts = state.operators;
             self.channels.insert(casefold(&r.name), ch);
         }

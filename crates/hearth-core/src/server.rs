@@ -78,10 +78,12 @@ struct Origin {
     target: Option<String>,
 }
 
-/// Counters behind LUSERS.
-#[derive(Debug, Default, Clone, Copy)]
+/// Counters behind LUSERS and STATS.
+#[derive(Debug, Default, Clone)]
 pub struct Stats {
     pub max_users: usize,
+    /// Uses of each known command (STATS m), by uppercase name.
+    pub commands: HashMap<&'static str, u64>,
 }
 
 /// All state of one server process.
@@ -94,6 +96,8 @@ pub struct Server {
     pub(crate) channels: HashMap<String, Channel>,
     pub(crate) created: SystemTime,
     pub(crate) stats: Stats,
+    /// Departed nicknames, for WHOWAS.
+    pub(crate) whowas: crate::whowas::WhowasLog,
     /// Sessions to end once the current command is done: (id, quit reason).
     pending_quits: Vec<(ConnId, String)>,
     /// Output of the command being handled, sent (or queued behind the database) at
@@ -149,6 +153,7 @@ impl Server {
         let now = SystemTime::now();
         let isupport = crate::isupport::tokens(&cfg);
         let attempts = crate::auth::Attempts::new(cfg.max_logins_per_ip);
+        let whowas = crate::whowas::WhowasLog::new(cfg.whowas_entries, cfg.whowas_max_age);
         Server {
             cfg,
             clients: HashMap::new(),
@@ -156,6 +161,7 @@ impl Server {
             channels: HashMap::new(),
             created: now,
             stats: Stats::default(),
+            whowas,
             pending_quits: Vec::new(),
             outbox: Vec::new(),
             ops: Vec::new(),
@@ -680,6 +686,9 @@ impl Server {
             self.deliver(&mut relay, peers, None, None);
         }
         let Some(client) = self.clients.remove(&id) else { return };
+        if client.registered {
+            self.whowas.record(crate::whowas::Entry::of(&client, SystemTime::now()));
+        }
         for key in &client.channels {
             if let Some(ch) = self.channels.get_mut(key) {
                 ch.members.remove(&id);

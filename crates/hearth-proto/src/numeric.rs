@@ -25,7 +25,12 @@ numerics! {
     RPL_MYINFO = "004";
     RPL_ISUPPORT = "005";
     RPL_BOUNCE = "010";
+    // STATS.
+    RPL_STATSCOMMANDS = "212";
+    RPL_ENDOFSTATS = "219";
     RPL_UMODEIS = "221";
+    RPL_STATSUPTIME = "242";
+    RPL_STATSOLINE = "243";
     // LUSERS and ADMIN.
     RPL_LUSERCLIENT = "251";
     RPL_LUSEROP = "252";

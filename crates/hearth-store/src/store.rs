@@ -64,15 +64,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Its history stays (see [`Store::purge`]).
     async fn delete_room(&self, name: &str) -> Result<bool>;
 
-    /// Adds `ban` to `room`'s ban list. Returns `false` (and changes nothing)
-    /// when the casefolded mask is already listed. `NotFound` when the room
-    /// is not registered.
+    /// Adds `ban` to `room`'s list `ban.list` (bans, exceptions or invite
+    /// exceptions). Returns `false` (and changes nothing) when the casefolded mask
+    /// is already on that list. `NotFound` when the room is not registered.
     async fn add_ban(&self, room: &str, ban: &Ban) -> Result<bool>;
 
-    /// Removes a mask (compared casefolded). Returns whether it was listed.
+    /// Removes a mask (compared casefolded) from one list; `mask` is qualified
+    /// with its list by [`BanList::qualify`](crate::BanList::qualify) (a plain
+    /// mask is a `+b` ban). Returns whether it was listed.
     async fn remove_ban(&self, room: &str, mask: &str) -> Result<bool>;
 
-    /// The ban list, oldest first (ties by mask).
+    /// Every list entry of the room (all three lists), oldest first (ties by
+    /// list and mask).
     async fn bans(&self, room: &str) -> Result<Vec<Ban>>;
 
     /// Gives `account` persistent `+o` in `room`. Returns `false` when it had

@@ -133,14 +133,67 @@ pub struct Room {
     pub created_at: Timestamp,
 }
 
-/// A ban-list entry (`+b`).
+/// Which of a room's mask lists an entry is on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum BanList {
+    /// `+b`: bans (and mute extbans).
+    #[default]
+    Ban,
+    /// `+e`: ban exceptions.
+    Exception,
+    /// `+I`: invite exceptions.
+    InviteException,
+}
+
+impl BanList {
+    /// The channel mode letter: `b`, `e` or `I`.
+    pub fn letter(self) -> char {
+        match self {
+            BanList::Ban => 'b',
+            BanList::Exception => 'e',
+            BanList::InviteException => 'I',
+        }
+    }
+
+    pub fn from_letter(c: char) -> Option<Self> {
+        match c {
+            'b' => Some(BanList::Ban),
+            'e' => Some(BanList::Exception),
+            'I' => Some(BanList::InviteException),
+            _ => None,
+        }
+    }
+
+    /// The mask as [`Store::remove_ban`](crate::Store::remove_ban) takes it: plain for
+    /// `+b`, `"<letter> <mask>"` for the other lists. A mode parameter has no spaces,
+    /// so the forms of different lists never collide.
+    pub fn qualify(self, mask: &str) -> String {
+        match self {
+            BanList::Ban => mask.to_string(),
+            other => format!("{} {mask}", other.letter()),
+        }
+    }
+
+    /// Inverse of [`BanList::qualify`].
+    pub fn split(qualified: &str) -> (Self, &str) {
+        let mut chars = qualified.chars();
+        match (chars.next().and_then(Self::from_letter), chars.next()) {
+            (Some(list), Some(' ')) if list != BanList::Ban => (list, &qualified[2..]),
+            _ => (BanList::Ban, qualified),
+        }
+    }
+}
+
+/// An entry of a room's ban, exception or invite-exception list.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ban {
-    /// The mask as set, e.g. `*!*@example.com`. Unique per room, compared
-    /// casefolded.
+    /// The mask as set, e.g. `*!*@example.com`. Unique per room and list,
+    /// compared casefolded.
     pub mask: String,
     pub set_by: String,
     pub set_at: Timestamp,
+    #[serde(default)]
+    pub list: BanList,
 }
 
 /// Everything needed to restore one room after a restart.

@@ -93,6 +93,8 @@ pub struct AccountsSection {
     pub login_queue: usize,
     /// Password checks one address (IPv6: one /64) may have pending; more are refused.
     pub max_logins_per_ip: usize,
+    /// Admin accounts become IRC operators as they log in; otherwise they use `OPER`.
+    pub oper_on_login: bool,
 }
 
 impl Default for AccountsSection {
@@ -106,6 +108,7 @@ impl Default for AccountsSection {
             max_concurrent_hashes: 2,
             login_queue: 64,
             max_logins_per_ip: 3,
+            oper_on_login: true,
         }
     }
 }
@@ -169,6 +172,11 @@ pub struct ServerSection {
     pub motd_file: Option<PathBuf>,
     /// Optional server password (PASS) every client must give.
     pub password: Option<String>,
+    /// ADMIN replies: where the server is (RPL_ADMINLOC1), who runs it
+    /// (RPL_ADMINLOC2), how to reach them (RPL_ADMINEMAIL).
+    pub admin_location: String,
+    pub admin_info: String,
+    pub admin_email: String,
 }
 
 impl Default for ServerSection {
@@ -180,6 +188,9 @@ impl Default for ServerSection {
             motd: "Welcome to Hearth.".into(),
             motd_file: None,
             password: None,
+            admin_location: hearth_core::Config::default().admin_location,
+            admin_info: hearth_core::Config::default().admin_info,
+            admin_email: hearth_core::Config::default().admin_email,
         }
     }
 }
@@ -199,6 +210,10 @@ pub struct LimitsSection {
     pub max_targets: usize,
     pub max_bans: usize,
     pub client_tag_deny: Vec<String>,
+    /// WHOWAS remembers this many departed nicknames (0: none)…
+    pub whowas_entries: usize,
+    /// …for at most this many hours.
+    pub whowas_max_age_hours: u64,
 }
 
 impl Default for LimitsSection {
@@ -217,6 +232,8 @@ impl Default for LimitsSection {
             max_targets: c.max_targets,
             max_bans: c.max_bans,
             client_tag_deny: c.client_tag_deny,
+            whowas_entries: c.whowas_entries,
+            whowas_max_age_hours: c.whowas_max_age.as_secs() / 3600,
         }
     }
 }
@@ -437,6 +454,12 @@ impl FileConfig {
             replay_on_join: self.history.replay_on_join,
             chathistory_max: self.history.max_page,
             default_rooms: self.rooms.default.clone(),
+            oper_on_login: self.accounts.oper_on_login,
+            whowas_entries: l.whowas_entries,
+            whowas_max_age: Duration::from_secs(l.whowas_max_age_hours.saturating_mul(3600)),
+            admin_location: self.server.admin_location.clone(),
+            admin_info: self.server.admin_info.clone(),
+            admin_email: self.server.admin_email.clone(),
             ..hearth_core::Config::default()
         }
     }

@@ -8,6 +8,7 @@ use hearth_proto::{Cap, Message, casefold, is_valid_channel};
 use crate::channel::{self, Channel, OP, Topic};
 use crate::client::ConnId;
 use crate::error::IrcError;
+use crate::extban::Subject;
 use crate::handlers::history::{self, Markers};
 use crate::outbound::StoreOp;
 use crate::relay::Relay;
@@ -71,12 +72,12 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>, marker
         return Err(IrcError::TooManyChannels(name.to_string()));
     }
     let invited = c.invites.contains(&chan_key);
-    let mask = c.mask.clone();
+    let who = Subject { mask: &c.mask, account: c.account.as_deref() };
     let account = c.account.as_deref().map(casefold);
     let status = match s.channels.get(&chan_key) {
         Some(ch) if ch.members.is_empty() && ch.op_accounts.is_empty() && ch.persistent => {
             // A stored room nobody runs yet: the first person in takes it over.
-            check_entry(ch, c.oper, invited, &mask, key)?;
+            check_entry(ch, c.oper, invited, who, key)?;
             if let Some(acct) = &account {
                 let room = chan_key.clone();
                 s.store_op(StoreOp::AddOperator(room, acct.clone()));
@@ -85,7 +86,7 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>, marker
             OP
         }
         Some(ch) => {
-            check_entry(ch, c.oper, invited, &mask, key)?;
+            check_entry(ch, c.oper, invited, who, key)?;
             if account.as_ref().is_some_and(|a| ch.op_accounts.contains(a)) { OP } else { 0 }
         }
         None => {
@@ -116,15 +117,18 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>, marker
     Ok(())
 }
 
-/// May a client (oper? invited? its mask, the key it gave) enter `ch`?
-fn check_entry(ch: &Channel, oper: bool, invited: bool, mask: &str, key: Option<&str>) -> Result<(), IrcError> {
+/// May a client (oper? invited? who it is, the key it gave) enter `ch`?
+fn check_entry(ch: &Channel, oper: bool, invited: bool, who: Subject<'_>, key: Option<&str>) -> Result<(), IrcError> {
     if invited || oper {
         return Ok(());
     }
-    if ch.is_banned(mask) {
+    if ch.is_banned(who) {
         return Err(IrcError::BannedFromChan(ch.name.clone()));
     }
-    if ch.modes.invite_only {
+    // Modern IRC, invite-exception mode: "If their nickmask matches any one of the
+    // masks set by this mode, and the channel is in invite-only mode, they do not need
+    // to require an INVITE in order to join the channel."
+    if ch.modes.invite_only && !ch.is_invex(who) {
         return Err(IrcError::InviteOnlyChan(ch.name.clone()));
     }
     if ch.modes.key.as_deref().is_some_and(|k| Some(k) != key) {
@@ -326,38 +330,31 @@ fn send_names(s: &Server, ctx: &mut Ctx, chan_key: &str) {
     s.num(ctx, RPL_ENDOFNAMES, [ch.name.as_str()], "End of /NAMES list");
 }
 
-/// LIST [<channel>{,<channel>}] [>n | <n]
+/// LIST [<channel>{,<channel>}] [<filter>{,<filter>}]
+///
+/// Search extensions (ELIST=CMNTU), as Modern IRC defines them: "C: Searching based on
+/// channel creation time, via the "C<val" and "C>val" modifiers to search for a channel
+/// that was created either less than val minutes ago, or more than val minutes ago,
+/// respectively"; "M: Searching based on a mask."; "N: Searching based on a
+/// non-matching !mask. i.e., the opposite of M."; "T: Searching based on topic set
+/// time, via the "T<val" and "T>val" modifiers …"; "U: Searching based on user count
+/// within the channel, via the "<val" and ">val" modifiers".
 pub fn list(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
     let oper = s.client(ctx.id).oper;
-    let mut names: Option<Vec<String>> = None;
-    let (mut min, mut max) = (0usize, usize::MAX);
-    for p in &msg.params {
-        for item in p.split(',') {
-            if let Some(n) = item.strip_prefix('>') {
-                min = n.parse::<usize>().map(|n| n + 1).unwrap_or(0);
-            } else if let Some(n) = item.strip_prefix('<') {
-                max = n.parse::<usize>().unwrap_or(usize::MAX).saturating_sub(1);
-            } else if !item.is_empty() {
-                names.get_or_insert_with(Vec::new).push(casefold(item));
-            }
-        }
-    }
+    let filter = ListFilter::parse(&msg.params);
+    let now = SystemTime::now();
     s.num(ctx, RPL_LISTSTART, ["Channel"], "Users  Name");
     let mut rows: Vec<(String, String, String)> = Vec::new();
     for (key, ch) in &s.channels {
-        if names.as_ref().is_some_and(|n| !n.contains(key)) {
-            continue;
-        }
         // Secret rooms are listed to their members and to operators (admins) only.
         if ch.modes.secret && !ch.members.contains_key(&ctx.id) && !oper {
             continue;
         }
-        let n = ch.members.len();
-        if n < min || n > max {
+        if !filter.admits(key, ch, now) {
             continue;
         }
         let topic = ch.topic.as_ref().map(|t| t.text.clone()).unwrap_or_default();
-        rows.push((ch.name.clone(), n.to_string(), topic));
+        rows.push((ch.name.clone(), ch.members.len().to_string(), topic));
     }
     rows.sort();
     for (name, count, topic) in rows {
@@ -365,6 +362,66 @@ pub fn list(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     }
     s.num(ctx, RPL_LISTEND, [], "End of /LIST");
     Ok(())
+}
+
+/// The conditions of one LIST command; every one must hold.
+#[derive(Debug, Default)]
+struct ListFilter {
+    /// Casefolded channel names or masks (M); any may match. `None`: all channels.
+    masks: Option<Vec<String>>,
+    /// Casefolded `!mask`s (N); none may match.
+    not_masks: Vec<String>,
+    min_users: usize,
+    max_users: Option<usize>,
+    /// Created at least / at most this many minutes ago (C>n / C<n).
+    created_before_min: Option<u64>,
+    created_within_min: Option<u64>,
+    /// Topic set at least / at most this many minutes ago (T>n / T<n).
+    topic_before_min: Option<u64>,
+    topic_within_min: Option<u64>,
+}
+
+impl ListFilter {
+    fn parse(params: &[String]) -> Self {
+        let mut f = ListFilter::default();
+        for item in params.iter().flat_map(|p| p.split(',')).filter(|i| !i.is_empty()) {
+            let num = |s: &str| s.trim().parse::<u64>().ok();
+            if let Some(n) = item.strip_prefix('>') {
+                f.min_users = num(n).map_or(0, |n| n as usize + 1);
+            } else if let Some(n) = item.strip_prefix('<') {
+                f.max_users = num(n).map(|n| (n as usize).saturating_sub(1));
+            } else if let Some(n) = item.strip_prefix("C>") {
+                f.created_before_min = num(n);
+            } else if let Some(n) = item.strip_prefix("C<") {
+                f.created_within_min = num(n);
+            } else if let Some(n) = item.strip_prefix("T>") {
+                f.topic_before_min = num(n);
+            } else if let Some(n) = item.strip_prefix("T<") {
+                f.topic_within_min = num(n);
+            } else if let Some(m) = item.strip_prefix('!') {
+                f.not_masks.push(casefold(m));
+            } else {
+                f.masks.get_or_insert_with(Vec::new).push(casefold(item));
+            }
+        }
+        f
+    }
+
+    fn admits(&self, key: &str, ch: &Channel, now: SystemTime) -> bool {
+        let n = ch.members.len();
+        let minutes_ago = |t: SystemTime| now.duration_since(t).map(|d| d.as_secs() / 60).unwrap_or(0);
+        let created = minutes_ago(ch.created);
+        let topic = ch.topic.as_ref().map(|t| minutes_ago(t.time));
+        let matches = |m: &String| *m == key || hearth_proto::mask_matches(m, key);
+        self.masks.as_ref().is_none_or(|ms| ms.iter().any(matches))
+            && !self.not_masks.iter().any(matches)
+            && n >= self.min_users
+            && self.max_users.is_none_or(|max| n <= max)
+            && self.created_before_min.is_none_or(|m| created > m)
+            && self.created_within_min.is_none_or(|m| created < m)
+            && self.topic_before_min.is_none_or(|m| topic.is_some_and(|t| t > m))
+            && self.topic_within_min.is_none_or(|m| topic.is_some_and(|t| t < m))
+    }
 }
 
 /// KICK <channel> <user>{,<user>} [<comment>]

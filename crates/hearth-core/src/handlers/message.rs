@@ -8,6 +8,7 @@ use hearth_proto::{Cap, Message, Tag, casefold};
 use crate::channel::{OP, VOICE};
 use crate::client::ConnId;
 use crate::error::IrcError;
+use crate::extban::Subject;
 use crate::handlers::history;
 use crate::relay::Relay;
 use crate::server::{Ctx, Server, server_time};
@@ -111,8 +112,13 @@ fn build_relay(
         m = m.with_param(t);
     }
     let account = c.account.clone();
+    let bot = c.bot;
     let msgid = s.next_msgid();
-    let relay = Relay::new(m, server_time(now)).with_msgid(msgid).with_account(account).with_client_tags(tags.to_vec());
+    let relay = Relay::new(m, server_time(now))
+        .with_msgid(msgid)
+        .with_account(account)
+        .with_client_tags(tags.to_vec())
+        .with_bot(bot);
     (relay, now)
 }
 
@@ -149,8 +155,12 @@ fn to_channel(
         if ch.modes.moderated && !voiced {
             return Err(IrcError::CannotSendToChan(ch.name.clone(), "moderated"));
         }
-        if !voiced && ch.is_banned(&me.mask) {
+        let who = Subject { mask: &me.mask, account: me.account.as_deref() };
+        if !voiced && ch.is_banned(who) {
             return Err(IrcError::CannotSendToChan(ch.name.clone(), "banned"));
+        }
+        if !voiced && ch.is_muted(who) {
+            return Err(IrcError::CannotSendToChan(ch.name.clone(), "muted"));
         }
     }
     let recipients: Vec<ConnId> = ch

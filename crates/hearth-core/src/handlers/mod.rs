@@ -6,5 +6,8 @@ pub mod channel;
 pub mod history;
 pub mod message;
 pub mod mode;
+pub mod oper;
 pub mod query;
 pub mod registration;
+pub mod server_info;
+pub mod whowas;

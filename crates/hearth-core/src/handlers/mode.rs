@@ -1,11 +1,14 @@
-//! MODE for channels (+o +v +i +k +l +m +n +t +s, ban list +b) and users (+i).
+//! MODE for channels (+o +v +i +k +l +m +n +t +s, mask lists +b +e +I) and users
+//! (+i +w +B, -o).
 
 use std::time::SystemTime;
 
 use hearth_proto::numeric::*;
 use hearth_proto::{Message, casefold};
 
-use crate::channel::{Ban, OP, VOICE};
+use hearth_store::BanList;
+
+use crate::channel::{Ban, Channel, OP, VOICE};
 use crate::error::IrcError;
 use crate::outbound::StoreOp;
 use crate::relay::Relay;
@@ -41,11 +44,16 @@ fn user_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
         match ch {
             '+' => add = true,
             '-' => add = false,
-            'i' => {
+            'i' | 'w' | 'B' => {
                 let c = s.client_mut(ctx.id);
-                if c.invisible != add {
-                    c.invisible = add;
-                    push_change(&mut changed, &mut last_sign, add, 'i');
+                let slot = match ch {
+                    'i' => &mut c.invisible,
+                    'w' => &mut c.wallops,
+                    _ => &mut c.bot,
+                };
+                if *slot != add {
+                    *slot = add;
+                    push_change(&mut changed, &mut last_sign, add, ch);
                 }
             }
             // Operator status is granted by the server, never taken by MODE +o.
@@ -81,12 +89,34 @@ fn push_change(out: &mut String, last: &mut Option<bool>, add: bool, mode: char)
 
 /// `nick` → `nick!*@*`, `user@host` → `*!user@host`, `nick!user` → `nick!user@*`.
 pub fn normalize_ban(mask: &str) -> String {
-    match (mask.find('!'), mask.find('@')) {
-        (Some(_), Some(_)) => mask.to_string(),
-        (Some(_), None) => format!("{mask}@*"),
-        (None, Some(_)) => format!("*!{mask}"),
-        (None, None) => format!("{mask}!*@*"),
+    crate::extban::normalize_hostmask(mask)
+}
+
+/// The numerics that list a mask list: entry, end, end text.
+fn list_numerics(list: BanList) -> (&'static str, &'static str, &'static str) {
+    match list {
+        BanList::Ban => (RPL_BANLIST, RPL_ENDOFBANLIST, "End of channel ban list"),
+        BanList::Exception => (RPL_EXCEPTLIST, RPL_ENDOFEXCEPTLIST, "End of channel exception list"),
+        BanList::InviteException => (RPL_INVEXLIST, RPL_ENDOFINVEXLIST, "End of channel invite exception list"),
     }
+}
+
+/// Sends the entries of one list and its end numeric.
+fn send_list(s: &Server, ctx: &mut Ctx, key: &str, list: BanList) {
+    let Some(ch) = s.channels.get(key) else { return };
+    let (entry, end, text) = list_numerics(list);
+    let nick = s.nick_of(ctx.id);
+    for b in ch.list(list) {
+        ctx.reply(
+            s.server_msg(entry)
+                .with_param(nick.as_str())
+                .with_param(ch.name.as_str())
+                .with_param(b.mask.as_str())
+                .with_param(b.setter.as_str())
+                .with_param(unix_secs(b.time)),
+        );
+    }
+    s.num(ctx, end, [ch.name.as_str()], text);
 }
 
 fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
@@ -110,22 +140,15 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
         ctx.reply(s.server_msg(RPL_CREATIONTIME).with_param(nick).with_param(display).with_param(created));
         return Ok(());
     };
-    // A bare ban-list query: "MODE #chan b" / "+b".
-    if modes.trim_start_matches('+') == "b" && msg.params.len() == 2 {
-        let bans = ch.bans.clone();
-        let nick = s.nick_of(ctx.id);
-        for b in bans {
-            ctx.reply(
-                s.server_msg(RPL_BANLIST)
-                    .with_param(nick.as_str())
-                    .with_param(display.as_str())
-                    .with_param(b.mask)
-                    .with_param(b.setter)
-                    .with_param(unix_secs(b.time)),
-            );
+    // A bare list query: "MODE #chan b" / "+e" / "I". Modern IRC: "If a type A mode
+    // has been sent without an argument, the contents of the list MUST be sent to the
+    // user".
+    if msg.params.len() == 2 {
+        let mut letters = modes.trim_start_matches('+').chars();
+        if let (Some(list), None) = (letters.next().and_then(BanList::from_letter), letters.next()) {
+            send_list(s, ctx, &key, list);
+            return Ok(());
         }
-        s.num(ctx, RPL_ENDOFBANLIST, [display.as_str()], "End of channel ban list");
-        return Ok(());
     }
     let privileged = ch.is_op(ctx.id) || s.client(ctx.id).oper;
     let mut args = msg.params[2..].iter();
@@ -149,8 +172,8 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
             }
             _ => {}
         }
-        let takes_arg = matches!(mc, 'o' | 'v' | 'b') || (mc == 'k') || (mc == 'l' && add);
-        if !matches!(mc, 'o' | 'v' | 'b' | 'k' | 'l' | 'i' | 'm' | 'n' | 's' | 't') {
+        let takes_arg = matches!(mc, 'o' | 'v' | 'b' | 'e' | 'I') || (mc == 'k') || (mc == 'l' && add);
+        if !matches!(mc, 'o' | 'v' | 'b' | 'e' | 'I' | 'k' | 'l' | 'i' | 'm' | 'n' | 's' | 't') {
             errors.push(IrcError::UnknownMode(mc));
             continue;
         }
@@ -162,7 +185,7 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
             match args.next() {
                 Some(a) => Some(a.clone()),
                 None if mc == 'k' && !add => None,
-                None if mc == 'b' => {
+                None if matches!(mc, 'b' | 'e' | 'I') => {
                     // "+b" without a mask lists bans; nothing to apply here.
                     continue;
                 }
@@ -207,34 +230,12 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
                     }
                 }
             }
-            'b' => {
-                let mask = normalize_ban(&arg.unwrap_or_default());
-                let exists = ch.bans.iter().position(|b| casefold(&b.mask) == casefold(&mask));
-                match (add, exists) {
-                    (true, Some(_)) | (false, None) => Ok(None),
-                    (true, None) if ch.bans.len() >= s.cfg.max_bans => Err(IrcError::BanListFull(display.clone(), 'b')),
-                    (true, None) => {
-                        let ban = Ban { mask: mask.clone(), setter, time: SystemTime::now() };
-                        if ch.persistent {
-                            store_ops.push(StoreOp::AddBan(
-                                key.clone(),
-                                hearth_store::Ban {
-                                    mask: ban.mask.clone(),
-                                    set_by: ban.setter.clone(),
-                                    set_at: hearth_store::Timestamp::from(ban.time),
-                                },
-                            ));
-                        }
-                        ch.bans.push(ban);
-                        Ok(Some(mask))
-                    }
-                    (false, Some(i)) => {
-                        let removed = ch.bans.remove(i).mask;
-                        if ch.persistent {
-                            store_ops.push(StoreOp::RemoveBan(key.clone(), removed.clone()));
-                        }
-                        Ok(Some(removed))
-                    }
+            'b' | 'e' | 'I' => {
+                let list = BanList::from_letter(mc).expect("a list mode");
+                let given = arg.unwrap_or_default();
+                match crate::extban::normalize(list, &given) {
+                    Err(why) => Err(IrcError::InvalidModeParam(display.clone(), mc, given, why)),
+                    Ok(mask) => edit_list(ch, &key, list, add, mask, setter, s.cfg.max_bans, &mut store_ops),
                 }
             }
             'k' if add => {
@@ -311,6 +312,52 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
         s.deliver(&mut relay, members, Some(ctx.id), None);
     }
     Ok(())
+}
+
+/// Adds `mask` to, or removes it from, one of `ch`'s lists (persisted for stored
+/// rooms). `Ok(Some(mask))` when the list changed.
+#[allow(clippy::too_many_arguments)]
+fn edit_list(
+    ch: &mut Channel,
+    key: &str,
+    list: BanList,
+    add: bool,
+    mask: String,
+    setter: String,
+    max: usize,
+    store_ops: &mut Vec<StoreOp>,
+) -> Result<Option<String>, IrcError> {
+    let persistent = ch.persistent;
+    let display = ch.name.clone();
+    let entries = ch.list_mut(list);
+    let exists = entries.iter().position(|b| casefold(&b.mask) == casefold(&mask));
+    match (add, exists) {
+        (true, Some(_)) | (false, None) => Ok(None),
+        (true, None) if entries.len() >= max => Err(IrcError::BanListFull(display, list.letter())),
+        (true, None) => {
+            let ban = Ban { mask: mask.clone(), setter, time: SystemTime::now() };
+            if persistent {
+                store_ops.push(StoreOp::AddBan(
+                    key.to_string(),
+                    hearth_store::Ban {
+                        mask: ban.mask.clone(),
+                        set_by: ban.setter.clone(),
+                        set_at: hearth_store::Timestamp::from(ban.time),
+                        list,
+                    },
+                ));
+            }
+            entries.push(ban);
+            Ok(Some(mask))
+        }
+        (false, Some(i)) => {
+            let removed = entries.remove(i).mask;
+            if persistent {
+                store_ops.push(StoreOp::RemoveBan(key.to_string(), list.qualify(&removed)));
+            }
+            Ok(Some(removed))
+        }
+    }
 }
 
 #[cfg(test)]

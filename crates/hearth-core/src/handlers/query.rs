@@ -61,6 +61,11 @@ pub fn who(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
             flags.push('*');
         }
         flags.push_str(prefixes(status, multi));
+        // Bot mode: "the `B` WHO flag" marks bots (after the status prefixes, as
+        // ergo and InspIRCd send it).
+        if c.bot {
+            flags.push('B');
+        }
         let m = match &whox {
             None => s
                 .server_msg(RPL_WHOREPLY)
@@ -148,6 +153,11 @@ pub fn whois(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     if t.oper {
         s.num(ctx, RPL_WHOISOPERATOR, [tn.as_str()], "is an IRC operator");
     }
+    if t.bot {
+        let network = s.cfg.network.clone();
+        s.num(ctx, RPL_WHOISBOT, [tn.as_str()], &format!("is a Bot on {network}"));
+    }
+    let t = s.client(tid);
     if let Some(away) = t.away.clone() {
         s.num(ctx, RPL_AWAY, [tn.as_str()], &away);
     }

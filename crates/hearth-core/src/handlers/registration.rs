@@ -201,6 +201,9 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     }
     let old_key = c.nick_key.clone();
     if c.registered {
+        let departed = crate::whowas::Entry::of(c, std::time::SystemTime::now());
+        s.whowas.record(departed);
+        let c = s.client(ctx.id);
         let m = Message::new("NICK").with_source(c.mask.as_str()).with_param(new.as_str());
         let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
         let caps = c.caps;
@@ -310,9 +313,9 @@ fn welcome(s: &mut Server, ctx: &mut Ctx) {
             .with_param(nick)
             .with_param(server.as_str())
             .with_param(version)
-            .with_param("io")
-            .with_param("biklmnostv")
-            .with_param("bklov"),
+            .with_param("Biow")
+            .with_param("Ibeiklmnostv")
+            .with_param("Ibeklov"),
     );
     isupport(s, ctx);
     crate::handlers::query::send_lusers(s, ctx);

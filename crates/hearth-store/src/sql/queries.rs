@@ -16,7 +16,7 @@ use crate::error::{Result, StoreError, classify};
 use crate::sql::{Dir, MSG_COLUMNS, Pos, append_sql, chunk_len, lower_pos, upper_pos};
 use crate::store::Store;
 use crate::types::{
-    Account, Ban, Bound, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic, casefold, dm_participants,
+    Account, Ban, BanList, Bound, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic, casefold, dm_participants,
 };
 
 #[async_trait]
@@ -138,14 +138,16 @@ impl Store for ThisStore {
 
     async fn add_ban(&self, room: &str, ban: &Ban) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO room_bans (room_key, mask_key, mask, set_by, set_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_key, mask_key) DO NOTHING",
+            "INSERT INTO room_bans (room_key, mask_key, mask, set_by, set_at, list) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room_key, mask_key) DO NOTHING",
         )
         .bind(casefold(room))
-        .bind(casefold(&ban.mask))
+        // The key carries the list, so one mask may be on several lists.
+        .bind(casefold(&ban.list.qualify(&ban.mask)))
         .bind(&ban.mask)
         .bind(&ban.set_by)
         .bind(ban.set_at.0)
+        .bind(ban.list.letter().to_string())
         .execute(&self.write)
         .await
         .map_err(|e| classify(e, "room", room))?;
@@ -163,7 +165,7 @@ impl Store for ThisStore {
 
     async fn bans(&self, room: &str) -> Result<Vec<Ban>> {
         let rows = sqlx::query(
-            "SELECT mask, set_by, set_at FROM room_bans WHERE room_key = $1 \
+            "SELECT mask, set_by, set_at, list FROM room_bans WHERE room_key = $1 \
              ORDER BY set_at, mask_key",
         )
         .bind(casefold(room))
@@ -171,10 +173,12 @@ impl Store for ThisStore {
         .await?;
         rows.iter()
             .map(|row| {
+                let list: String = row.try_get("list")?;
                 Ok(Ban {
                     mask: row.try_get("mask")?,
                     set_by: row.try_get("set_by")?,
                     set_at: Timestamp(row.try_get("set_at")?),
+                    list: list.chars().next().and_then(BanList::from_letter).unwrap_or_default(),
                 })
             })
             .collect()

@@ -103,6 +103,7 @@ conformance! {
     accounts::accept_lists,
     rooms::upsert_get_list_delete,
     rooms::bans_add_remove_list,
+    rooms::exception_lists_are_separate,
     rooms::operators_need_room_and_account,
     rooms::load_rooms_restores_everything,
     history::append_skips_duplicate_msgids,

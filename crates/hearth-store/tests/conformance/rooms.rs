@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use hearth_store::{Ban, Room, Store, StoreError, Timestamp, Topic};
+use hearth_store::{Ban, BanList, Room, Store, StoreError, Timestamp, Topic};
 
 pub fn room(name: &str) -> Room {
     Room {
@@ -16,7 +16,33 @@ pub fn room(name: &str) -> Room {
 }
 
 fn ban(mask: &str, at: i64) -> Ban {
-    Ban { mask: mask.to_owned(), set_by: "alice".to_owned(), set_at: Timestamp(at) }
+    Ban { mask: mask.to_owned(), set_by: "alice".to_owned(), set_at: Timestamp(at), list: BanList::Ban }
+}
+
+fn on(list: BanList, mask: &str, at: i64) -> Ban {
+    Ban { list, ..ban(mask, at) }
+}
+
+/// +b, +e and +I entries share one table: the same mask may be on each list, and
+/// removing it from one list leaves the others.
+pub async fn exception_lists_are_separate(store: Arc<dyn Store>) {
+    store.upsert_room(&room("#hearth")).await.unwrap();
+    assert!(store.add_ban("#hearth", &ban("*!*@host", 10)).await.unwrap());
+    assert!(store.add_ban("#hearth", &on(BanList::Exception, "*!*@HOST", 20)).await.unwrap());
+    assert!(store.add_ban("#hearth", &on(BanList::InviteException, "~a:alice", 30)).await.unwrap());
+    assert!(!store.add_ban("#hearth", &on(BanList::Exception, "*!*@host", 40)).await.unwrap(), "same list");
+    let all = store.bans("#hearth").await.unwrap();
+    assert_eq!(
+        all,
+        [ban("*!*@host", 10), on(BanList::Exception, "*!*@HOST", 20), on(BanList::InviteException, "~a:alice", 30)]
+    );
+    let key = BanList::Exception.qualify("*!*@host");
+    assert!(store.remove_ban("#hearth", &key).await.unwrap());
+    assert!(!store.remove_ban("#hearth", &key).await.unwrap());
+    assert!(store.remove_ban("#hearth", &BanList::InviteException.qualify("~A:ALICE")).await.unwrap());
+    assert_eq!(store.bans("#hearth").await.unwrap(), [ban("*!*@host", 10)], "the +b entry stays");
+    assert_eq!(BanList::split(&key), (BanList::Exception, "*!*@host"));
+    assert_eq!(BanList::split("e!*@*"), (BanList::Ban, "e!*@*"));
 }
 
 pub async fn upsert_get_list_delete(store: Arc<dyn Store>) {
