@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hearth_store::journal::{self, Journal, Position, Purge, Reader, Record, Trim};
+use hearth_store::journal::{self, Journal, Position, Purge, Reader, Record, Redact, Rename, Trim};
 use hearth_store::{Ban, Room, Store, StoredMessage};
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -45,6 +45,12 @@ pub enum StoreOp {
     Purge(Purge),
     /// A retention run, journaled likewise.
     Trim(Trim),
+    /// One message deleted (REDACT), journaled likewise.
+    Redact(Redact),
+    /// A channel's history moved to its new name (RENAME), journaled likewise.
+    RenameHistory(Rename),
+    /// A room's row, bans and operators moved to its new name: (old, new name).
+    RenameRoom(String, String),
     Room(Room),
     AddBan(String, Ban),
     RemoveBan(String, String),
@@ -61,6 +67,8 @@ impl StoreOp {
             StoreOp::Message(m) => Ok(Record::Message(m)),
             StoreOp::Purge(p) => Ok(Record::Purge(p)),
             StoreOp::Trim(t) => Ok(Record::Trim(t)),
+            StoreOp::Redact(r) => Ok(Record::Redact(r)),
+            StoreOp::RenameHistory(r) => Ok(Record::Rename(r)),
             other => Err(other),
         }
     }
@@ -504,7 +512,12 @@ async fn insert(store: Arc<dyn Store>, ob: Arc<Inner>, stored: watch::Sender<u64
 
 async fn apply(store: &dyn Store, op: StoreOp) {
     let result = match &op {
-        StoreOp::Message(_) | StoreOp::Purge(_) | StoreOp::Trim(_) => Ok(()),
+        StoreOp::Message(_)
+        | StoreOp::Purge(_)
+        | StoreOp::Trim(_)
+        | StoreOp::Redact(_)
+        | StoreOp::RenameHistory(_) => Ok(()),
+        StoreOp::RenameRoom(from, to) => store.rename_room(from, to).await.map(|_| ()),
         StoreOp::Room(r) => store.upsert_room(r).await,
         StoreOp::AddBan(room, b) => store.add_ban(room, b).await.map(|_| ()),
         StoreOp::RemoveBan(room, mask) => store.remove_ban(room, mask).await.map(|_| ()),

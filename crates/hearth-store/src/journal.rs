@@ -9,11 +9,15 @@
 //!
 //! # Records
 //! One JSON object per line ([`Record`]): a [`StoredMessage`], or a history operation
-//! that must happen *in order* with the messages around it — a [`Purge`] or a
-//! [`Trim`]. Because purges travel through the journal, replaying the journal after a
-//! crash replays the purge too, after the messages it deleted: nothing purged can come
-//! back. Replaying is idempotent (a stored msgid is skipped; a purge or trim with
-//! recorded bounds deletes the same rows again).
+//! that must happen *in order* with the messages around it — a [`Purge`], a
+//! [`Trim`], a [`Redact`] (one message deleted, draft/message-redaction) or a
+//! [`Rename`] (a channel's history moved to its new name, draft/channel-rename).
+//! Because these travel through the journal, replaying the journal after a crash
+//! replays them too, after the messages they concern: nothing purged or redacted can
+//! come back, and no message lands under a name its channel no longer has. Replaying
+//! is idempotent (a stored msgid is skipped; a purge or trim with recorded bounds
+//! deletes the same rows again; a redaction deletes the same msgid again; a rename
+//! moves whatever is still under the old key).
 //!
 //! # Files
 //! Segments `journal-<n>.log`, written by one [`Journal`], read by one [`Reader`]
@@ -83,21 +87,43 @@ impl Trim {
     }
 }
 
+/// Deletes one message (`msgid` of conversation `target`) in order with the messages
+/// around it: REDACT (draft/message-redaction).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redact {
+    pub target: String,
+    pub msgid: String,
+}
+
+/// Moves the history (and read markers) of channel key `from` to the channel named
+/// `to` (as displayed), in order with the messages around it: RENAME
+/// (draft/channel-rename). See [`Store::rename_history`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+}
+
 /// One journal line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     Message(StoredMessage),
     Purge(Purge),
     Trim(Trim),
+    Redact(Redact),
+    Rename(Rename),
 }
 
-/// The serialised form of the operations: `{"purge":{…}}`, `{"trim":{…}}`. Messages
-/// are plain objects, as in journals written before operations existed.
+/// The serialised form of the operations: `{"purge":{…}}`, `{"trim":{…}}`,
+/// `{"redact":{…}}`, `{"rename":{…}}`. Messages are plain objects, as in journals
+/// written before operations existed.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Op {
     Purge(Purge),
     Trim(Trim),
+    Redact(Redact),
+    Rename(Rename),
 }
 
 #[derive(Serialize)]
@@ -105,7 +131,12 @@ enum Op {
 enum OpRef<'a> {
     Purge(&'a Purge),
     Trim(&'a Trim),
+    Redact(&'a Redact),
+    Rename(&'a Rename),
 }
+
+/// How each operation's line starts (a message line starts with `{"msgid"`).
+const OP_PREFIXES: [&[u8]; 4] = [b"{\"purge\"", b"{\"trim\"", b"{\"redact\"", b"{\"rename\""];
 
 impl Record {
     fn write_json(&self, buf: &mut Vec<u8>) -> io::Result<()> {
@@ -113,16 +144,20 @@ impl Record {
             Record::Message(m) => serde_json::to_writer(&mut *buf, m),
             Record::Purge(p) => serde_json::to_writer(&mut *buf, &OpRef::Purge(p)),
             Record::Trim(t) => serde_json::to_writer(&mut *buf, &OpRef::Trim(t)),
+            Record::Redact(r) => serde_json::to_writer(&mut *buf, &OpRef::Redact(r)),
+            Record::Rename(r) => serde_json::to_writer(&mut *buf, &OpRef::Rename(r)),
         }
         .map_err(io::Error::other)
     }
 
     /// Parses one line (without its newline).
     pub fn parse(line: &[u8]) -> Option<Record> {
-        if line.starts_with(b"{\"purge\"") || line.starts_with(b"{\"trim\"") {
+        if OP_PREFIXES.iter().any(|p| line.starts_with(p)) {
             match serde_json::from_slice::<Op>(line).ok()? {
                 Op::Purge(p) => Some(Record::Purge(p)),
                 Op::Trim(t) => Some(Record::Trim(t)),
+                Op::Redact(r) => Some(Record::Redact(r)),
+                Op::Rename(r) => Some(Record::Rename(r)),
             }
         } else {
             serde_json::from_slice::<StoredMessage>(line).ok().map(Record::Message)
@@ -406,6 +441,14 @@ pub async fn apply(store: &dyn Store, records: &[Record]) -> Result<Vec<OpResult
                 flush_run(store, &mut run).await?;
                 results.push((t.id, store.trim(&t.policy(), t.now).await?));
             }
+            Record::Redact(r) => {
+                flush_run(store, &mut run).await?;
+                store.redact(&r.target, &r.msgid).await?;
+            }
+            Record::Rename(r) => {
+                flush_run(store, &mut run).await?;
+                store.rename_history(&r.from, &r.to).await?;
+            }
         }
     }
     flush_run(store, &mut run).await?;
@@ -511,6 +554,8 @@ mod tests {
                 Record::Message(m) => m.msgid.clone(),
                 Record::Purge(p) => format!("purge{}", p.id),
                 Record::Trim(t) => format!("trim{}", t.id),
+                Record::Redact(r) => format!("redact {}", r.msgid),
+                Record::Rename(r) => format!("rename {}", r.to),
             })
             .collect()
     }
@@ -523,7 +568,9 @@ mod tests {
             &Retention { max_age: Some(Duration::from_secs(60)), max_per_target: Some(5) },
             Timestamp(9),
         ));
-        for r in [m("x"), purge, trim] {
+        let redact = Record::Redact(Redact { target: "#a".into(), msgid: "x".into() });
+        let rename = Record::Rename(Rename { from: "#a".into(), to: "#b".into() });
+        for r in [m("x"), purge, trim, redact, rename] {
             let mut buf = Vec::new();
             r.write_json(&mut buf).unwrap();
             assert_eq!(Record::parse(&buf), Some(r));

@@ -6,5 +6,8 @@ pub mod channel;
 pub mod history;
 pub mod message;
 pub mod mode;
+pub mod multiline;
 pub mod query;
+pub mod redact;
 pub mod registration;
+pub mod rename;
