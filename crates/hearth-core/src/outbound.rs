@@ -512,11 +512,9 @@ async fn insert(store: Arc<dyn Store>, ob: Arc<Inner>, stored: watch::Sender<u64
 
 async fn apply(store: &dyn Store, op: StoreOp) {
     let result = match &op {
-        StoreOp::Message(_)
-        | StoreOp::Purge(_)
-        | StoreOp::Trim(_)
-        | StoreOp::Redact(_)
-        | StoreOp::RenameHistory(_) => Ok(()),
+        StoreOp::Message(_) | StoreOp::Purge(_) | StoreOp::Trim(_) | StoreOp::Redact(_) | StoreOp::RenameHistory(_) => {
+            Ok(())
+        }
         StoreOp::RenameRoom(from, to) => store.rename_room(from, to).await.map(|_| ()),
         StoreOp::Room(r) => store.upsert_room(r).await,
         StoreOp::AddBan(room, b) => store.add_ban(room, b).await.map(|_| ()),

@@ -149,9 +149,8 @@ fn replay_lines(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bool
     let mut client_tags = tags_from_string(&m.tags);
     client_tags.retain(|t| t.key != hearth_store::MULTILINE_TAG);
     let relay = |msg: Message, msgid: Option<&str>, tags: Vec<Tag>| {
-        let mut r = Relay::new(msg, server_time(to_time(m.time)))
-            .with_account(m.sender_account.clone())
-            .with_client_tags(tags);
+        let mut r =
+            Relay::new(msg, server_time(to_time(m.time))).with_account(m.sender_account.clone()).with_client_tags(tags);
         if let Some(id) = msgid {
             r = r.with_msgid(id.to_string());
         }
@@ -185,7 +184,8 @@ fn replay_lines(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bool
         for (line, _) in lines.into_iter().filter(|(l, _)| !l.is_empty()) {
             let first = out.is_empty();
             let text = timed_text(m, line, caps, prefix_time);
-            let msg = Message::new(m.command.as_str()).with_source(source).with_param(m.recipient.as_str()).with_param(text);
+            let msg =
+                Message::new(m.command.as_str()).with_source(source).with_param(m.recipient.as_str()).with_param(text);
             let tags = if first { client_tags.clone() } else { Vec::new() };
             out.push(relay(msg, first.then_some(m.msgid.as_str()), tags));
         }

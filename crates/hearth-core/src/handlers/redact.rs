@@ -78,11 +78,7 @@ fn unknown(target: &str, msgid: &str) -> IrcError {
 /// any channel, for an operator), or a direct conversation of its own.
 fn redactable_target(s: &Server, id: ConnId, target: &str) -> Result<String, IrcError> {
     let invalid = || {
-        IrcError::Fail(
-            "INVALID_TARGET",
-            vec![target.to_string()],
-            format!("You cannot delete messages from {target}"),
-        )
+        IrcError::Fail("INVALID_TARGET", vec![target.to_string()], format!("You cannot delete messages from {target}"))
     };
     let c = s.client(id);
     if target.starts_with('#') || target.starts_with('&') {

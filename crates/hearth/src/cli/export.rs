@@ -336,8 +336,12 @@ mod tests {
         assert_eq!(line("JOIN", "Alice A.").unwrap(), "[2026-11-21 05:41:56] --> alice joined");
         assert_eq!(line("QUIT", "Quit: bye").unwrap(), "[2026-11-21 05:41:56] <-- alice quit (Quit: bye)");
         assert_eq!(line("NICK", "alicia").unwrap(), "[2026-11-21 05:41:56] -- alice is now known as alicia");
-        assert_eq!(line("KICK", "bob flooding").unwrap(), "[2026-11-21 05:41:56] <-- bob was kicked by alice (flooding)");
-        let multiline = StoredMessage { tags: "draft/multiline=3".into(), ..msg("PRIVMSG", "hello\n\nhow is \neveryone?") };
+        assert_eq!(
+            line("KICK", "bob flooding").unwrap(),
+            "[2026-11-21 05:41:56] <-- bob was kicked by alice (flooding)"
+        );
+        let multiline =
+            StoredMessage { tags: "draft/multiline=3".into(), ..msg("PRIVMSG", "hello\n\nhow is \neveryone?") };
         assert_eq!(
             text_line(&multiline).unwrap(),
             "[2026-11-21 05:41:56] <alice> hello\n[2026-11-21 05:41:56] <alice> how is everyone?"

@@ -8,6 +8,7 @@ mod accounts;
 mod binary;
 mod channels;
 mod durability;
+mod events;
 mod faults;
 mod flow;
 mod history;
