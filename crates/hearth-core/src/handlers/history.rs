@@ -423,6 +423,14 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
     let first =
         if sub == "LATEST" && p[2] == "*" { None } else { Some(parse_bound(&p[2]).ok_or_else(|| bad_ref(&p[2]))?) };
     let second = if sub == "BETWEEN" { Some(parse_bound(&p[3]).ok_or_else(|| bad_ref(&p[3]))?) } else { None };
+    let events = s.client(id).caps.contains(Cap::EventPlayback);
+    // Pages that run into the past (BEFORE, LATEST *) or the future (AFTER) are topped
+    // up past the events a client without draft/event-playback does not get.
+    let direction = match (sub.as_str(), &first) {
+        ("BEFORE", _) | ("LATEST", None) if !events => Some(true),
+        ("AFTER", _) if !events => Some(false),
+        _ => None,
+    };
     s.spawn(async move {
         let store = &svc.store;
         let rows = match (sub.as_str(), &first, &second) {
@@ -433,6 +441,10 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
             ("AROUND", Some(f), _) => bounded(store.around(&key, f, limit)).await,
             ("BETWEEN", Some(f), Some(g)) => bounded(store.between(&key, f, g, limit)).await,
             _ => Ok(Vec::new()),
+        };
+        let rows = match (rows, direction) {
+            (Ok(rows), Some(backward)) => top_up(&**store, &key, rows, limit, backward).await,
+            (rows, _) => rows,
         };
         let done: Completion = Box::new(move |s: &mut Server| {
             if !s.clients.contains_key(&id) {
@@ -468,6 +480,42 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         done
     });
     Ok(())
+}
+
+/// Drops events from a page of `limit` rows and, while it came back full, fetches
+/// further back (`backward`) or further on, so that the page still holds up to `limit`
+/// messages: paging with BEFORE/AFTER then never sees short pages before the end.
+async fn top_up(
+    store: &dyn hearth_store::Store,
+    key: &str,
+    mut rows: Vec<StoredMessage>,
+    limit: usize,
+    backward: bool,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let is_message = |m: &StoredMessage| !EVENTS.contains(&m.command.as_str());
+    let mut full = rows.len() == limit;
+    let mut edge = if backward { rows.first() } else { rows.last() }.map(|m| m.msgid.clone());
+    rows.retain(is_message);
+    while full && rows.len() < limit {
+        let Some(at) = edge.take() else { break };
+        let want = limit - rows.len();
+        let bound = Bound::MsgId(at);
+        let mut page = if backward {
+            bounded(store.before(key, &bound, want)).await?
+        } else {
+            bounded(store.after(key, &bound, want)).await?
+        };
+        full = page.len() == want;
+        edge = if backward { page.first() } else { page.last() }.map(|m| m.msgid.clone());
+        page.retain(is_message);
+        if backward {
+            page.append(&mut rows);
+            rows = page;
+        } else {
+            rows.append(&mut page);
+        }
+    }
+    Ok(rows)
 }
 
 /// How long a history query waits for the database to catch up with the journal
