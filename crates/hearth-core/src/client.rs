@@ -64,6 +64,8 @@ pub struct Client {
     pub signon: SystemTime,
     /// Last time the client sent a message to someone (for WHOIS idle).
     pub last_active: SystemTime,
+    /// A `draft/multiline` batch being received (`BATCH +` seen, `BATCH -` not yet).
+    pub multiline: Option<crate::handlers::multiline::Pending>,
 }
 
 impl Client {
@@ -108,6 +110,7 @@ impl Client {
             invites: Vec::new(),
             signon: now,
             last_active: now,
+            multiline: None,
         }
     }
 

@@ -3,7 +3,9 @@
 use hearth_proto::Message;
 
 use crate::error::IrcError;
-use crate::handlers::{account, channel, history, message, mode, oper, query, registration, server_info, whowas};
+use crate::handlers::{
+    account, channel, history, message, mode, multiline, oper, query, redact, registration, rename, server_info, whowas,
+};
 use crate::server::{Ctx, Server};
 
 /// A handler: applies one command, writes replies to `ctx`.
@@ -99,6 +101,9 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "PRIVMSG" => spec(message::privmsg, 0, true),
         "NOTICE" => spec(message::notice, 0, true),
         "TAGMSG" => spec(message::tagmsg, 1, true),
+        "BATCH" => spec(multiline::batch, 1, true),
+        "REDACT" => spec(redact::redact, 2, true),
+        "RENAME" => spec(rename::rename, 2, true),
         "MODE" => spec(mode::mode, 1, true),
         "WHO" => spec(query::who, 0, true),
         "WHOIS" => spec(query::whois, 1, true),

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hearth_store::journal::{self, Journal, Op, Position, Purge, Reader, Record, Trim};
+use hearth_store::journal::{self, Journal, Op, Position, Purge, Reader, Record, Redact, Rename, Trim};
 use hearth_store::{Ban, Room, Store, StoredMessage};
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -45,6 +45,12 @@ pub enum StoreOp {
     Purge(Purge),
     /// A retention run, journaled likewise.
     Trim(Trim),
+    /// One message deleted (REDACT), journaled likewise.
+    Redact(Redact),
+    /// A channel's history moved to its new name (RENAME), journaled likewise.
+    RenameHistory(Rename),
+    /// A room's row, bans and operators moved to its new name: (old, new name).
+    RenameRoom(String, String),
     Room(Room),
     AddBan(String, Ban),
     RemoveBan(String, String),
@@ -60,6 +66,9 @@ impl StoreOp {
             StoreOp::Message(m) => Record::Message(m),
             StoreOp::Purge(p) => Record::Purge(p),
             StoreOp::Trim(t) => Record::Trim(t),
+            StoreOp::Redact(r) => Record::Redact(r),
+            StoreOp::RenameHistory(r) => Record::Rename(r),
+            StoreOp::RenameRoom(from, to) => Record::Op(Op::RenameRoom { from, to }),
             StoreOp::Room(room) => Record::Op(Op::Room(room)),
             StoreOp::AddBan(room, ban) => Record::Op(Op::AddBan { room, ban }),
             StoreOp::RemoveBan(room, mask) => Record::Op(Op::RemoveBan { room, mask }),

@@ -55,6 +55,11 @@ impl Server {
     pub fn preload_recent(&mut self, room: &str, messages: Vec<hearth_store::StoredMessage>) {
         let keep = self.cfg.replay_on_join;
         if let Some(ch) = self.channels.get_mut(&casefold(room)) {
+            // Events (draft/event-playback) are for CHATHISTORY only, never replayed on join.
+            let messages: Vec<_> = messages
+                .into_iter()
+                .filter(|m| !crate::handlers::history::EVENTS.contains(&m.command.as_str()))
+                .collect();
             ch.recent = messages.into_iter().rev().take(keep).rev().collect();
         }
     }

@@ -578,7 +578,8 @@ impl Server {
                     }
                 }
                 Record::Purge(Purge { id, .. }) | Record::Trim(Trim { id, .. }) => svc.outbound.fail_result(*id),
-                Record::Op(_) => {}
+                // Not delivered either; the change stays in memory until a restart.
+                Record::Op(_) | Record::Redact(_) | Record::Rename(_) => {}
             }
         }
     }
@@ -682,8 +683,13 @@ impl Server {
         if client.registered {
             let quit = Message::new("QUIT").with_source(client.mask.as_str()).with_param(reason);
             let mut relay = Relay::new(quit, Self::now_time()).with_account(client.account.clone());
+            // draft/event-playback: the QUIT is part of every channel's history.
+            let (mask, account, channels) = (client.mask.clone(), client.account.clone(), client.channels.clone());
             let peers = self.peers(id);
             self.deliver(&mut relay, peers, None, None);
+            for key in channels {
+                crate::handlers::history::record_event(self, &key, &mask, account.clone(), "QUIT", reason.to_string());
+            }
         }
         let Some(client) = self.clients.remove(&id) else { return };
         if client.registered {

@@ -68,6 +68,9 @@ caps! {
     ReadMarker = "draft/read-marker", "https://ircv3.net/specs/extensions/read-marker";
     AccountRegistration = "draft/account-registration", "https://ircv3.net/specs/extensions/account-registration";
     Chghost = "chghost", "https://ircv3.net/specs/extensions/chghost";
+    MessageRedaction = "draft/message-redaction", "https://ircv3.net/specs/extensions/message-redaction";
+    Multiline = "draft/multiline", "https://ircv3.net/specs/extensions/multiline";
+    ChannelRename = "draft/channel-rename", "https://ircv3.net/specs/extensions/channel-rename";
 }
 
 impl Cap {

@@ -9,11 +9,15 @@
 //!
 //! # Records
 //! One JSON object per line ([`Record`]): a [`StoredMessage`], or a history operation
-//! that must happen *in order* with the messages around it — a [`Purge`] or a
-//! [`Trim`]. Because purges travel through the journal, replaying the journal after a
-//! crash replays the purge too, after the messages it deleted: nothing purged can come
-//! back. Replaying is idempotent (a stored msgid is skipped; a purge or trim with
-//! recorded bounds deletes the same rows again).
+//! that must happen *in order* with the messages around it — a [`Purge`], a
+//! [`Trim`], a [`Redact`] (one message deleted, draft/message-redaction) or a
+//! [`Rename`] (a channel's history moved to its new name, draft/channel-rename).
+//! Because these travel through the journal, replaying the journal after a crash
+//! replays them too, after the messages they concern: nothing purged or redacted can
+//! come back, and no message lands under a name its channel no longer has. Replaying
+//! is idempotent (a stored msgid is skipped; a purge or trim with recorded bounds
+//! deletes the same rows again; a redaction deletes the same msgid again; a rename
+//! moves whatever is still under the old key).
 //!
 //! # Files
 //! Segments `journal-<n>.log`, written by one [`Journal`], read by one [`Reader`]
@@ -83,6 +87,23 @@ impl Trim {
     }
 }
 
+/// Deletes one message (`msgid` of conversation `target`) in order with the messages
+/// around it: REDACT (draft/message-redaction).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redact {
+    pub target: String,
+    pub msgid: String,
+}
+
+/// Moves the history (and read markers) of channel key `from` to the channel named
+/// `to` (as displayed), in order with the messages around it: RENAME
+/// (draft/channel-rename). See [`Store::rename_history`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+}
+
 /// One journal line: a history message, or a change of persistent state that must
 /// happen in order with the messages around it and survive a crash before the database
 /// has it.
@@ -91,6 +112,8 @@ pub enum Record {
     Message(StoredMessage),
     Purge(Purge),
     Trim(Trim),
+    Redact(Redact),
+    Rename(Rename),
     Op(Op),
 }
 
@@ -104,10 +127,29 @@ pub enum Op {
     Purge(Purge),
     Trim(Trim),
     Room(Room),
-    AddBan { room: String, ban: Ban },
-    RemoveBan { room: String, mask: String },
-    AddOperator { room: String, account: String },
-    RemoveOperator { room: String, account: String },
+    AddBan {
+        room: String,
+        ban: Ban,
+    },
+    RemoveBan {
+        room: String,
+        mask: String,
+    },
+    AddOperator {
+        room: String,
+        account: String,
+    },
+    RemoveOperator {
+        room: String,
+        account: String,
+    },
+    /// A room renamed (draft/channel-rename), with its bans and operators.
+    RenameRoom {
+        from: String,
+        to: String,
+    },
+    Redact(Redact),
+    Rename(Rename),
 }
 
 #[derive(Serialize)]
@@ -115,6 +157,8 @@ pub enum Op {
 enum OpRef<'a> {
     Purge(&'a Purge),
     Trim(&'a Trim),
+    Redact(&'a Redact),
+    Rename(&'a Rename),
 }
 
 impl Record {
@@ -124,6 +168,8 @@ impl Record {
             Record::Purge(p) => serde_json::to_writer(&mut *buf, &OpRef::Purge(p)),
             Record::Trim(t) => serde_json::to_writer(&mut *buf, &OpRef::Trim(t)),
             Record::Op(op) => serde_json::to_writer(&mut *buf, op),
+            Record::Redact(r) => serde_json::to_writer(&mut *buf, &OpRef::Redact(r)),
+            Record::Rename(r) => serde_json::to_writer(&mut *buf, &OpRef::Rename(r)),
         }
         .map_err(io::Error::other)
     }
@@ -136,6 +182,8 @@ impl Record {
         match serde_json::from_slice::<Op>(line).ok()? {
             Op::Purge(p) => Some(Record::Purge(p)),
             Op::Trim(t) => Some(Record::Trim(t)),
+            Op::Redact(r) => Some(Record::Redact(r)),
+            Op::Rename(r) => Some(Record::Rename(r)),
             op => Some(Record::Op(op)),
         }
     }
@@ -417,6 +465,14 @@ pub async fn apply(store: &dyn Store, records: &[Record]) -> Result<Vec<OpResult
                 flush_run(store, &mut run).await?;
                 results.push((t.id, store.trim(&t.policy(), t.now).await?));
             }
+            Record::Redact(r) => {
+                flush_run(store, &mut run).await?;
+                skip_permanent(store.redact(&r.target, &r.msgid).await.map(drop))?;
+            }
+            Record::Rename(r) => {
+                flush_run(store, &mut run).await?;
+                skip_permanent(store.rename_history(&r.from, &r.to).await.map(drop))?;
+            }
             Record::Op(op) => {
                 flush_run(store, &mut run).await?;
                 let done = match op {
@@ -427,18 +483,29 @@ pub async fn apply(store: &dyn Store, records: &[Record]) -> Result<Vec<OpResult
                     Op::RemoveBan { room, mask } => store.remove_ban(room, mask).await.map(drop),
                     Op::AddOperator { room, account } => store.add_operator(room, account).await.map(drop),
                     Op::RemoveOperator { room, account } => store.remove_operator(room, account).await.map(drop),
+                    Op::RenameRoom { from, to } => store.rename_room(from, to).await.map(drop),
+                    Op::Redact(r) => store.redact(&r.target, &r.msgid).await.map(drop),
+                    Op::Rename(r) => store.rename_history(&r.from, &r.to).await.map(drop),
                 };
-                match done {
-                    // E.g. an operator grant for an account deleted meanwhile: nothing
-                    // to retry, and it must not hold up what comes after it.
-                    Err(e) if e.is_permanent() => tracing::warn!("skipped a room change the database refused: {e}"),
-                    other => other?,
-                }
+                skip_permanent(done)?;
             }
         }
     }
     flush_run(store, &mut run).await?;
     Ok(results)
+}
+
+/// A change the database refuses for good (an operator grant for an account deleted
+/// meanwhile, a redaction of a message already gone) has nothing to retry, and must not
+/// hold up what comes after it: it is skipped with a WARN.
+fn skip_permanent(done: Result<()>) -> Result<()> {
+    match done {
+        Err(e) if e.is_permanent() => {
+            tracing::warn!("skipped a journaled change the database refused: {e}");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 async fn flush_run(store: &dyn Store, run: &mut Vec<StoredMessage>) -> Result<()> {
@@ -541,6 +608,8 @@ mod tests {
                 Record::Purge(p) => format!("purge{}", p.id),
                 Record::Trim(t) => format!("trim{}", t.id),
                 Record::Op(op) => format!("{op:?}"),
+                Record::Redact(r) => format!("redact {}", r.msgid),
+                Record::Rename(r) => format!("rename {}", r.to),
             })
             .collect()
     }
@@ -553,8 +622,10 @@ mod tests {
             &Retention { max_age: Some(Duration::from_secs(60)), max_per_target: Some(5) },
             Timestamp(9),
         ));
+        let redact = Record::Redact(Redact { target: "#a".into(), msgid: "x".into() });
+        let rename = Record::Rename(Rename { from: "#a".into(), to: "#b".into() });
         let room = Record::Op(Op::AddOperator { room: "#a".into(), account: "alice".into() });
-        for r in [m("x"), purge, trim, room] {
+        for r in [m("x"), purge, trim, redact, rename, room] {
             let mut buf = Vec::new();
             r.write_json(&mut buf).unwrap();
             assert_eq!(Record::parse(&buf), Some(r));

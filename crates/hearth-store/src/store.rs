@@ -64,6 +64,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Its history stays (see [`Store::purge`]).
     async fn delete_room(&self, name: &str) -> Result<bool>;
 
+    /// Renames room `from` to `to` (draft/channel-rename), keeping its topic,
+    /// modes, `created_at`, bans and operators, atomically. The new display
+    /// name is `to` as given; `to` may differ from `from` only in case.
+    /// Returns `false` (and changes nothing) when `from` is not registered;
+    /// `AlreadyExists` when another room is registered as `to`. History
+    /// moves separately, through the journal ([`Store::rename_history`]).
+    async fn rename_room(&self, from: &str, to: &str) -> Result<bool>;
+
     /// Adds `ban` to `room`'s list `ban.list` (bans, exceptions or invite
     /// exceptions). Returns `false` (and changes nothing) when the casefolded mask
     /// is already on that list. `NotFound` when the room is not registered.
@@ -166,6 +174,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// `time < before` when given (both `None` empties the history).
     /// Returns how many messages were deleted.
     async fn purge(&self, target: Option<&str>, before: Option<Timestamp>) -> Result<u64>;
+
+    /// Deletes message `msgid` of conversation `target` (REDACT,
+    /// draft/message-redaction). Returns whether it was stored; deleting it
+    /// again is harmless (a journal replay does).
+    async fn redact(&self, target: &str, msgid: &str) -> Result<bool>;
+
+    /// Moves every message and read marker of channel key `from` to the key
+    /// of `to` (a channel rename; `to` is the new name as displayed, and
+    /// becomes the moved messages' `recipient`), atomically. Messages keep
+    /// their order; a read marker already set on the new key stays when it
+    /// is later. Returns how many messages moved. Idempotent; `to` may differ
+    /// from `from` only in case.
+    async fn rename_history(&self, from: &str, to: &str) -> Result<u64>;
 
     /// Applies a retention policy relative to `now`: drops messages older
     /// than `max_age`, then keeps only the newest `max_per_target` of every

@@ -223,12 +223,53 @@ pub struct StoredMessage {
     pub sender: String,
     /// The sender's account, if logged in.
     pub sender_account: Option<String>,
-    /// `PRIVMSG`, `NOTICE`, `TAGMSG`, `JOIN`, `PART`, …
+    /// `PRIVMSG`, `NOTICE`, `TAGMSG`, or an event (draft/event-playback): `JOIN`,
+    /// `PART`, `QUIT`, `KICK`, `NICK`, `TOPIC`.
     pub command: String,
-    /// Client-only tags, serialised as on the wire (without the leading `@`).
+    /// Client-only tags, serialised as on the wire (without the leading `@`). A
+    /// multiline message (draft/multiline) also carries [`MULTILINE_TAG`] here.
     pub tags: String,
-    /// The trailing text; empty for `TAGMSG` and most membership events.
+    /// The trailing text; empty for `TAGMSG`. For events: the realname (`JOIN`), the
+    /// reason (`PART`, `QUIT`), `<kicked nick> <reason>` (`KICK`), the new nick
+    /// (`NICK`), the topic (`TOPIC`). A multiline message holds its lines joined by
+    /// `\n` (see [`StoredMessage::lines`]).
     pub text: String,
+}
+
+/// The server tag that marks a stored multiline message (draft/multiline): its value
+/// lists, comma-separated, the indices of the lines sent with
+/// `draft/multiline-concat`. It has no `+`, so no client-only tag can collide with it.
+pub const MULTILINE_TAG: &str = "draft/multiline";
+
+impl StoredMessage {
+    /// The lines of a multiline message with their `draft/multiline-concat` flag, as
+    /// the client composed them; `None` for an ordinary message.
+    pub fn lines(&self) -> Option<Vec<(&str, bool)>> {
+        let concat = self.tags.split(';').find_map(|t| {
+            let (k, v) = t.split_once('=').unwrap_or((t, ""));
+            (k == MULTILINE_TAG).then_some(v)
+        })?;
+        let concat: Vec<usize> = concat.split(',').filter_map(|i| i.parse().ok()).collect();
+        Some(self.text.split('\n').enumerate().map(|(i, l)| (l, concat.contains(&i))).collect())
+    }
+
+    /// The message as its reader sees it: for a multiline message the "combined
+    /// message value" (lines joined by `\n`, except concatenated ones), else `text`.
+    pub fn combined_text(&self) -> String {
+        match self.lines() {
+            None => self.text.clone(),
+            Some(lines) => {
+                let mut out = String::with_capacity(self.text.len());
+                for (i, (line, concat)) in lines.iter().enumerate() {
+                    if i > 0 && !concat {
+                        out.push('\n');
+                    }
+                    out.push_str(line);
+                }
+                out
+            }
+        }
+    }
 }
 
 /// A reference point in a conversation's history (CHATHISTORY `msgid=` or
@@ -273,6 +314,26 @@ mod tests {
         assert_eq!(dm_peer("alice bob", "bob"), Some("alice"));
         assert_eq!(dm_peer("alice bob", "carol"), None);
         assert_eq!(dm_peer("#chan", "alice"), None);
+    }
+
+    #[test]
+    fn multiline_lines_and_combined_text() {
+        let mut m = StoredMessage {
+            msgid: "x".into(),
+            time: Timestamp(0),
+            target: "#a".into(),
+            recipient: "#a".into(),
+            sender: "n".into(),
+            sender_account: None,
+            command: "PRIVMSG".into(),
+            tags: "+a=b;draft/multiline=2".into(),
+            text: "hello\nhow is \neveryone?".into(),
+        };
+        assert_eq!(m.lines().unwrap(), [("hello", false), ("how is ", false), ("everyone?", true)]);
+        assert_eq!(m.combined_text(), "hello\nhow is everyone?");
+        m.tags = "+a=b".into();
+        assert_eq!(m.lines(), None);
+        assert_eq!(m.combined_text(), m.text);
     }
 
     #[test]

@@ -150,8 +150,10 @@ fn announce_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str, display: &str) {
     let mut plain = Relay::new(plain, time.clone()).with_account(account.clone());
     let mut extended = Relay::new(extended, time).with_account(account);
     let caps = c.caps;
+    let (mask, account, realname) = (c.mask.clone(), c.account.clone(), c.realname.clone());
     let own = if caps.contains(Cap::ExtendedJoin) { &extended } else { &plain };
     ctx.reply(own.message_for(caps));
+    history::record_event(s, chan_key, &mask, account, "JOIN", realname);
     let members = s.members(chan_key);
     let (ext, std): (Vec<ConnId>, Vec<ConnId>) =
         members.into_iter().partition(|id| s.clients.get(id).is_some_and(|c| c.caps.contains(Cap::ExtendedJoin)));
@@ -198,8 +200,10 @@ fn part_one(s: &mut Server, ctx: &mut Ctx, chan_key: &str, reason: Option<&str>)
     }
     let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
     ctx.reply(relay.message_for(c.caps));
+    let (mask, account) = (c.mask.clone(), c.account.clone());
     let members = s.members(chan_key);
     s.deliver(&mut relay, members, Some(ctx.id), None);
+    history::record_event(s, chan_key, &mask, account, "PART", reason.unwrap_or_default().to_string());
     remove_member(s, chan_key, ctx.id);
 }
 
@@ -244,17 +248,18 @@ pub fn topic(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     let caps = c.caps;
     let ch = s.channels.get_mut(&key).expect("checked above");
     ch.topic = (!text.is_empty()).then(|| Topic { text: text.clone(), setter: mask.clone(), time: SystemTime::now() });
-    let m = Message::new("TOPIC").with_source(mask).with_param(ch.name.as_str()).with_param(text);
-    let mut relay = Relay::new(m, Server::now_time()).with_account(account);
+    let m = Message::new("TOPIC").with_source(mask.as_str()).with_param(ch.name.as_str()).with_param(text.as_str());
+    let mut relay = Relay::new(m, Server::now_time()).with_account(account.clone());
     ctx.reply(relay.message_for(caps));
     let members = s.members(&key);
     s.deliver(&mut relay, members, Some(ctx.id), None);
+    history::record_event(s, &key, &mask, account, "TOPIC", text);
     s.persist_room(&key);
     Ok(())
 }
 
 /// RPL_TOPIC + RPL_TOPICWHOTIME, or RPL_NOTOPIC when `always` (a TOPIC query).
-fn send_topic(s: &Server, ctx: &mut Ctx, chan_key: &str, always: bool) {
+pub(crate) fn send_topic(s: &Server, ctx: &mut Ctx, chan_key: &str, always: bool) {
     let Some(ch) = s.channels.get(chan_key) else { return };
     match &ch.topic {
         Some(t) => {
@@ -295,7 +300,7 @@ pub fn names(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
 }
 
 /// RPL_NAMREPLY lines (split to fit) and RPL_ENDOFNAMES.
-fn send_names(s: &Server, ctx: &mut Ctx, chan_key: &str) {
+pub(crate) fn send_names(s: &Server, ctx: &mut Ctx, chan_key: &str) {
     let Some(ch) = s.channels.get(chan_key) else { return };
     let me = s.client(ctx.id);
     let multi = me.caps.contains(Cap::MultiPrefix);
@@ -452,6 +457,8 @@ pub fn kick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         };
         let me = s.client(ctx.id);
         let tnick = s.client(tid).nick.clone();
+        let (mask, account) = (me.mask.clone(), me.account.clone());
+        let event = format!("{tnick} {reason}");
         let m = Message::new("KICK")
             .with_source(me.mask.as_str())
             .with_param(display)
@@ -464,6 +471,7 @@ pub fn kick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         }
         let members = s.members(&key);
         s.deliver(&mut relay, members, Some(ctx.id), None);
+        history::record_event(s, &key, &mask, account, "KICK", event);
         remove_member(s, &key, tid);
     }
     Ok(())

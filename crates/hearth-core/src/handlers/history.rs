@@ -29,7 +29,7 @@ fn identity(s: &Server, id: ConnId) -> String {
 }
 
 /// Client-only tags as stored: `key=value;key2` (escaped as on the wire).
-fn tags_to_string(tags: &[Tag]) -> String {
+pub(crate) fn tags_to_string(tags: &[Tag]) -> String {
     let mut out = String::new();
     for t in tags {
         if !out.is_empty() {
@@ -90,10 +90,49 @@ pub(crate) fn record(
         tags: tags_to_string(tags),
         text,
     };
+    store_message(s, stored);
+}
+
+/// Queues a message (PRIVMSG, NOTICE, TAGMSG) for the store and a channel's replay tail.
+pub(crate) fn store_message(s: &mut Server, stored: StoredMessage) {
     if !stored.target.contains(hearth_store::DM_SEPARATOR) {
         let key = stored.target.clone();
         remember(s, &key, &stored);
     }
+    s.store_op(StoreOp::Message(stored));
+}
+
+/// The commands that are events (draft/event-playback) rather than messages.
+pub(crate) const EVENTS: &[&str] = &["JOIN", "PART", "QUIT", "KICK", "NICK", "TOPIC"];
+
+/// Records a channel event (draft/event-playback) — JOIN, PART, QUIT, KICK, NICK,
+/// TOPIC — in channel `chan_key`'s history, from `mask` (`account`). `text` is as
+/// [`StoredMessage::text`] documents for events. Events stay out of the replay tail:
+/// they are replayed only through CHATHISTORY, to clients that asked for them.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_event(
+    s: &mut Server,
+    chan_key: &str,
+    mask: &str,
+    account: Option<String>,
+    command: &str,
+    text: String,
+) {
+    if s.services.is_none() || !s.cfg.history {
+        return;
+    }
+    let Some(display) = s.channels.get(chan_key).map(|ch| ch.name.clone()) else { return };
+    let stored = StoredMessage {
+        msgid: s.next_msgid(),
+        time: Timestamp::now(),
+        target: chan_key.to_string(),
+        recipient: display,
+        sender: mask.to_string(),
+        sender_account: account,
+        command: command.to_string(),
+        tags: String::new(),
+        text,
+    };
     s.store_op(StoreOp::Message(stored));
 }
 
@@ -102,33 +141,110 @@ pub(crate) fn dm_target(s: &Server, sender: ConnId, other: ConnId) -> String {
     dm_key(&identity(s, sender), &identity(s, other))
 }
 
-/// A stored message as `caps` should see it; `force_time` for chathistory batches.
-fn replay_message(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bool) -> Message {
-    let mut msg = Message::new(m.command.as_str()).with_source(m.sender.as_str()).with_param(m.recipient.as_str());
-    if m.command != "TAGMSG" {
-        let text = if prefix_time && !caps.contains(Cap::ServerTime) {
-            // A client that cannot show server-time still learns when it was said.
-            let when = humantime::format_rfc3339_seconds(to_time(m.time)).to_string().replace('T', " ");
-            let when = when.trim_end_matches('Z');
-            match m.text.strip_prefix("\u{1}ACTION ") {
-                Some(rest) => format!("\u{1}ACTION [{when}] {rest}"),
-                None => format!("[{when}] {}", m.text),
+/// A stored line as `caps` should see it; `prefix_time` puts the time into the text for
+/// clients without server-time (replay on join). A multiline message (draft/multiline)
+/// becomes a nested `draft/multiline` batch for clients with draft/multiline and batch,
+/// and its non-blank lines (msgid on the first) for the others.
+fn replay_lines(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bool) -> Vec<Message> {
+    let source = m.sender.as_str();
+    let mut client_tags = tags_from_string(&m.tags);
+    client_tags.retain(|t| t.key != hearth_store::MULTILINE_TAG);
+    let relay = |msg: Message, msgid: Option<&str>, tags: Vec<Tag>| {
+        let mut r =
+            Relay::new(msg, server_time(to_time(m.time))).with_account(m.sender_account.clone()).with_client_tags(tags);
+        if let Some(id) = msgid {
+            r = r.with_msgid(id.to_string());
+        }
+        r.message_for(caps)
+    };
+    if let Some(lines) = m.lines() {
+        if caps.contains(Cap::Multiline) && caps.contains(Cap::Batch) {
+            // The batch reference only has to be unique on this connection.
+            let id = format!("ml{}", m.msgid);
+            let open = Message::new("BATCH")
+                .with_source(source)
+                .with_param(format!("+{id}"))
+                .with_param("draft/multiline")
+                .with_param(m.recipient.as_str());
+            let mut out = vec![relay(open, Some(&m.msgid), client_tags)];
+            for (line, concat) in lines {
+                let mut l = Message::new(m.command.as_str())
+                    .with_source(source)
+                    .with_param(m.recipient.as_str())
+                    .with_param(line);
+                l.tags.push(Tag::new("batch", id.as_str()));
+                if concat {
+                    l.tags.push(Tag::new("draft/multiline-concat", ""));
+                }
+                out.push(l);
             }
-        } else {
-            m.text.clone()
-        };
-        msg = msg.with_param(text);
+            out.push(Message::new("BATCH").with_source(source).with_param(format!("-{id}")));
+            return out;
+        }
+        let mut out = Vec::new();
+        for (line, _) in lines.into_iter().filter(|(l, _)| !l.is_empty()) {
+            let first = out.is_empty();
+            let text = timed_text(m, line, caps, prefix_time);
+            let msg =
+                Message::new(m.command.as_str()).with_source(source).with_param(m.recipient.as_str()).with_param(text);
+            let tags = if first { client_tags.clone() } else { Vec::new() };
+            out.push(relay(msg, first.then_some(m.msgid.as_str()), tags));
+        }
+        return out;
     }
-    let relay = Relay::new(msg, server_time(to_time(m.time)))
-        .with_msgid(m.msgid.clone())
-        .with_account(m.sender_account.clone())
-        .with_client_tags(tags_from_string(&m.tags));
-    relay.message_for(caps)
+    let mut msg = Message::new(m.command.as_str()).with_source(source);
+    match m.command.as_str() {
+        "TAGMSG" => msg = msg.with_param(m.recipient.as_str()),
+        "PRIVMSG" | "NOTICE" => {
+            msg = msg.with_param(m.recipient.as_str()).with_param(timed_text(m, &m.text, caps, prefix_time))
+        }
+        "JOIN" if caps.contains(Cap::ExtendedJoin) => {
+            let account = m.sender_account.as_deref().unwrap_or("*");
+            msg = msg.with_param(m.recipient.as_str()).with_param(account).with_param(m.text.as_str());
+        }
+        "JOIN" => msg = msg.with_param(m.recipient.as_str()),
+        "PART" => {
+            msg = msg.with_param(m.recipient.as_str());
+            if !m.text.is_empty() {
+                msg = msg.with_param(m.text.as_str());
+            }
+        }
+        "KICK" => {
+            let (kicked, reason) = m.text.split_once(' ').unwrap_or((m.text.as_str(), ""));
+            msg = msg.with_param(m.recipient.as_str()).with_param(kicked).with_param(reason);
+        }
+        "QUIT" | "NICK" => msg = msg.with_param(m.text.as_str()),
+        _ => msg = msg.with_param(m.recipient.as_str()).with_param(m.text.as_str()),
+    }
+    vec![relay(msg, Some(&m.msgid), client_tags)]
 }
 
-/// TAGMSG only ever goes to clients with message-tags, replayed or live.
+/// `text` with its time in front for clients that cannot show server-time.
+fn timed_text(m: &StoredMessage, text: &str, caps: hearth_proto::CapSet, prefix_time: bool) -> String {
+    if !prefix_time || caps.contains(Cap::ServerTime) {
+        return text.to_string();
+    }
+    // A client that cannot show server-time still learns when it was said.
+    let when = humantime::format_rfc3339_seconds(to_time(m.time)).to_string().replace('T', " ");
+    let when = when.trim_end_matches('Z');
+    match text.strip_prefix("\u{1}ACTION ") {
+        Some(rest) => format!("\u{1}ACTION [{when}] {rest}"),
+        None => format!("[{when}] {text}"),
+    }
+}
+
+/// TAGMSG only ever goes to clients with message-tags, replayed or live; events
+/// (JOIN, PART, …) only to clients with draft/event-playback. The chathistory spec:
+/// "The `draft/event-playback` capability MAY be negotiated. This allows the client to
+/// signal that it is capable of receiving and correctly processing lines that would
+/// normally produce a local state change (such as `JOIN` or `MODE`) in its history
+/// batches."
 fn visible_to(m: &StoredMessage, caps: hearth_proto::CapSet) -> bool {
-    m.command != "TAGMSG" || caps.contains(Cap::MessageTags)
+    match m.command.as_str() {
+        "PRIVMSG" | "NOTICE" => true,
+        "TAGMSG" => caps.contains(Cap::MessageTags),
+        _ => caps.contains(Cap::EventPlayback),
+    }
 }
 
 /// Wraps `lines` in a batch when the client supports it.
@@ -212,7 +328,7 @@ pub(crate) fn after_join(s: &mut Server, ctx: &mut Ctx, key: &str, display: &str
     let caps = c.caps;
     let Some(ch) = s.channels.get(key) else { return };
     let lines: Vec<Message> =
-        ch.recent.iter().filter(|m| visible_to(m, caps)).map(|m| replay_message(m, caps, true)).collect();
+        ch.recent.iter().filter(|m| visible_to(m, caps)).flat_map(|m| replay_lines(m, caps, true)).collect();
     if lines.is_empty() {
         return;
     }
@@ -249,7 +365,7 @@ fn send_marker(s: &mut Server, id: ConnId, target: &str, marker: Option<Timestam
 }
 
 /// The store key of a CHATHISTORY/MARKREAD target, if `id` may read it.
-fn readable_target(s: &Server, id: ConnId, target: &str) -> Result<String, IrcError> {
+pub(crate) fn readable_target(s: &Server, id: ConnId, target: &str) -> Result<String, IrcError> {
     let invalid = || IrcError::Fail("INVALID_TARGET", vec![target.to_string()], "You cannot read that history".into());
     let c = s.client(id);
     if target.starts_with('#') || target.starts_with('&') {
@@ -365,6 +481,14 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         if sub == "LATEST" && p[2] == "*" { None } else { Some(parse_bound(&p[2]).ok_or_else(|| bad_ref(&p[2]))?) };
     let second = if sub == "BETWEEN" { Some(parse_bound(&p[3]).ok_or_else(|| bad_ref(&p[3]))?) } else { None };
     let label = ctx.label.take();
+    let events = s.client(id).caps.contains(Cap::EventPlayback);
+    // Pages that run into the past (BEFORE, LATEST *) or the future (AFTER) are topped
+    // up past the events a client without draft/event-playback does not get.
+    let direction = match (sub.as_str(), &first) {
+        ("BEFORE", _) | ("LATEST", None) if !events => Some(true),
+        ("AFTER", _) if !events => Some(false),
+        _ => None,
+    };
     s.spawn(async move {
         let store = &svc.store;
         let rows = match (sub.as_str(), &first, &second) {
@@ -375,6 +499,10 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
             ("AROUND", Some(f), _) => bounded(store.around(&key, f, limit)).await,
             ("BETWEEN", Some(f), Some(g)) => bounded(store.between(&key, f, g, limit)).await,
             _ => Ok(Vec::new()),
+        };
+        let rows = match (rows, direction) {
+            (Ok(rows), Some(backward)) => top_up(&**store, &key, rows, limit, backward).await,
+            (rows, _) => rows,
         };
         let done: Completion = Box::new(move |s: &mut Server| {
             if !s.clients.contains_key(&id) {
@@ -389,7 +517,7 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
                     caps.insert(Cap::ServerTime);
                     caps.insert(Cap::MessageTags);
                     let lines: Vec<Message> =
-                        rows.iter().filter(|m| visible_to(m, own)).map(|m| replay_message(m, caps, false)).collect();
+                        rows.iter().filter(|m| visible_to(m, own)).flat_map(|m| replay_lines(m, caps, false)).collect();
                     ctx.replies = batched(s, id, "chathistory", Some(&target), lines);
                 }
                 Err(StoreError::UnknownMsgid(m)) => {
@@ -412,13 +540,49 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
     Ok(())
 }
 
+/// Drops events from a page of `limit` rows and, while it came back full, fetches
+/// further back (`backward`) or further on, so that the page still holds up to `limit`
+/// messages: paging with BEFORE/AFTER then never sees short pages before the end.
+async fn top_up(
+    store: &dyn hearth_store::Store,
+    key: &str,
+    mut rows: Vec<StoredMessage>,
+    limit: usize,
+    backward: bool,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let is_message = |m: &StoredMessage| !EVENTS.contains(&m.command.as_str());
+    let mut full = rows.len() == limit;
+    let mut edge = if backward { rows.first() } else { rows.last() }.map(|m| m.msgid.clone());
+    rows.retain(is_message);
+    while full && rows.len() < limit {
+        let Some(at) = edge.take() else { break };
+        let want = limit - rows.len();
+        let bound = Bound::MsgId(at);
+        let mut page = if backward {
+            bounded(store.before(key, &bound, want)).await?
+        } else {
+            bounded(store.after(key, &bound, want)).await?
+        };
+        full = page.len() == want;
+        edge = if backward { page.first() } else { page.last() }.map(|m| m.msgid.clone());
+        page.retain(is_message);
+        if backward {
+            page.append(&mut rows);
+            rows = page;
+        } else {
+            rows.append(&mut page);
+        }
+    }
+    Ok(rows)
+}
+
 /// How long a history query waits for the database to catch up with the journal
 /// before it answers `FAIL CHATHISTORY MESSAGE_ERROR` instead of stale rows.
 pub const STORED_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Everything delivered so far must be queryable: waits (boundedly) for the journal's
 /// background inserts to reach the database.
-async fn caught_up(svc: &crate::server::Services) -> Result<(), StoreError> {
+pub(crate) async fn caught_up(svc: &crate::server::Services) -> Result<(), StoreError> {
     if svc.outbound.wait_stored(STORED_WAIT).await {
         Ok(())
     } else {

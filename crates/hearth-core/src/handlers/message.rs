@@ -48,6 +48,10 @@ pub fn tagmsg(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErr
 }
 
 fn send(s: &mut Server, ctx: &mut Ctx, msg: &Message, kind: Kind) -> Result<(), IrcError> {
+    if msg.tag("batch").is_some() && kind != Kind::Tagmsg {
+        // A line of a client batch (draft/multiline): collected until `BATCH -`.
+        return crate::handlers::multiline::line(s, ctx, msg, kind.verb());
+    }
     let Some(targets) = msg.params.first().filter(|t| !t.is_empty()) else {
         return Err(IrcError::NoRecipient);
     };
@@ -130,23 +134,10 @@ fn echo(s: &Server, ctx: &mut Ctx, kind: Kind, relay: &Relay) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn to_channel(
-    s: &mut Server,
-    ctx: &mut Ctx,
-    kind: Kind,
-    min_status: u8,
-    chan: &str,
-    target: &str,
-    text: Option<&str>,
-    tags: &[Tag],
-) -> Result<(), IrcError> {
-    let key = casefold(chan);
-    let Some(ch) = s.channels.get(&key) else {
-        return Err(IrcError::NoSuchChannel(chan.to_string()));
-    };
-    let me = s.client(ctx.id);
-    let status = ch.members.get(&ctx.id).copied();
+/// Whether `id` may speak in `ch` (+n, +m, bans; operators always may).
+pub(crate) fn may_send(s: &Server, id: ConnId, ch: &crate::channel::Channel) -> Result<(), IrcError> {
+    let me = s.client(id);
+    let status = ch.members.get(&id).copied();
     if !me.oper {
         if status.is_none() && ch.modes.no_external {
             return Err(IrcError::CannotSendToChan(ch.name.clone(), "no external messages"));
@@ -163,6 +154,25 @@ fn to_channel(
             return Err(IrcError::CannotSendToChan(ch.name.clone(), "muted"));
         }
     }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn to_channel(
+    s: &mut Server,
+    ctx: &mut Ctx,
+    kind: Kind,
+    min_status: u8,
+    chan: &str,
+    target: &str,
+    text: Option<&str>,
+    tags: &[Tag],
+) -> Result<(), IrcError> {
+    let key = casefold(chan);
+    let Some(ch) = s.channels.get(&key) else {
+        return Err(IrcError::NoSuchChannel(chan.to_string()));
+    };
+    may_send(s, ctx.id, ch)?;
     let recipients: Vec<ConnId> = ch
         .members
         .iter()

@@ -15,9 +15,11 @@ pub const OFFERED: &[Cap] = &[
     Cap::Batch,
     Cap::CapNotify,
     Cap::EchoMessage,
+    Cap::ChannelRename,
     Cap::ExtendedJoin,
     Cap::InviteNotify,
     Cap::LabeledResponse,
+    Cap::MessageRedaction,
     Cap::MessageTags,
     Cap::MultiPrefix,
     Cap::ServerTime,
@@ -34,11 +36,13 @@ pub fn offered(s: &Server) -> Vec<(Cap, Option<&'static str>)> {
         caps.push((Cap::ReadMarker, None));
         if s.cfg.history {
             caps.push((Cap::ChatHistory, None));
+            caps.push((Cap::EventPlayback, None));
         }
         if s.cfg.open_registration {
             caps.push((Cap::AccountRegistration, Some("before-connect")));
         }
     }
+    caps.push((Cap::Multiline, Some(crate::handlers::multiline::CAP_VALUE)));
     caps.sort_by_key(|(c, _)| c.name());
     caps
 }
@@ -210,6 +214,12 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         ctx.reply(relay.message_for(caps));
         let peers = s.peers(ctx.id);
         s.deliver(&mut relay, peers, None, None);
+        // draft/event-playback: the change is part of every channel's history.
+        let c = s.client(ctx.id);
+        let (mask, account, channels) = (c.mask.clone(), c.account.clone(), c.channels.clone());
+        for key in channels {
+            crate::handlers::history::record_event(s, &key, &mask, account.clone(), "NICK", new.clone());
+        }
     }
     if !old_key.is_empty() {
         s.nicks.remove(&old_key);

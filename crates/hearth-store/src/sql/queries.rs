@@ -136,6 +136,45 @@ impl Store for ThisStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn rename_room(&self, from: &str, to: &str) -> Result<bool> {
+        let (from_key, to_key) = (casefold(from), casefold(to));
+        let mut tx = self.write.begin().await?;
+        if from_key == to_key {
+            let done = sqlx::query("UPDATE rooms SET name = $1 WHERE name_key = $2")
+                .bind(to)
+                .bind(&from_key)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(done.rows_affected() > 0);
+        }
+        // A copy under the new key first, so the bans and operators can be pointed
+        // at it before the old row goes (the foreign keys hold at every step).
+        let copied = sqlx::query(
+            "INSERT INTO rooms (name_key, name, topic, topic_set_by, topic_set_at, modes, \
+             room_key, user_limit, created_at) SELECT $1, $2, topic, topic_set_by, topic_set_at, \
+             modes, room_key, user_limit, created_at FROM rooms WHERE name_key = $3",
+        )
+        .bind(&to_key)
+        .bind(to)
+        .bind(&from_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| classify(e, "room", to))?;
+        if copied.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for sql in [
+            "UPDATE room_bans SET room_key = $1 WHERE room_key = $2",
+            "UPDATE room_operators SET room_key = $1 WHERE room_key = $2",
+        ] {
+            sqlx::query(sql).bind(&to_key).bind(&from_key).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM rooms WHERE name_key = $1").bind(&from_key).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn add_ban(&self, room: &str, ban: &Ban) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO room_bans (room_key, mask_key, mask, set_by, set_at, list) \
@@ -384,6 +423,42 @@ impl Store for ThisStore {
             (None, None) => sqlx::query("DELETE FROM messages").execute(&self.write).await?,
         };
         Ok(done.rows_affected())
+    }
+
+    async fn redact(&self, target: &str, msgid: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM messages WHERE target = $1 AND msgid = $2")
+            .bind(casefold(target))
+            .bind(msgid)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn rename_history(&self, from: &str, to: &str) -> Result<u64> {
+        let (from, name, to) = (casefold(from), to, casefold(to));
+        let mut tx = self.write.begin().await?;
+        let moved = sqlx::query("UPDATE messages SET target = $1, recipient = $2 WHERE target = $3")
+            .bind(&to)
+            .bind(name)
+            .bind(&from)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "INSERT INTO read_markers (account_key, target, time) \
+             SELECT account_key, $1, time FROM read_markers WHERE target = $2 \
+             ON CONFLICT (account_key, target) DO UPDATE SET time = excluded.time \
+             WHERE excluded.time > read_markers.time",
+        )
+        .bind(&to)
+        .bind(&from)
+        .execute(&mut *tx)
+        .await?;
+        if from != to {
+            sqlx::query("DELETE FROM read_markers WHERE target = $1").bind(&from).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(moved)
     }
 
     async fn trim(&self, policy: &Retention, now: Timestamp) -> Result<u64> {

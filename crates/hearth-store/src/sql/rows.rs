@@ -124,11 +124,13 @@ impl ThisStore {
         Ok(out)
     }
 
-    /// Keeps the newest `keep` messages of `target`; returns how many went.
+    /// Keeps the newest `keep` messages of `target` (PRIVMSG, NOTICE, TAGMSG) and the
+    /// events (draft/event-playback) among them; returns how many rows went.
     async fn trim_target(&self, target: &str, keep: u64) -> Result<u64> {
         let done = sqlx::query(
             "DELETE FROM messages WHERE target = $1 AND (time, seq) <= \
              (SELECT time, seq FROM messages WHERE target = $1 \
+              AND command IN ('PRIVMSG', 'NOTICE', 'TAGMSG') \
               ORDER BY time DESC, seq DESC LIMIT 1 OFFSET $2)",
         )
         .bind(target)

@@ -276,3 +276,70 @@ pub async fn zero_limit_returns_nothing(store: Arc<dyn Store>) {
     assert!(store.between("#h", &at(0), &at(1000), 0).await.unwrap().is_empty());
     assert!(store.targets("x", &["#h".into()], Timestamp(0), Timestamp(1000), 0).await.unwrap().is_empty());
 }
+
+pub async fn redact_deletes_one_message_of_its_target(store: Arc<dyn Store>) {
+    ten(&*store).await;
+    store.append(&[msg("o1", "#other", 15)]).await.unwrap();
+    assert!(store.redact("#H", "m3").await.unwrap());
+    // Another target's msgid is not this target's to delete; a second redaction is
+    // harmless (a journal replay repeats it).
+    assert!(!store.redact("#h", "o1").await.unwrap());
+    assert!(!store.redact("#h", "m3").await.unwrap());
+    let left = store.latest("#h", None, 100).await.unwrap();
+    assert_eq!(ids(&left), ["m1", "m2", "m4", "m5", "m6", "m7", "m8", "m9", "m10"]);
+    assert!(matches!(store.before("#h", &id("m3"), 5).await, Err(StoreError::UnknownMsgid(_))));
+    assert_eq!(ids(&store.latest("#other", None, 10).await.unwrap()), ["o1"]);
+}
+
+/// A Redact record replayed after the message it deletes (a crash before the
+/// journal was emptied) leaves the message deleted: the journal applies in order.
+pub async fn journal_replay_keeps_redacted_messages_deleted(store: Arc<dyn Store>) {
+    use hearth_store::journal::{self, Journal, Record, Redact};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut j = Journal::create(dir.path(), false).unwrap();
+        j.append(&[Record::Message(msg("a", "#h", 1)), Record::Message(msg("b", "#h", 2))]).unwrap();
+        j.append(&[Record::Redact(Redact { target: "#h".into(), msgid: "a".into() })]).unwrap();
+        j.append(&[Record::Message(msg("c", "#h", 3))]).unwrap();
+    }
+    // The first run got everything into the database, then died before the
+    // journal was emptied: the restart replays all of it.
+    let segment = std::fs::read(dir.path().join("journal-0.log")).unwrap();
+    journal::drain(dir.path(), &*store).await.unwrap();
+    assert_eq!(ids(&store.latest("#h", None, 10).await.unwrap()), ["b", "c"]);
+    std::fs::write(dir.path().join("journal-0.log"), segment).unwrap();
+    journal::drain(dir.path(), &*store).await.unwrap();
+    assert_eq!(ids(&store.latest("#h", None, 10).await.unwrap()), ["b", "c"]);
+}
+
+pub async fn rename_history_moves_messages_and_markers(store: Arc<dyn Store>) {
+    use hearth_store::journal::{self, Record, Rename};
+    store.create_account("alice", "x").await.unwrap();
+    store.create_account("bob", "x").await.unwrap();
+    store.append(&[msg("n1", "#new", 5)]).await.unwrap();
+    ten(&*store).await;
+    store.set_read_marker("alice", "#h", Timestamp(50)).await.unwrap();
+    store.set_read_marker("bob", "#h", Timestamp(20)).await.unwrap();
+    store.set_read_marker("bob", "#new", Timestamp(30)).await.unwrap();
+    // Through the journal, in order: a message said before the rename lands under
+    // the new name too.
+    let records = [
+        Record::Message(msg("m11", "#h", 110)),
+        Record::Rename(Rename { from: "#H".into(), to: "#New".into() }),
+        Record::Message(msg("m12", "#new", 120)),
+    ];
+    journal::apply(&*store, &records).await.unwrap();
+    assert!(store.latest("#h", None, 100).await.unwrap().is_empty());
+    let mut want = vec!["n1".to_string()];
+    want.extend(range(1, 12));
+    let moved = store.latest("#new", None, 100).await.unwrap();
+    assert_eq!(ids(&moved), want);
+    // Replayed lines name the channel as it is called now.
+    assert!(moved.iter().filter(|m| m.msgid != "m12" && m.msgid != "n1").all(|m| m.recipient == "#New"), "{moved:?}");
+    assert_eq!(store.read_marker("alice", "#new").await.unwrap(), Some(Timestamp(50)));
+    assert_eq!(store.read_marker("bob", "#new").await.unwrap(), Some(Timestamp(30)));
+    assert_eq!(store.read_marker("alice", "#h").await.unwrap(), None);
+    // Replayed again: nothing left to move, nothing lost.
+    journal::apply(&*store, &records).await.unwrap();
+    assert_eq!(store.latest("#new", None, 100).await.unwrap().len(), 13);
+}

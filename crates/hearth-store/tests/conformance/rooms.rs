@@ -140,3 +140,32 @@ pub async fn load_rooms_restores_everything(store: Arc<dyn Store>) {
     assert_eq!(all[0].operators, ["alice"]);
     assert!(all[1].bans.is_empty() && all[1].operators.is_empty());
 }
+
+pub async fn rename_room_keeps_state_bans_and_operators(store: Arc<dyn Store>) {
+    store.create_account("alice", "x").await.unwrap();
+    let mut old = room("#Old");
+    old.topic = Some(Topic { text: "t".to_owned(), set_by: "alice".to_owned(), set_at: Timestamp(7) });
+    old.key = Some("k".to_owned());
+    store.upsert_room(&old).await.unwrap();
+    let created = store.room("#old").await.unwrap().unwrap().created_at;
+    store.add_ban("#old", &ban("*!*@bad", 1)).await.unwrap();
+    store.add_operator("#old", "alice").await.unwrap();
+    store.upsert_room(&room("#taken")).await.unwrap();
+
+    assert!(matches!(store.rename_room("#old", "#Taken").await, Err(StoreError::AlreadyExists { .. })));
+    assert!(!store.rename_room("#missing", "#x").await.unwrap());
+    assert!(store.rename_room("#old", "#New").await.unwrap());
+    assert_eq!(store.room("#old").await.unwrap(), None);
+    let new = store.room("#new").await.unwrap().unwrap();
+    assert_eq!(new.name, "#New");
+    assert_eq!(new.topic, old.topic);
+    assert_eq!(new.key.as_deref(), Some("k"));
+    assert_eq!(new.created_at, created);
+    assert_eq!(store.bans("#new").await.unwrap().len(), 1);
+    assert_eq!(store.operators("#new").await.unwrap(), ["alice"]);
+    assert!(store.bans("#old").await.unwrap().is_empty());
+    // Only the case changes: the same row, a new display name.
+    assert!(store.rename_room("#new", "#NEW").await.unwrap());
+    assert_eq!(store.room("#new").await.unwrap().unwrap().name, "#NEW");
+    assert_eq!(store.operators("#new").await.unwrap(), ["alice"]);
+}

@@ -219,6 +219,12 @@ fn nick_of(sender: &str) -> &str {
 /// (`TAGMSG`: typing notices, reactions).
 fn text_line(m: &StoredMessage) -> Option<String> {
     let nick = nick_of(&m.sender);
+    if m.lines().is_some() {
+        // A multiline message (draft/multiline): one log line per line of it.
+        let one = |text: &str| text_line(&StoredMessage { text: text.to_string(), tags: String::new(), ..m.clone() });
+        let lines: Vec<String> = m.combined_text().split('\n').filter(|l| !l.is_empty()).filter_map(one).collect();
+        return Some(lines.join("\n"));
+    }
     let text = strip_formatting(&m.text);
     let body = match m.command.as_str() {
         "PRIVMSG" => match ctcp(&text) {
@@ -236,6 +242,10 @@ fn text_line(m: &StoredMessage) -> Option<String> {
         "QUIT" => format!("<-- {nick} quit{}", reason(&text)),
         "NICK" => format!("-- {nick} is now known as {text}"),
         "TOPIC" => format!("-- {nick} set the topic: {text}"),
+        "KICK" => {
+            let (kicked, why) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+            format!("<-- {kicked} was kicked by {nick}{}", reason(why))
+        }
         other => format!("-- {nick} {other} {text}").trim_end().to_string(),
     };
     Some(format!("[{}] {body}", time::human(m.time)))
@@ -323,6 +333,19 @@ mod tests {
         assert_eq!(line("NOTICE", "psst").unwrap(), "[2026-11-21 05:41:56] -alice- psst");
         assert_eq!(line("PART", "bye").unwrap(), "[2026-11-21 05:41:56] <-- alice left (bye)");
         assert_eq!(line("TAGMSG", ""), None);
+        assert_eq!(line("JOIN", "Alice A.").unwrap(), "[2026-11-21 05:41:56] --> alice joined");
+        assert_eq!(line("QUIT", "Quit: bye").unwrap(), "[2026-11-21 05:41:56] <-- alice quit (Quit: bye)");
+        assert_eq!(line("NICK", "alicia").unwrap(), "[2026-11-21 05:41:56] -- alice is now known as alicia");
+        assert_eq!(
+            line("KICK", "bob flooding").unwrap(),
+            "[2026-11-21 05:41:56] <-- bob was kicked by alice (flooding)"
+        );
+        let multiline =
+            StoredMessage { tags: "draft/multiline=3".into(), ..msg("PRIVMSG", "hello\n\nhow is \neveryone?") };
+        assert_eq!(
+            text_line(&multiline).unwrap(),
+            "[2026-11-21 05:41:56] <alice> hello\n[2026-11-21 05:41:56] <alice> how is everyone?"
+        );
     }
 
     #[test]

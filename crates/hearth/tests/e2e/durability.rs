@@ -146,8 +146,14 @@ async fn everything_delivered_before_kill_9_is_stored() {
 
     let cfg = hearth::config::FileConfig::load(&config).unwrap();
     let store = hearth::app::open_store(&cfg).await.expect("the database opens after kill -9");
-    let stored: HashSet<String> =
-        store.export("#load", Timestamp::MIN, Timestamp::MAX).await.unwrap().into_iter().map(|m| m.msgid).collect();
+    let stored: HashSet<String> = store
+        .export("#load", Timestamp::MIN, Timestamp::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.command == "PRIVMSG")
+        .map(|m| m.msgid)
+        .collect();
     drop(store);
     let lost: Vec<&String> = seen.iter().filter(|id| !stored.contains(*id)).collect();
     let figures = format!(

@@ -105,7 +105,8 @@ async fn history_and_rooms_survive_a_restart_on_postgres() {
     let guard = hearth_store::testing::PgSchema::create(&url).await;
     let in_schema = guard.url_in_schema();
     restart_keeps_history_and_rooms(&format!("{BASE}[database]\nurl = {in_schema:?}\n")).await;
-    assert_eq!(guard.count("messages").await, 5, "the history went to PostgreSQL, in the test's schema");
+    // 5 messages, and the JOIN/PART/… events (draft/event-playback) around them.
+    assert!(guard.count("messages").await >= 5, "the history went to PostgreSQL, in the test's schema");
 }
 
 /// Messages, topic, modes (+m, +k), bans and an account's +o in a room; a graceful

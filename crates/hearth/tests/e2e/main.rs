@@ -10,6 +10,7 @@ mod channels;
 mod commands;
 mod diskfull;
 mod durability;
+mod events;
 mod faults;
 mod flow;
 mod history;

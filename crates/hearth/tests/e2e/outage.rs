@@ -76,7 +76,8 @@ pub async fn stop(child: &mut Child, log: &Path) {
     assert!(status.success(), "{status:?}; log:\n{}", std::fs::read_to_string(log).unwrap_or_default());
 }
 
-/// `hearth --config FILE export --room ROOM --format json`: (msgid, text) per line.
+/// `hearth --config FILE export --room ROOM --format json`: (msgid, text) per message
+/// (PRIVMSG/NOTICE; joins and other events are stored too, for event-playback).
 pub async fn export(config: &Path, room: &str) -> Vec<(String, String)> {
     let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .arg("--config")
@@ -92,10 +93,9 @@ pub async fn export(config: &Path, room: &str) -> Vec<(String, String)> {
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"));
-            (v["msgid"].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string())
-        })
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .filter(|v| matches!(v["command"].as_str(), Some("PRIVMSG" | "NOTICE")))
+        .map(|v| (v["msgid"].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string()))
         .collect()
 }
 
@@ -288,7 +288,7 @@ async fn postgres_outage_keeps_chat_flowing_and_loses_nothing() {
     println!("  {}\n  {warned}\n  {info}", error[0]);
     assert!(lost.is_empty(), "delivered but not stored ({figures}): {lost:?}");
     assert_eq!(stored.len(), received.len(), "nothing stored that was not delivered ({figures})");
-    assert_eq!(schema.count("messages").await, received.len() as i64, "stored in the test's schema");
+    assert!(schema.count("messages").await >= received.len() as i64, "stored in the test's schema");
     assert!(history_took < ANSWER_WITHIN && login_took < ANSWER_WITHIN, "{figures}");
     drop(proxy);
 }
