@@ -53,6 +53,14 @@ pub struct Client {
     pub signon: SystemTime,
     /// Last time the client sent a message to someone (for WHOIS idle).
     pub last_active: SystemTime,
+    /// Set on an extra session of a user (another connection logged in to the same
+    /// account with the same nick): the user's main connection, which holds the nick,
+    /// the channels and the away state. See [`crate::sessions`].
+    pub attached_to: Option<ConnId>,
+    /// On a user's main connection: its extra sessions, oldest first.
+    pub sessions: Vec<ConnId>,
+    /// Nicknames this connection watches with MONITOR, as given (casefold to compare).
+    pub monitoring: Vec<String>,
 }
 
 impl Client {
@@ -93,6 +101,9 @@ impl Client {
             invites: Vec::new(),
             signon: now,
             last_active: now,
+            attached_to: None,
+            sessions: Vec::new(),
+            monitoring: Vec::new(),
         }
     }
 

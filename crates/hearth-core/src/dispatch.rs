@@ -3,7 +3,7 @@
 use hearth_proto::Message;
 
 use crate::error::IrcError;
-use crate::handlers::{account, channel, history, message, mode, query, registration};
+use crate::handlers::{account, channel, history, message, mode, monitor, query, registration};
 use crate::server::{Ctx, Server};
 
 /// A handler: applies one command, writes replies to `ctx`.
@@ -49,6 +49,7 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "NOTICE" => spec(message::notice, 0, true),
         "TAGMSG" => spec(message::tagmsg, 1, true),
         "MODE" => spec(mode::mode, 1, true),
+        "MONITOR" => spec(monitor::monitor, 1, true),
         "WHO" => spec(query::who, 0, true),
         "WHOIS" => spec(query::whois, 1, true),
         "AWAY" => spec(query::away, 0, true),

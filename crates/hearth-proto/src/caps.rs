@@ -68,6 +68,8 @@ caps! {
     ReadMarker = "draft/read-marker", "https://ircv3.net/specs/extensions/read-marker";
     AccountRegistration = "draft/account-registration", "https://ircv3.net/specs/extensions/account-registration";
     Chghost = "chghost", "https://ircv3.net/specs/extensions/chghost";
+    /// AWAY/ACCOUNT/SETNAME/CHGHOST for monitored nicks without a shared channel.
+    ExtendedMonitor = "extended-monitor", "https://ircv3.net/specs/extensions/extended-monitor";
 }
 
 impl Cap {

@@ -93,6 +93,8 @@ pub struct AccountsSection {
     pub login_queue: usize,
     /// Password checks one address (IPv6: one /64) may have pending; more are refused.
     pub max_logins_per_ip: usize,
+    /// Connections logged in to one account that may share its nickname at once.
+    pub max_sessions: usize,
 }
 
 impl Default for AccountsSection {
@@ -106,6 +108,7 @@ impl Default for AccountsSection {
             max_concurrent_hashes: 2,
             login_queue: 64,
             max_logins_per_ip: 3,
+            max_sessions: hearth_core::Config::default().max_sessions,
         }
     }
 }
@@ -199,6 +202,8 @@ pub struct LimitsSection {
     pub max_targets: usize,
     pub max_bans: usize,
     pub client_tag_deny: Vec<String>,
+    /// Nicknames one connection may watch with MONITOR.
+    pub max_monitor: usize,
 }
 
 impl Default for LimitsSection {
@@ -217,6 +222,7 @@ impl Default for LimitsSection {
             max_targets: c.max_targets,
             max_bans: c.max_bans,
             client_tag_deny: c.client_tag_deny,
+            max_monitor: c.max_monitor,
         }
     }
 }
@@ -355,6 +361,7 @@ impl FileConfig {
             ("accounts.max_concurrent_hashes", self.accounts.max_concurrent_hashes, 256),
             ("accounts.login_queue", self.accounts.login_queue, 100_000),
             ("accounts.max_logins_per_ip", self.accounts.max_logins_per_ip, 1000),
+            ("accounts.max_sessions", self.accounts.max_sessions, 100),
         ] {
             if !(1..=max).contains(&v) {
                 fail(key, &format!("must be between 1 and {max}"))?;
@@ -433,6 +440,8 @@ impl FileConfig {
             require_login: self.accounts.require_login,
             open_registration: self.accounts.registration == Registration::Open,
             max_logins_per_ip: self.accounts.max_logins_per_ip,
+            max_sessions: self.accounts.max_sessions,
+            max_monitor: l.max_monitor,
             history: self.history.enabled,
             replay_on_join: self.history.replay_on_join,
             chathistory_max: self.history.max_page,

@@ -93,7 +93,24 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>) -> Res
     send_topic(s, ctx, &chan_key, false);
     send_names(s, ctx, &chan_key);
     crate::handlers::history::after_join(s, ctx, &chan_key, &display);
+    s.for_siblings(ctx, |s, sctx| show_join(s, sctx, &chan_key));
     Ok(())
+}
+
+/// What a session of a user already in a channel is shown as if it had just joined:
+/// its own JOIN, the topic and the names (another session joined, or it attached).
+pub(crate) fn show_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str) {
+    let Some(display) = s.channels.get(chan_key).map(|c| c.name.clone()) else { return };
+    let c = s.client(ctx.id);
+    let caps = s.session_caps(ctx);
+    let mut m = Message::new("JOIN").with_source(c.mask.as_str()).with_param(display);
+    if caps.contains(Cap::ExtendedJoin) {
+        m = m.with_param(c.account.as_deref().unwrap_or("*")).with_param(c.realname.as_str());
+    }
+    let relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
+    ctx.reply(relay.message_for(caps));
+    send_topic(s, ctx, chan_key, false);
+    send_names(s, ctx, chan_key);
 }
 
 /// May a client (oper? invited? its mask, the key it gave) enter `ch`?
@@ -125,7 +142,7 @@ fn announce_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str, display: &str) {
     let account = c.account.clone();
     let mut plain = Relay::new(plain, time.clone()).with_account(account.clone());
     let mut extended = Relay::new(extended, time).with_account(account);
-    let caps = c.caps;
+    let caps = s.session_caps(ctx);
     let own = if caps.contains(Cap::ExtendedJoin) { &extended } else { &plain };
     ctx.reply(own.message_for(caps));
     let members = s.members(chan_key);
@@ -165,7 +182,9 @@ fn part_one(s: &mut Server, ctx: &mut Ctx, chan_key: &str, reason: Option<&str>)
         m = m.with_param(r);
     }
     let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
-    ctx.reply(relay.message_for(c.caps));
+    let caps = s.session_caps(ctx);
+    ctx.reply(relay.message_for(caps));
+    s.to_siblings(ctx, &mut relay, None);
     let members = s.members(chan_key);
     s.deliver(&mut relay, members, Some(ctx.id), None);
     remove_member(s, chan_key, ctx.id);
@@ -209,12 +228,13 @@ pub fn topic(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     let c = s.client(ctx.id);
     let mask = c.mask.clone();
     let account = c.account.clone();
-    let caps = c.caps;
+    let caps = s.session_caps(ctx);
     let ch = s.channels.get_mut(&key).expect("checked above");
     ch.topic = (!text.is_empty()).then(|| Topic { text: text.clone(), setter: mask.clone(), time: SystemTime::now() });
     let m = Message::new("TOPIC").with_source(mask).with_param(ch.name.as_str()).with_param(text);
     let mut relay = Relay::new(m, Server::now_time()).with_account(account);
     ctx.reply(relay.message_for(caps));
+    s.to_siblings(ctx, &mut relay, None);
     let members = s.members(&key);
     s.deliver(&mut relay, members, Some(ctx.id), None);
     s.persist_room(&key);
@@ -266,8 +286,9 @@ pub fn names(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
 fn send_names(s: &Server, ctx: &mut Ctx, chan_key: &str) {
     let Some(ch) = s.channels.get(chan_key) else { return };
     let me = s.client(ctx.id);
-    let multi = me.caps.contains(Cap::MultiPrefix);
-    let full = me.caps.contains(Cap::UserhostInNames);
+    let caps = s.session_caps(ctx);
+    let multi = caps.contains(Cap::MultiPrefix);
+    let full = caps.contains(Cap::UserhostInNames);
     let member = ch.members.contains_key(&ctx.id);
     let symbol = if ch.modes.secret { "@" } else { "=" };
     let mut entries: Vec<String> = Vec::with_capacity(ch.members.len());
@@ -373,9 +394,10 @@ pub fn kick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
             .with_param(tnick)
             .with_param(reason.as_str());
         let mut relay = Relay::new(m, Server::now_time()).with_account(me.account.clone());
-        let caps = me.caps;
+        let caps = s.session_caps(ctx);
         if s.channels.get(&key).is_some_and(|c| c.members.contains_key(&ctx.id)) {
             ctx.reply(relay.message_for(caps));
+            s.to_siblings(ctx, &mut relay, None);
         }
         let members = s.members(&key);
         s.deliver(&mut relay, members, Some(ctx.id), None);

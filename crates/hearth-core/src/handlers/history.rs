@@ -142,8 +142,9 @@ fn batched(s: &mut Server, id: ConnId, kind: &str, target: Option<&str>, lines: 
 /// draft/chathistory, the last messages of the room.
 pub(crate) fn after_join(s: &mut Server, ctx: &mut Ctx, key: &str, display: &str) {
     let Some(svc) = s.services.clone() else { return };
-    let c = s.client(ctx.id);
-    let id = ctx.id;
+    // The session that joined (or is shown the join): its caps shape the replay.
+    let c = s.client(ctx.session);
+    let id = ctx.session;
     if c.caps.contains(Cap::ReadMarker)
         && let Some(acct) = c.account.clone()
     {
@@ -246,6 +247,8 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         IrcError::Fail("INVALID_PARAMS", vec![sub.clone(), r.to_string()], "Invalid message reference".into())
     };
     let id = ctx.id;
+    // The answer goes to the session that asked, shaped by its caps.
+    let session = ctx.session;
     let label = ctx.label.take();
     if sub == "TARGETS" {
         let (Some(Bound::Time(a)), Some(Bound::Time(b))) = (parse_bound(&p[1]), parse_bound(&p[2])) else {
@@ -276,10 +279,10 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
                         .collect(),
                     Err(e) => {
                         tracing::warn!("CHATHISTORY TARGETS failed: {e}");
-                        if !s.clients.contains_key(&id) {
+                        if !s.clients.contains_key(&session) {
                             return;
                         }
-                        let mut ctx = Ctx::new(id, "CHATHISTORY", label);
+                        let mut ctx = Ctx::new(session, "CHATHISTORY", label);
                         let e = IrcError::Fail(
                             "MESSAGE_ERROR",
                             vec!["TARGETS".into()],
@@ -291,11 +294,11 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
                         return;
                     }
                 };
-                if !s.clients.contains_key(&id) {
+                if !s.clients.contains_key(&session) {
                     return;
                 }
-                let mut ctx = Ctx::new(id, "CHATHISTORY", label);
-                ctx.replies = batched(s, id, "draft/chathistory-targets", None, lines);
+                let mut ctx = Ctx::new(session, "CHATHISTORY", label);
+                ctx.replies = batched(s, session, "draft/chathistory-targets", None, lines);
                 s.flush(ctx);
             });
             done
@@ -319,20 +322,20 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
             _ => Ok(Vec::new()),
         };
         let done: Completion = Box::new(move |s: &mut Server| {
-            if !s.clients.contains_key(&id) {
+            if !s.clients.contains_key(&session) {
                 return;
             }
-            let mut ctx = Ctx::new(id, "CHATHISTORY", label);
+            let mut ctx = Ctx::new(session, "CHATHISTORY", label);
             match rows {
                 Ok(rows) => {
                     // Inside a chathistory batch time and msgid always travel.
-                    let own = s.client(id).caps;
+                    let own = s.client(session).caps;
                     let mut caps = own;
                     caps.insert(Cap::ServerTime);
                     caps.insert(Cap::MessageTags);
                     let lines: Vec<Message> =
                         rows.iter().filter(|m| visible_to(m, own)).map(|m| replay_message(m, caps, false)).collect();
-                    ctx.replies = batched(s, id, "chathistory", Some(&target), lines);
+                    ctx.replies = batched(s, session, "chathistory", Some(&target), lines);
                 }
                 Err(StoreError::UnknownMsgid(m)) => {
                     let e = IrcError::Fail("INVALID_MSGREFID", vec![sub, m], "Unknown message id".into());
@@ -390,7 +393,8 @@ pub fn markread(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
         return Err(IrcError::Fail("ACCOUNT_REQUIRED", vec![target], "Log in to keep read markers".into()));
     };
     let key = readable_target(s, ctx.id, &target)?;
-    let id = ctx.id;
+    // The asking session (its account's other sessions learn of a moved marker too).
+    let id = ctx.session;
     let set = match msg.params.get(1) {
         None => None,
         Some(raw) => match parse_bound(raw) {

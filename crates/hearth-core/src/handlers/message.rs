@@ -116,12 +116,16 @@ fn build_relay(
     (relay, now)
 }
 
-/// The sender's own copy (echo-message), labelled like any reply.
-fn echo(s: &Server, ctx: &mut Ctx, kind: Kind, relay: &Relay) {
-    let caps = s.client(ctx.id).caps;
+/// The sender's own copy (echo-message), labelled like any reply; and a copy for each
+/// other session of the sender, echo-message or not, so every device shows what was
+/// said from any of them (as ergo does).
+fn echo(s: &mut Server, ctx: &mut Ctx, kind: Kind, relay: &mut Relay) {
+    let caps = s.session_caps(ctx);
     if caps.contains(Cap::EchoMessage) && (kind != Kind::Tagmsg || caps.contains(Cap::MessageTags)) {
         ctx.reply(relay.message_for(caps));
     }
+    let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
+    s.to_siblings(ctx, relay, need);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -163,7 +167,7 @@ fn to_channel(
     let (mut relay, now) = build_relay(s, ctx, kind, &shown, text, tags);
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
     s.deliver(&mut relay, recipients, Some(ctx.id), need);
-    echo(s, ctx, kind, &relay);
+    echo(s, ctx, kind, &mut relay);
     // Messages to the ops/voiced only (STATUSMSG) stay out of the shared history.
     if min_status == 0 {
         history::record(s, ctx.id, key, &shown, &relay, now, tags);
@@ -187,14 +191,15 @@ fn to_user(
     let (mut relay, now) = build_relay(s, ctx, kind, &tnick, text, tags);
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
     if tid == ctx.id {
-        // A message to oneself arrives once, echo-message or not.
-        let caps = s.client(ctx.id).caps;
+        // A message to oneself arrives once, echo-message or not (on every session).
+        let caps = s.session_caps(ctx);
         if need.is_none_or(|cap| caps.contains(cap)) {
             ctx.reply(relay.message_for(caps));
         }
+        s.to_siblings(ctx, &mut relay, need);
     } else {
         s.deliver(&mut relay, [tid], None, need);
-        echo(s, ctx, kind, &relay);
+        echo(s, ctx, kind, &mut relay);
     }
     let key = history::dm_target(s, ctx.id, tid);
     history::record(s, ctx.id, key, &tnick, &relay, now, tags);

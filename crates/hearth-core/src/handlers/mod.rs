@@ -6,5 +6,6 @@ pub mod channel;
 pub mod history;
 pub mod message;
 pub mod mode;
+pub mod monitor;
 pub mod query;
 pub mod registration;
