@@ -684,9 +684,6 @@ impl Server {
         }
         let gone = (client.registered && self.nicks.get(&client.nick_key) == Some(&id)).then(|| client.nick.clone());
         self.unwatch_all(id);
-        if let Some(nick) = gone {
-            self.monitor_offline(&nick);
-        }
         let Some(client) = self.clients.get(&id) else { return };
         if client.registered {
             let quit = Message::new("QUIT").with_source(client.mask.as_str()).with_param(reason);
@@ -708,6 +705,9 @@ impl Server {
         }
         let error = Message::new("ERROR").with_param(format!("Closing Link: {} ({reason})", client.host));
         self.outbox.push(Out::Close(client.sink.clone(), to_bytes(&error)));
+        if let Some(nick) = gone {
+            self.monitor_offline(&nick);
+        }
     }
 
     /// Queues the end of a session after the current command (QUIT, KILL).
