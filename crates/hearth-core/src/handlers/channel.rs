@@ -98,12 +98,13 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>) -> Res
 }
 
 /// What a session of a user already in a channel is shown as if it had just joined:
-/// its own JOIN, the topic and the names (another session joined, or it attached).
+/// its own JOIN, the topic, the names, the read marker and recent messages (another
+/// session joined, or it attached).
 pub(crate) fn show_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str) {
     let Some(display) = s.channels.get(chan_key).map(|c| c.name.clone()) else { return };
     let c = s.client(ctx.id);
     let caps = s.session_caps(ctx);
-    let mut m = Message::new("JOIN").with_source(c.mask.as_str()).with_param(display);
+    let mut m = Message::new("JOIN").with_source(c.mask.as_str()).with_param(display.as_str());
     if caps.contains(Cap::ExtendedJoin) {
         m = m.with_param(c.account.as_deref().unwrap_or("*")).with_param(c.realname.as_str());
     }
@@ -111,6 +112,7 @@ pub(crate) fn show_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str) {
     ctx.reply(relay.message_for(caps));
     send_topic(s, ctx, chan_key, false);
     send_names(s, ctx, chan_key);
+    crate::handlers::history::after_join(s, ctx, chan_key, &display);
 }
 
 /// May a client (oper? invited? its mask, the key it gave) enter `ch`?

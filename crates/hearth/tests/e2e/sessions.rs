@@ -228,3 +228,34 @@ async fn sessions_per_account_are_limited_and_other_accounts_cannot_attach() {
     assert!(refused.command == "433" || refused.command == "432", "{refused}");
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn read_markers_are_shared_and_history_answers_the_session_that_asked() {
+    let srv = alice_and_bob().await;
+    let caps = ["draft/read-marker", "draft/chathistory", "batch", "server-time", "message-tags"];
+    let mut laptop = alice(&srv, &caps).await;
+    let mut phone = alice(&srv, &caps).await;
+    laptop.send("JOIN #home").await;
+    laptop.expect_cmd("366").await;
+    assert_eq!(laptop.expect_cmd("MARKREAD").await.params, ["#home", "*"]);
+    // The phone is shown the join, read marker included.
+    phone.expect_cmd("366").await;
+    assert_eq!(phone.expect_cmd("MARKREAD").await.params, ["#home", "*"]);
+    laptop.send("PRIVMSG #home :note to self").await;
+    phone.expect_cmd("PRIVMSG").await;
+
+    // Read on the phone: the laptop's marker moves too.
+    let read = "timestamp=2026-01-01T10:00:00.000Z";
+    phone.send(&format!("MARKREAD #home {read}")).await;
+    assert_eq!(phone.expect_cmd("MARKREAD").await.params, ["#home", read]);
+    assert_eq!(laptop.expect_cmd("MARKREAD").await.params, ["#home", read]);
+
+    // CHATHISTORY from the phone is answered on the phone only.
+    phone.send("CHATHISTORY LATEST #home * 10").await;
+    let batch = phone.expect_cmd("BATCH").await;
+    assert_eq!(batch.params[1], "chathistory");
+    assert_eq!(phone.expect_cmd("PRIVMSG").await.params, ["#home", "note to self"]);
+    let got = laptop.sync().await;
+    assert!(got.iter().all(|m| m.command != "BATCH" && m.command != "PRIVMSG"), "{got:?}");
+    srv.shutdown().await;
+}
