@@ -668,8 +668,12 @@ impl Server {
 
     /// Who is online: (nick, account, ip) of every registered session.
     pub fn sessions(&self) -> Vec<(String, Option<String>, IpAddr)> {
-        let mut v: Vec<_> =
-            self.clients.values().filter(|c| c.registered).map(|c| (self.nick_of(c.id), c.account.clone(), c.ip)).collect();
+        let mut v: Vec<_> = self
+            .clients
+            .values()
+            .filter(|c| c.registered)
+            .map(|c| (self.nick_of(c.id), c.account.clone(), c.ip))
+            .collect();
         v.sort();
         v
     }

@@ -20,7 +20,8 @@ const LIST_BYTES: usize = 300;
 /// MONITOR {+|-} <target>{,<target>} | MONITOR C | MONITOR L | MONITOR S
 pub fn monitor(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
     let targets = || -> Result<Vec<&str>, IrcError> {
-        let list: Vec<&str> = msg.params.get(1).map(|p| p.split(',').filter(|t| !t.is_empty()).collect()).unwrap_or_default();
+        let list: Vec<&str> =
+            msg.params.get(1).map(|p| p.split(',').filter(|t| !t.is_empty()).collect()).unwrap_or_default();
         if list.is_empty() { Err(IrcError::NeedMoreParams) } else { Ok(list) }
     };
     match msg.params[0].as_str() {

@@ -323,7 +323,8 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
                 c.nick_key.clear();
                 let mut m = IrcError::NicknameInUse(nick.clone()).to_message(&s.cfg.server_name, "*", "NICK");
                 if let crate::sessions::NoAttach::Full(max) = why {
-                    let text = format!("Nickname is already in use: its account has {max} connections, the most allowed");
+                    let text =
+                        format!("Nickname is already in use: its account has {max} connections, the most allowed");
                     *m.params.last_mut().expect("433 has a text") = text;
                 }
                 ctx.reply(m);

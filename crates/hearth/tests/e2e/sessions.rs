@@ -6,7 +6,8 @@
 
 use crate::harness::*;
 
-const LOGIN: &str = "[flood]\nburst = 0\n[accounts]\nrequire_login = true\nargon2_memory_kib = 8\nargon2_iterations = 1\n";
+const LOGIN: &str =
+    "[flood]\nburst = 0\n[accounts]\nrequire_login = true\nargon2_memory_kib = 8\nargon2_iterations = 1\n";
 
 async fn alice_and_bob() -> TestServer {
     let srv = start_with(LOGIN).await;
