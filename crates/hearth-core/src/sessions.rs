@@ -65,7 +65,7 @@ impl Server {
     }
 
     /// Sends `relay` to the other sessions of the acting user that have `need` (if any).
-    pub(crate) fn to_siblings(&mut self, ctx: &Ctx, relay: &mut Relay, need: Option<Cap>) {
+    pub(crate) fn send_to_siblings(&mut self, ctx: &Ctx, relay: &mut Relay, need: Option<Cap>) {
         for sid in self.siblings(ctx) {
             let Some(c) = self.clients.get(&sid) else { continue };
             if need.is_some_and(|cap| !c.caps.contains(cap)) {

@@ -186,7 +186,7 @@ fn part_one(s: &mut Server, ctx: &mut Ctx, chan_key: &str, reason: Option<&str>)
     let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
     let caps = s.session_caps(ctx);
     ctx.reply(relay.message_for(caps));
-    s.to_siblings(ctx, &mut relay, None);
+    s.send_to_siblings(ctx, &mut relay, None);
     let members = s.members(chan_key);
     s.deliver(&mut relay, members, Some(ctx.id), None);
     remove_member(s, chan_key, ctx.id);
@@ -236,7 +236,7 @@ pub fn topic(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     let m = Message::new("TOPIC").with_source(mask).with_param(ch.name.as_str()).with_param(text);
     let mut relay = Relay::new(m, Server::now_time()).with_account(account);
     ctx.reply(relay.message_for(caps));
-    s.to_siblings(ctx, &mut relay, None);
+    s.send_to_siblings(ctx, &mut relay, None);
     let members = s.members(&key);
     s.deliver(&mut relay, members, Some(ctx.id), None);
     s.persist_room(&key);
@@ -399,7 +399,7 @@ pub fn kick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         let caps = s.session_caps(ctx);
         if s.channels.get(&key).is_some_and(|c| c.members.contains_key(&ctx.id)) {
             ctx.reply(relay.message_for(caps));
-            s.to_siblings(ctx, &mut relay, None);
+            s.send_to_siblings(ctx, &mut relay, None);
         }
         let members = s.members(&key);
         s.deliver(&mut relay, members, Some(ctx.id), None);

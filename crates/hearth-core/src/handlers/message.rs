@@ -125,7 +125,7 @@ fn echo(s: &mut Server, ctx: &mut Ctx, kind: Kind, relay: &mut Relay) {
         ctx.reply(relay.message_for(caps));
     }
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
-    s.to_siblings(ctx, relay, need);
+    s.send_to_siblings(ctx, relay, need);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -196,7 +196,7 @@ fn to_user(
         if need.is_none_or(|cap| caps.contains(cap)) {
             ctx.reply(relay.message_for(caps));
         }
-        s.to_siblings(ctx, &mut relay, need);
+        s.send_to_siblings(ctx, &mut relay, need);
     } else {
         s.deliver(&mut relay, [tid], None, need);
         echo(s, ctx, kind, &mut relay);

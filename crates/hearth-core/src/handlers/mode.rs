@@ -297,7 +297,7 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
         }
         let mut relay = Relay::new(m, Server::now_time()).with_account(me.account.clone());
         ctx.reply(relay.message_for(s.session_caps(ctx)));
-        s.to_siblings(ctx, &mut relay, None);
+        s.send_to_siblings(ctx, &mut relay, None);
         let members = s.members(&key);
         s.deliver(&mut relay, members, Some(ctx.id), None);
     }

@@ -296,7 +296,7 @@ pub fn setname(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcEr
     if caps.contains(Cap::Setname) {
         ctx.reply(relay.message_for(caps));
     }
-    s.to_siblings(ctx, &mut relay, Some(Cap::Setname));
+    s.send_to_siblings(ctx, &mut relay, Some(Cap::Setname));
     let peers = s.peers(ctx.id);
     s.deliver(&mut relay, peers.clone(), None, Some(Cap::Setname));
     s.deliver_to_watchers(&mut relay, ctx.id, &peers, Cap::Setname);

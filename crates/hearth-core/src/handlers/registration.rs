@@ -208,7 +208,7 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
         let caps = s.session_caps(ctx);
         ctx.reply(relay.message_for(caps));
-        s.to_siblings(ctx, &mut relay, None);
+        s.send_to_siblings(ctx, &mut relay, None);
         let peers = s.peers(ctx.id);
         s.deliver(&mut relay, peers, None, None);
     }
