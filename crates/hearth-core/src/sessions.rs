@@ -202,3 +202,76 @@ fn move_user_state(from: &mut Client, to: &mut Client) {
     std::mem::swap(&mut from.signon, &mut to.signon);
     std::mem::swap(&mut from.last_active, &mut to.last_active);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use hearth_proto::Message;
+
+    use crate::client::ConnId;
+    use crate::config::Config;
+    use crate::server::Server;
+    use crate::sink::Sink;
+
+    /// A connection logged in to `account` (set directly: no store here) that
+    /// registers as `nick`.
+    fn login(s: &mut Server, account: &str, nick: &str) -> ConnId {
+        let id = s.connect("127.0.0.1".parse().unwrap(), Arc::new(Sink::new(1 << 20)));
+        s.clients.get_mut(&id).unwrap().account = Some(account.into());
+        line(s, id, &format!("NICK {nick}"));
+        line(s, id, &format!("USER {nick} 0 * :{nick}"));
+        id
+    }
+
+    fn line(s: &mut Server, id: ConnId, text: &str) {
+        s.handle(id, &Message::parse(text).unwrap());
+    }
+
+    #[test]
+    fn the_oldest_other_session_takes_over_when_the_main_one_leaves() {
+        let mut s = Server::new(Config::default());
+        let laptop = login(&mut s, "alice", "alice");
+        let phone = login(&mut s, "alice", "alice");
+        let tablet = login(&mut s, "alice", "alice");
+        assert_eq!(s.client(phone).attached_to, Some(laptop));
+        assert_eq!(s.client(laptop).sessions, [phone, tablet]);
+        assert_eq!(s.user_count(), 1);
+        line(&mut s, phone, "JOIN #x");
+        line(&mut s, phone, "AWAY :out");
+        assert_eq!(s.client(laptop).channels, ["#x"], "a session acts as the user");
+        assert_eq!(s.client(laptop).away.as_deref(), Some("out"));
+
+        s.disconnect(laptop, "bye");
+        assert_eq!(s.find_nick("alice"), Some(phone));
+        assert_eq!(s.client(phone).attached_to, None);
+        assert_eq!(s.client(phone).sessions, [tablet]);
+        assert_eq!(s.client(tablet).attached_to, Some(phone));
+        assert_eq!(s.client(phone).channels, ["#x"]);
+        assert_eq!(s.client(phone).away.as_deref(), Some("out"));
+        assert!(s.channels["#x"].members.contains_key(&phone));
+        assert!(!s.channels["#x"].members.contains_key(&laptop));
+
+        s.disconnect(tablet, "bye");
+        assert!(s.client(phone).sessions.is_empty());
+        s.disconnect(phone, "bye");
+        assert_eq!(s.find_nick("alice"), None, "the last session takes the nick with it");
+        assert!(!s.channels.contains_key("#x"));
+    }
+
+    #[test]
+    fn another_account_or_one_session_too_many_is_not_attached() {
+        let cfg = Config { max_sessions: 2, ..Config::default() };
+        let mut s = Server::new(cfg);
+        let one = login(&mut s, "alice", "alice");
+        let two = login(&mut s, "alice", "alice");
+        let three = login(&mut s, "alice", "alice");
+        let other = login(&mut s, "mallory", "alice");
+        assert_eq!(s.client(two).attached_to, Some(one));
+        for id in [three, other] {
+            assert!(!s.is_registered(id));
+            assert_eq!(s.client(id).attached_to, None);
+        }
+        assert_eq!(s.find_nick("alice"), Some(one));
+    }
+}
