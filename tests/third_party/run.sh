@@ -4,14 +4,19 @@
 #   2. irssi.sh             — the irssi terminal client under tmux (skipped,
 #                             with a message, only if irssi/tmux cannot be
 #                             installed)
+#   3. weechat_sessions.py  — two WeeChat clients (weechat-headless) on one
+#                             account, and MONITOR through WeeChat's notify
+#                             list (skipped, with a message, only if
+#                             weechat-headless cannot be installed)
 #
 # Usage: bash tests/third_party/run.sh
 #   HEARTH_BIN  use this hearth binary instead of building one with cargo
 #   CARGO_TARGET_DIR is honoured for the build and the default binary path.
 #
 # Sets up (idempotently) a venv in target/third-party-venv with the pinned
-# requirements, and irssi + tmux through apt-get when they are missing.
-# Exits non-zero if either run fails. Last line:
+# requirements, and irssi + tmux + weechat-headless through apt-get when they
+# are missing.
+# Exits non-zero if any run fails. Last line:
 #   third-party-total: N passed, N failed[, N skipped]
 set -u
 
@@ -99,6 +104,27 @@ if ! command -v irssi >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
     [ -n "$SKIP_REASON" ] && IRSSI_OK=0
 fi
 
+# ------------------------------------------------------------------ weechat
+WEECHAT_OK=1
+WEECHAT_SKIP=""
+if ! command -v weechat-headless >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+        say "installing weechat-headless with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        if ! apt-get install -y weechat-headless >"$LOGDIR/apt-weechat.log" 2>&1; then
+            apt-get update >>"$LOGDIR/apt-weechat.log" 2>&1
+            apt-get install -y weechat-headless >>"$LOGDIR/apt-weechat.log" 2>&1
+        fi
+        if ! command -v weechat-headless >/dev/null 2>&1; then
+            tail -n 5 "$LOGDIR/apt-weechat.log" | sed 's/^/  apt: /'
+            WEECHAT_SKIP="apt-get install -y weechat-headless failed"
+        fi
+    else
+        WEECHAT_SKIP="weechat-headless missing and apt-get is unavailable or not root"
+    fi
+    [ -n "$WEECHAT_SKIP" ] && WEECHAT_OK=0
+fi
+
 # ------------------------------------------------------------------ runs
 # counts LOGFILE -> "passed failed skipped" from the run's closing line
 counts() {
@@ -145,6 +171,22 @@ if [ "$IRSSI_OK" -eq 1 ]; then
     [ "$IR_RC" -ne 0 ] && RC=1
 else
     say "irssi: SKIPPED ($SKIP_REASON)"
+    TOTAL_S=$((TOTAL_S + 1))
+fi
+
+echo
+echo "=== weechat-headless: two sessions on one account, MONITOR ==="
+if [ "$WEECHAT_OK" -eq 1 ]; then
+    t=$SECONDS
+    timeout -s TERM -k 10 120 "$VENV/bin/python" -u "$HERE/weechat_sessions.py" </dev/null 2>&1 | tee "$LOGDIR/weechat.log"
+    WC_RC=${PIPESTATUS[0]}
+    read -r p f s <<<"$(counts "$LOGDIR/weechat.log")"
+    [ "$WC_RC" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    TOTAL_P=$((TOTAL_P + p)); TOTAL_F=$((TOTAL_F + f)); TOTAL_S=$((TOTAL_S + s))
+    say "weechat: exit $WC_RC in $((SECONDS - t))s"
+    [ "$WC_RC" -ne 0 ] && RC=1
+else
+    say "weechat: SKIPPED ($WEECHAT_SKIP)"
     TOTAL_S=$((TOTAL_S + 1))
 fi
 

@@ -315,7 +315,8 @@ fn reply_login(s: &mut Server, id: ConnId, checked: Checked, via: Via, label: Op
                 let m = Message::new("ACCOUNT").with_source(mask.as_str()).with_param(name.as_str());
                 let mut relay = Relay::new(m, Server::now_time());
                 let peers = s.peers(id);
-                s.deliver(&mut relay, peers, None, Some(Cap::AccountNotify));
+                s.deliver(&mut relay, peers.clone(), None, Some(Cap::AccountNotify));
+                s.deliver_to_watchers(&mut relay, id, &peers, Cap::AccountNotify);
             }
         }
         Checked::BadCredentials => match via {

@@ -66,6 +66,14 @@ pub struct Client {
     pub last_active: SystemTime,
     /// A `draft/multiline` batch being received (`BATCH +` seen, `BATCH -` not yet).
     pub multiline: Option<crate::handlers::multiline::Pending>,
+    /// Set on an extra session of a user (another connection logged in to the same
+    /// account with the same nick): the user's main connection, which holds the nick,
+    /// the channels and the away state. See [`crate::sessions`].
+    pub attached_to: Option<ConnId>,
+    /// On a user's main connection: its extra sessions, oldest first.
+    pub sessions: Vec<ConnId>,
+    /// Nicknames this connection watches with MONITOR, as given (casefold to compare).
+    pub monitoring: Vec<String>,
 }
 
 impl Client {
@@ -111,6 +119,9 @@ impl Client {
             signon: now,
             last_active: now,
             multiline: None,
+            attached_to: None,
+            sessions: Vec::new(),
+            monitoring: Vec::new(),
         }
     }
 

@@ -61,6 +61,11 @@ pub struct Config {
     pub replay_on_join: usize,
     /// Largest CHATHISTORY page.
     pub chathistory_max: usize,
+    /// Nicknames one connection may watch with MONITOR (`MONITOR=` in ISUPPORT).
+    pub max_monitor: usize,
+    /// Connections one account may have attached to its nickname at once (1 turns
+    /// multi-session off: a second login with the nickname gets `433`).
+    pub max_sessions: usize,
     /// Rooms that always exist and that everyone joins after registering.
     pub default_rooms: Vec<String>,
     /// Admin accounts become IRC operators when they log in (else only with `OPER`).
@@ -105,6 +110,8 @@ impl Default for Config {
             history: true,
             replay_on_join: 50,
             chathistory_max: 1000,
+            max_monitor: 100,
+            max_sessions: 5,
             default_rooms: Vec::new(),
             oper_on_login: true,
             whowas_entries: 1000,

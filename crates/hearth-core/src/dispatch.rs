@@ -4,7 +4,8 @@ use hearth_proto::Message;
 
 use crate::error::IrcError;
 use crate::handlers::{
-    account, channel, history, message, mode, multiline, oper, query, redact, registration, rename, server_info, whowas,
+    account, channel, history, message, mode, monitor, multiline, oper, query, redact, registration, rename,
+    server_info, whowas,
 };
 use crate::server::{Ctx, Server};
 
@@ -105,6 +106,7 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "REDACT" => spec(redact::redact, 2, true),
         "RENAME" => spec(rename::rename, 2, true),
         "MODE" => spec(mode::mode, 1, true),
+        "MONITOR" => spec(monitor::monitor, 1, true),
         "WHO" => spec(query::who, 0, true),
         "WHOIS" => spec(query::whois, 1, true),
         "AWAY" => spec(query::away, 0, true),

@@ -28,6 +28,7 @@ pub fn tokens_with(cfg: &Config, history: bool) -> Vec<String> {
         format!("MAXLIST=b:{m},e:{m},I:{m}", m = cfg.max_bans),
         format!("MAXTARGETS={}", cfg.max_targets),
         "MODES=6".into(),
+        format!("MONITOR={}", cfg.max_monitor),
         format!("NETWORK={}", cfg.network),
         format!("NICKLEN={}", cfg.nick_len),
         "PREFIX=(ov)@+".into(),

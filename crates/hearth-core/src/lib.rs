@@ -15,6 +15,7 @@
 //! - [`relay`]: serialise-once fan-out, one cached variant per capability set.
 //! - [`sink`]: bounded byte-counted send queues ("SendQ exceeded").
 //! - [`client`], [`channel`]: session and channel state.
+//! - [`sessions`]: several connections on one account sharing one nick.
 //! - [`error`]: typed command errors mapped to numerics in one place.
 //! - [`flood`]: token-bucket flood control, pure arithmetic.
 //! - [`config`], [`isupport`]: limits and texts; the 005 tokens.
@@ -50,6 +51,7 @@ pub mod outbound;
 pub mod relay;
 pub mod rooms;
 pub mod server;
+pub mod sessions;
 pub mod sink;
 pub mod whowas;
 

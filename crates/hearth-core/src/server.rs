@@ -51,7 +51,11 @@ impl std::fmt::Debug for Services {
 /// Replies to the client whose command is being handled.
 #[derive(Debug)]
 pub struct Ctx {
+    /// The user acting: the connection that holds the nick, channels and away state.
     pub id: ConnId,
+    /// The connection the command came from, which gets the replies (shaped by its own
+    /// caps). The same as `id` except for a user's extra sessions ([`crate::sessions`]).
+    pub session: ConnId,
     /// The command being handled (uppercase), for error numerics.
     pub command: String,
     /// The `label` tag of the command, if the client sent one.
@@ -61,7 +65,12 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(id: ConnId, command: &str, label: Option<String>) -> Self {
-        Ctx { id, command: command.to_string(), label, replies: Vec::new() }
+        Ctx { id, session: id, command: command.to_string(), label, replies: Vec::new() }
+    }
+
+    /// Replies for connection `session`, acting as user `id`.
+    pub fn for_session(id: ConnId, session: ConnId, command: &str, label: Option<String>) -> Self {
+        Ctx { session, ..Ctx::new(id, command, label) }
     }
 
     pub fn reply(&mut self, m: Message) {
@@ -102,12 +111,14 @@ pub struct Server {
     pending_quits: Vec<(ConnId, String)>,
     /// Output of the command being handled, sent (or queued behind the database) at
     /// the end of it.
-    outbox: Vec<Out>,
+    pub(crate) outbox: Vec<Out>,
     /// Store operations of the command being handled.
     ops: Vec<StoreOp>,
     /// Asynchronous steps for the listener to spawn.
     tasks: Vec<Task>,
     pub(crate) services: Option<Services>,
+    /// Casefolded nickname → connections that watch it with MONITOR.
+    pub(crate) monitors: HashMap<String, Vec<ConnId>>,
     /// Casefolded names of all accounts: their nicknames are reserved.
     pub(crate) account_names: HashSet<String>,
     /// Pending checks and recent login failures per address and per account.
@@ -168,6 +179,7 @@ impl Server {
             tasks: Vec::new(),
             services: None,
             account_names: HashSet::new(),
+            monitors: HashMap::new(),
             attempts,
             // Millisecond start time keeps ids unique across restarts.
             msgid_prefix: format!("{:x}", unix_ms(now)),
@@ -225,7 +237,8 @@ impl Server {
     /// Registered users (a connection that has only sent NICK holds a nickname but is
     /// not a user yet).
     pub fn user_count(&self) -> usize {
-        self.clients.values().filter(|c| c.registered).count()
+        // Registered users, each once however many sessions it has.
+        self.clients.values().filter(|c| c.registered && c.attached_to.is_none()).count()
     }
 
     pub fn is_registered(&self, id: ConnId) -> bool {
@@ -252,7 +265,7 @@ impl Server {
             label: label.clone(),
             target: msg.params.first().cloned(),
         });
-        let mut ctx = Ctx::new(id, &msg.command, label);
+        let mut ctx = Ctx::for_session(self.user_of(id), id, &msg.command, label);
         if let Err(e) = dispatch::dispatch(self, &mut ctx, msg) {
             let nick = self.nick_of(id);
             let reply = e.to_message(&self.cfg.server_name, &nick, &msg.command);
@@ -318,7 +331,7 @@ impl Server {
     pub fn shutdown(&mut self, notice: &str) {
         let server = self.cfg.server_name.clone();
         for c in self.clients.values() {
-            let n = Message::new("NOTICE").with_source(&server).with_param(&c.nick).with_param(notice);
+            let n = Message::new("NOTICE").with_source(&server).with_param(self.nick_of(c.id)).with_param(notice);
             c.sink.push(to_bytes(&n));
             c.sink.close_with(Some(to_bytes(&Message::new("ERROR").with_param("Server shutting down"))));
         }
@@ -334,7 +347,7 @@ impl Server {
     }
 
     pub(crate) fn nick_of(&self, id: ConnId) -> String {
-        self.clients.get(&id).map(|c| c.nick.clone()).unwrap_or_else(|| "*".into())
+        self.clients.get(&self.user_of(id)).map(|c| c.nick.clone()).unwrap_or_else(|| "*".into())
     }
 
     pub(crate) fn client(&self, id: ConnId) -> &Client {
@@ -381,7 +394,8 @@ impl Server {
         self.send_bytes(id, to_bytes(m));
     }
 
-    /// Sends `relay` to each id in `targets` that has `need` (if any), skipping `except`.
+    /// Sends `relay` to each user in `targets` — to every session of it — whose session
+    /// has `need` (if any), skipping user `except`.
     pub(crate) fn deliver(
         &mut self,
         relay: &mut Relay,
@@ -394,10 +408,13 @@ impl Server {
                 continue;
             }
             let Some(c) = self.clients.get(&id) else { continue };
-            if need.is_some_and(|cap| !c.caps.contains(cap)) {
-                continue;
+            for sid in std::iter::once(id).chain(c.sessions.iter().copied()) {
+                let Some(c) = self.clients.get(&sid) else { continue };
+                if need.is_some_and(|cap| !c.caps.contains(cap)) {
+                    continue;
+                }
+                self.outbox.push(Out::Line(sid, c.sink.clone(), relay.bytes_for(c.caps)));
             }
-            self.outbox.push(Out::Line(id, c.sink.clone(), relay.bytes_for(c.caps)));
         }
     }
 
@@ -443,7 +460,7 @@ impl Server {
 
     /// Sends the replies in `ctx` to its client, labelled and batched as its caps ask.
     pub(crate) fn flush(&mut self, ctx: Ctx) {
-        let Some(c) = self.clients.get(&ctx.id) else { return };
+        let Some(c) = self.clients.get(&ctx.session) else { return };
         let caps = c.caps;
         let label = ctx.label.filter(|_| caps.contains(Cap::LabeledResponse));
         let mut replies = ctx.replies;
@@ -469,7 +486,7 @@ impl Server {
             r.write(&mut buf);
         }
         if !buf.is_empty() {
-            self.send_bytes(ctx.id, Bytes::from(buf));
+            self.send_bytes(ctx.session, Bytes::from(buf));
         }
     }
 
@@ -555,7 +572,7 @@ impl Server {
             numeric(
                 &self.cfg.server_name,
                 hearth_proto::numeric::ERR_CANNOTSENDTOCHAN,
-                &c.nick,
+                &self.nick_of(o.id),
                 [target.as_str()],
                 text,
             )
@@ -671,14 +688,26 @@ impl Server {
 
     /// Who is online: (nick, account, ip) of every registered session.
     pub fn sessions(&self) -> Vec<(String, Option<String>, IpAddr)> {
-        let mut v: Vec<_> =
-            self.clients.values().filter(|c| c.registered).map(|c| (c.nick.clone(), c.account.clone(), c.ip)).collect();
+        let mut v: Vec<_> = self
+            .clients
+            .values()
+            .filter(|c| c.registered)
+            .map(|c| (self.nick_of(c.id), c.account.clone(), c.ip))
+            .collect();
         v.sort();
         v
     }
 
     /// Removes `id` from all state, tells its peers, closes its sink with `ERROR`.
     fn remove_client(&mut self, id: ConnId, reason: &str) {
+        let Some(client) = self.clients.get(&id) else { return };
+        if client.attached_to.is_some() || !client.sessions.is_empty() {
+            // One of several sessions of a user: the others carry on, nobody is told.
+            self.remove_session(id, reason);
+            return;
+        }
+        let gone = (client.registered && self.nicks.get(&client.nick_key) == Some(&id)).then(|| client.nick.clone());
+        self.unwatch_all(id);
         let Some(client) = self.clients.get(&id) else { return };
         if client.registered {
             let quit = Message::new("QUIT").with_source(client.mask.as_str()).with_param(reason);
@@ -708,6 +737,9 @@ impl Server {
         }
         let error = Message::new("ERROR").with_param(format!("Closing Link: {} ({reason})", client.host));
         self.outbox.push(Out::Close(client.sink.clone(), to_bytes(&error)));
+        if let Some(nick) = gone {
+            self.monitor_offline(&nick);
+        }
     }
 
     /// Queues the end of a session after the current command (QUIT, KILL).

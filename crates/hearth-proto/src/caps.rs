@@ -71,6 +71,8 @@ caps! {
     MessageRedaction = "draft/message-redaction", "https://ircv3.net/specs/extensions/message-redaction";
     Multiline = "draft/multiline", "https://ircv3.net/specs/extensions/multiline";
     ChannelRename = "draft/channel-rename", "https://ircv3.net/specs/extensions/channel-rename";
+    /// AWAY/ACCOUNT/SETNAME/CHGHOST for monitored nicks without a shared channel.
+    ExtendedMonitor = "extended-monitor", "https://ircv3.net/specs/extensions/extended-monitor";
 }
 
 impl Cap {

@@ -95,6 +95,8 @@ pub struct AccountsSection {
     pub max_logins_per_ip: usize,
     /// Admin accounts become IRC operators as they log in; otherwise they use `OPER`.
     pub oper_on_login: bool,
+    /// Connections logged in to one account that may share its nickname at once.
+    pub max_sessions: usize,
 }
 
 impl Default for AccountsSection {
@@ -109,6 +111,7 @@ impl Default for AccountsSection {
             login_queue: 64,
             max_logins_per_ip: 3,
             oper_on_login: true,
+            max_sessions: hearth_core::Config::default().max_sessions,
         }
     }
 }
@@ -214,6 +217,8 @@ pub struct LimitsSection {
     pub whowas_entries: usize,
     /// …for at most this many hours.
     pub whowas_max_age_hours: u64,
+    /// Nicknames one connection may watch with MONITOR.
+    pub max_monitor: usize,
 }
 
 impl Default for LimitsSection {
@@ -234,6 +239,7 @@ impl Default for LimitsSection {
             client_tag_deny: c.client_tag_deny,
             whowas_entries: c.whowas_entries,
             whowas_max_age_hours: c.whowas_max_age.as_secs() / 3600,
+            max_monitor: c.max_monitor,
         }
     }
 }
@@ -372,6 +378,7 @@ impl FileConfig {
             ("accounts.max_concurrent_hashes", self.accounts.max_concurrent_hashes, 256),
             ("accounts.login_queue", self.accounts.login_queue, 100_000),
             ("accounts.max_logins_per_ip", self.accounts.max_logins_per_ip, 1000),
+            ("accounts.max_sessions", self.accounts.max_sessions, 100),
         ] {
             if !(1..=max).contains(&v) {
                 fail(key, &format!("must be between 1 and {max}"))?;
@@ -450,6 +457,8 @@ impl FileConfig {
             require_login: self.accounts.require_login,
             open_registration: self.accounts.registration == Registration::Open,
             max_logins_per_ip: self.accounts.max_logins_per_ip,
+            max_sessions: self.accounts.max_sessions,
+            max_monitor: l.max_monitor,
             history: self.history.enabled,
             replay_on_join: self.history.replay_on_join,
             chathistory_max: self.history.max_page,

@@ -33,9 +33,9 @@ pub fn join(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
             }
         }
     };
-    if history::join_needs_markers(s, ctx.id) {
+    if history::join_needs_markers(s, ctx.session) {
         let wanted = msg.params[0].split(',').map(casefold).collect();
-        history::join_with_markers(s, ctx.id, ctx.label.take(), wanted, run);
+        history::join_with_markers(s, ctx.id, ctx.session, ctx.label.take(), wanted, run);
     } else {
         run(s, ctx, &Markers::new());
     }
@@ -52,8 +52,8 @@ pub(crate) fn join_default(s: &mut Server, ctx: &mut Ctx, name: &str) {
             ctx.reply(e.to_message(&s.cfg.server_name, &nick, "JOIN"));
         }
     };
-    if history::join_needs_markers(s, ctx.id) {
-        history::join_with_markers(s, ctx.id, None, wanted, run);
+    if history::join_needs_markers(s, ctx.session) {
+        history::join_with_markers(s, ctx.id, ctx.session, None, wanted, run);
     } else {
         run(s, ctx, &Markers::new());
     }
@@ -114,7 +114,31 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>, marker
     history::join_marker(s, ctx, &chan_key, &display, markers);
     send_names(s, ctx, &chan_key);
     history::after_join(s, ctx, &chan_key, &display);
+    s.for_siblings(ctx, |s, sctx| show_join(s, sctx, &chan_key, Some(markers)));
     Ok(())
+}
+
+/// What a session of a user already in a channel is shown as if it had just joined:
+/// its own JOIN, the topic, the read marker, the names and recent messages (another
+/// session joined: `markers` are the ones fetched for that JOIN; or it attached:
+/// `None`, and the marker is fetched and follows).
+pub(crate) fn show_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str, markers: Option<&Markers>) {
+    let Some(display) = s.channels.get(chan_key).map(|c| c.name.clone()) else { return };
+    let c = s.client(ctx.id);
+    let caps = s.session_caps(ctx);
+    let mut m = Message::new("JOIN").with_source(c.mask.as_str()).with_param(display.as_str());
+    if caps.contains(Cap::ExtendedJoin) {
+        m = m.with_param(c.account.as_deref().unwrap_or("*")).with_param(c.realname.as_str());
+    }
+    let relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
+    ctx.reply(relay.message_for(caps));
+    send_topic(s, ctx, chan_key, false);
+    match markers {
+        Some(markers) => history::join_marker(s, ctx, chan_key, &display, markers),
+        None => history::marker_later(s, ctx.session, chan_key, &display),
+    }
+    send_names(s, ctx, chan_key);
+    history::after_join(s, ctx, chan_key, &display);
 }
 
 /// May a client (oper? invited? who it is, the key it gave) enter `ch`?
@@ -149,8 +173,8 @@ fn announce_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str, display: &str) {
     let account = c.account.clone();
     let mut plain = Relay::new(plain, time.clone()).with_account(account.clone());
     let mut extended = Relay::new(extended, time).with_account(account);
-    let caps = c.caps;
     let (mask, account, realname) = (c.mask.clone(), c.account.clone(), c.realname.clone());
+    let caps = s.session_caps(ctx);
     let own = if caps.contains(Cap::ExtendedJoin) { &extended } else { &plain };
     ctx.reply(own.message_for(caps));
     history::record_event(s, chan_key, &mask, account, "JOIN", realname);
@@ -199,8 +223,10 @@ fn part_one(s: &mut Server, ctx: &mut Ctx, chan_key: &str, reason: Option<&str>)
         m = m.with_param(r);
     }
     let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
-    ctx.reply(relay.message_for(c.caps));
     let (mask, account) = (c.mask.clone(), c.account.clone());
+    let caps = s.session_caps(ctx);
+    ctx.reply(relay.message_for(caps));
+    s.send_to_siblings(ctx, &mut relay, None);
     let members = s.members(chan_key);
     s.deliver(&mut relay, members, Some(ctx.id), None);
     history::record_event(s, chan_key, &mask, account, "PART", reason.unwrap_or_default().to_string());
@@ -245,12 +271,13 @@ pub fn topic(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     let c = s.client(ctx.id);
     let mask = c.mask.clone();
     let account = c.account.clone();
-    let caps = c.caps;
+    let caps = s.session_caps(ctx);
     let ch = s.channels.get_mut(&key).expect("checked above");
     ch.topic = (!text.is_empty()).then(|| Topic { text: text.clone(), setter: mask.clone(), time: SystemTime::now() });
     let m = Message::new("TOPIC").with_source(mask.as_str()).with_param(ch.name.as_str()).with_param(text.as_str());
     let mut relay = Relay::new(m, Server::now_time()).with_account(account.clone());
     ctx.reply(relay.message_for(caps));
+    s.send_to_siblings(ctx, &mut relay, None);
     let members = s.members(&key);
     s.deliver(&mut relay, members, Some(ctx.id), None);
     history::record_event(s, &key, &mask, account, "TOPIC", text);
@@ -303,8 +330,9 @@ pub fn names(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
 pub(crate) fn send_names(s: &Server, ctx: &mut Ctx, chan_key: &str) {
     let Some(ch) = s.channels.get(chan_key) else { return };
     let me = s.client(ctx.id);
-    let multi = me.caps.contains(Cap::MultiPrefix);
-    let full = me.caps.contains(Cap::UserhostInNames);
+    let caps = s.session_caps(ctx);
+    let multi = caps.contains(Cap::MultiPrefix);
+    let full = caps.contains(Cap::UserhostInNames);
     let member = ch.members.contains_key(&ctx.id);
     let symbol = if ch.modes.secret { "@" } else { "=" };
     let mut entries: Vec<String> = Vec::with_capacity(ch.members.len());
@@ -465,9 +493,10 @@ pub fn kick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
             .with_param(tnick)
             .with_param(reason.as_str());
         let mut relay = Relay::new(m, Server::now_time()).with_account(me.account.clone());
-        let caps = me.caps;
+        let caps = s.session_caps(ctx);
         if s.channels.get(&key).is_some_and(|c| c.members.contains_key(&ctx.id)) {
             ctx.reply(relay.message_for(caps));
+            s.send_to_siblings(ctx, &mut relay, None);
         }
         let members = s.members(&key);
         s.deliver(&mut relay, members, Some(ctx.id), None);

@@ -271,6 +271,7 @@ pub(crate) fn join_needs_markers(s: &Server, id: ConnId) -> bool {
 pub(crate) fn join_with_markers(
     s: &mut Server,
     id: ConnId,
+    session: ConnId,
     label: Option<String>,
     keys: Vec<String>,
     join: impl FnOnce(&mut Server, &mut Ctx, &Markers) + Send + 'static,
@@ -287,10 +288,10 @@ pub(crate) fn join_with_markers(
             markers.insert(key, marker);
         }
         let done: Completion = Box::new(move |s: &mut Server| {
-            if !s.clients.contains_key(&id) {
+            if !s.clients.contains_key(&id) || !s.clients.contains_key(&session) {
                 return;
             }
-            let mut ctx = Ctx::new(id, "JOIN", label);
+            let mut ctx = Ctx::for_session(id, session, "JOIN", label);
             join(s, &mut ctx, &markers);
             s.flush(ctx);
         });
@@ -301,7 +302,7 @@ pub(crate) fn join_with_markers(
 /// The read marker of a channel just joined, for a client with draft/read-marker:
 /// from `markers` for an account, from the connection for a guest, `*` for none.
 pub(crate) fn join_marker(s: &Server, ctx: &mut Ctx, key: &str, display: &str, markers: &Markers) {
-    let c = s.client(ctx.id);
+    let c = s.client(ctx.session);
     if s.services.is_none() || !c.caps.contains(Cap::ReadMarker) {
         return;
     }
@@ -317,7 +318,8 @@ pub(crate) fn after_join(s: &mut Server, ctx: &mut Ctx, key: &str, display: &str
     if s.services.is_none() {
         return;
     }
-    let id = ctx.id;
+    // The session that joined (or is shown the join): its caps shape the replay.
+    let id = ctx.session;
     // Replay comes from the room's in-memory tail, not a query: it holds exactly what
     // was said before this JOIN (anything later reaches the joiner live), and output
     // still waiting for its commit keeps these lines queued behind it.
@@ -354,6 +356,24 @@ pub(crate) fn remember(s: &mut Server, key: &str, m: &StoredMessage) {
 fn marker_message(s: &Server, target: &str, marker: Option<Timestamp>) -> Message {
     let value = marker.map(|t| format!("timestamp={}", server_time(to_time(t)))).unwrap_or_else(|| "*".into());
     s.server_msg("MARKREAD").with_param(target).with_param(value)
+}
+
+/// The read marker of a channel for a session attached to a user already in it: fetched
+/// from the store and sent when it comes (after the names: the JOIN it is shown was
+/// the user's, long ago).
+pub(crate) fn marker_later(s: &mut Server, session: ConnId, key: &str, display: &str) {
+    let Some(svc) = s.services.clone() else { return };
+    let c = s.client(session);
+    if !c.caps.contains(Cap::ReadMarker) {
+        return;
+    }
+    let Some(account) = c.account.clone() else { return };
+    let (key, display) = (key.to_string(), display.to_string());
+    s.spawn(async move {
+        let marker = bounded(svc.store.read_marker(&account, &key)).await.ok().flatten();
+        let done: Completion = Box::new(move |s: &mut Server| send_marker(s, session, &display, marker));
+        done
+    });
 }
 
 fn send_marker(s: &mut Server, id: ConnId, target: &str, marker: Option<Timestamp>) {
@@ -415,6 +435,8 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         IrcError::Fail("INVALID_PARAMS", vec![sub.clone(), r.to_string()], "Invalid message reference".into())
     };
     let id = ctx.id;
+    // The answer goes to the session that asked, shaped by its caps.
+    let session = ctx.session;
     if sub == "TARGETS" {
         let (Some(Bound::Time(a)), Some(Bound::Time(b))) = (parse_bound(&p[1]), parse_bound(&p[2])) else {
             return Err(bad_ref(&p[1]));
@@ -447,10 +469,10 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
                         .collect(),
                     Err(e) => {
                         tracing::warn!("CHATHISTORY TARGETS failed: {e}");
-                        if !s.clients.contains_key(&id) {
+                        if !s.clients.contains_key(&session) {
                             return;
                         }
-                        let mut ctx = Ctx::new(id, "CHATHISTORY", label);
+                        let mut ctx = Ctx::new(session, "CHATHISTORY", label);
                         let e = IrcError::Fail(
                             "MESSAGE_ERROR",
                             vec!["TARGETS".into()],
@@ -462,11 +484,11 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
                         return;
                     }
                 };
-                if !s.clients.contains_key(&id) {
+                if !s.clients.contains_key(&session) {
                     return;
                 }
-                let mut ctx = Ctx::new(id, "CHATHISTORY", label);
-                ctx.replies = batched(s, id, "draft/chathistory-targets", None, lines);
+                let mut ctx = Ctx::new(session, "CHATHISTORY", label);
+                ctx.replies = batched(s, session, "draft/chathistory-targets", None, lines);
                 s.flush(ctx);
             });
             done
@@ -505,20 +527,20 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
             (rows, _) => rows,
         };
         let done: Completion = Box::new(move |s: &mut Server| {
-            if !s.clients.contains_key(&id) {
+            if !s.clients.contains_key(&session) {
                 return;
             }
-            let mut ctx = Ctx::new(id, "CHATHISTORY", label);
+            let mut ctx = Ctx::new(session, "CHATHISTORY", label);
             match rows {
                 Ok(rows) => {
                     // Inside a chathistory batch time and msgid always travel.
-                    let own = s.client(id).caps;
+                    let own = s.client(session).caps;
                     let mut caps = own;
                     caps.insert(Cap::ServerTime);
                     caps.insert(Cap::MessageTags);
                     let lines: Vec<Message> =
                         rows.iter().filter(|m| visible_to(m, own)).flat_map(|m| replay_lines(m, caps, false)).collect();
-                    ctx.replies = batched(s, id, "chathistory", Some(&target), lines);
+                    ctx.replies = batched(s, session, "chathistory", Some(&target), lines);
                 }
                 Err(StoreError::UnknownMsgid(m)) => {
                     let e = IrcError::Fail("INVALID_MSGREFID", vec![sub, m], "Unknown message id".into());
@@ -625,7 +647,8 @@ pub fn markread(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
         return guest_markread(s, ctx, &target, set);
     };
     let key = readable_target(s, ctx.id, &target)?;
-    let id = ctx.id;
+    // The asking session (its account's other sessions learn of a moved marker too).
+    let id = ctx.session;
     s.spawn(async move {
         let marker = match set {
             Some(t) => svc.store.set_read_marker(&account, &key, t).await.map(Some),

@@ -126,12 +126,16 @@ fn build_relay(
     (relay, now)
 }
 
-/// The sender's own copy (echo-message), labelled like any reply.
-fn echo(s: &Server, ctx: &mut Ctx, kind: Kind, relay: &Relay) {
-    let caps = s.client(ctx.id).caps;
+/// The sender's own copy (echo-message), labelled like any reply; and a copy for each
+/// other session of the sender, echo-message or not, so every device shows what was
+/// said from any of them (as ergo does).
+fn echo(s: &mut Server, ctx: &mut Ctx, kind: Kind, relay: &mut Relay) {
+    let caps = s.session_caps(ctx);
     if caps.contains(Cap::EchoMessage) && (kind != Kind::Tagmsg || caps.contains(Cap::MessageTags)) {
         ctx.reply(relay.message_for(caps));
     }
+    let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
+    s.send_to_siblings(ctx, relay, need);
 }
 
 /// Whether `id` may speak in `ch` (+n, +m, bans; operators always may).
@@ -183,7 +187,7 @@ fn to_channel(
     let (mut relay, now) = build_relay(s, ctx, kind, &shown, text, tags);
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
     s.deliver(&mut relay, recipients, Some(ctx.id), need);
-    echo(s, ctx, kind, &relay);
+    echo(s, ctx, kind, &mut relay);
     // Messages to the ops/voiced only (STATUSMSG) stay out of the shared history.
     if min_status == 0 {
         history::record(s, ctx.id, key, &shown, &relay, now, tags);
@@ -206,11 +210,20 @@ fn to_user(
     let (tnick, away) = (t.nick.clone(), t.away.clone());
     let (mut relay, now) = build_relay(s, ctx, kind, &tnick, text, tags);
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
-    // A message to oneself is delivered like any other, outside the reply (so never
-    // labelled), and then echoed as the reply when echo-message is on: the
-    // labeled-response spec keeps the label for the echo only.
-    s.deliver(&mut relay, [tid], None, need);
-    echo(s, ctx, kind, &relay);
+    if tid == ctx.id {
+        // A message to oneself is delivered like any other (to every session of the
+        // user), outside the reply (so never labelled), and then echoed to the sending
+        // session as the reply when echo-message is on: the labeled-response spec keeps
+        // the label for the echo only.
+        s.deliver(&mut relay, [tid], None, need);
+        let caps = s.session_caps(ctx);
+        if caps.contains(Cap::EchoMessage) && need.is_none_or(|cap| caps.contains(cap)) {
+            ctx.reply(relay.message_for(caps));
+        }
+    } else {
+        s.deliver(&mut relay, [tid], None, need);
+        echo(s, ctx, kind, &mut relay);
+    }
     let key = history::dm_target(s, ctx.id, tid);
     history::record(s, ctx.id, key, &tnick, &relay, now, tags);
     if kind == Kind::Privmsg

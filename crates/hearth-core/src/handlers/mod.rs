@@ -6,6 +6,7 @@ pub mod channel;
 pub mod history;
 pub mod message;
 pub mod mode;
+pub mod monitor;
 pub mod multiline;
 pub mod oper;
 pub mod query;

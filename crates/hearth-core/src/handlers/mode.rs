@@ -307,7 +307,8 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
             m = m.with_param(a);
         }
         let mut relay = Relay::new(m, Server::now_time()).with_account(me.account.clone());
-        ctx.reply(relay.message_for(me.caps));
+        ctx.reply(relay.message_for(s.session_caps(ctx)));
+        s.send_to_siblings(ctx, &mut relay, None);
         let members = s.members(&key);
         s.deliver(&mut relay, members, Some(ctx.id), None);
     }

@@ -20,7 +20,7 @@ pub fn who(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
         (fields.to_string(), token.to_string())
     });
     let me = s.client(ctx.id);
-    let multi = me.caps.contains(Cap::MultiPrefix);
+    let multi = s.session_caps(ctx).contains(Cap::MultiPrefix);
     let mut rows: Vec<(String, ConnId, u8)> = Vec::new();
     if mask.starts_with('#') || mask.starts_with('&') {
         if let Some(ch) = s.channels.get(&casefold(mask)) {
@@ -122,7 +122,7 @@ pub fn whois(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
         return Ok(());
     };
     let me = s.client(ctx.id);
-    let multi = me.caps.contains(Cap::MultiPrefix);
+    let multi = s.session_caps(ctx).contains(Cap::MultiPrefix);
     let see_all = me.oper || tid == ctx.id;
     let t = s.client(tid);
     let tn = t.nick.clone();
@@ -183,12 +183,16 @@ pub fn away(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         m = m.with_param(t.as_str());
     }
     let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
-    match text {
-        Some(_) => s.num(ctx, RPL_NOWAWAY, [], "You have been marked as being away"),
-        None => s.num(ctx, RPL_UNAWAY, [], "You are no longer marked as being away"),
-    }
+    let (code, said) = match text {
+        Some(_) => (RPL_NOWAWAY, "You have been marked as being away"),
+        None => (RPL_UNAWAY, "You are no longer marked as being away"),
+    };
+    s.num(ctx, code, [], said);
+    // Away is the user's, not one connection's: every session hears of the change.
+    s.for_siblings(ctx, |s, sctx| s.num(sctx, code, [], said));
     let peers = s.peers(ctx.id);
-    s.deliver(&mut relay, peers, None, Some(Cap::AwayNotify));
+    s.deliver(&mut relay, peers.clone(), None, Some(Cap::AwayNotify));
+    s.deliver_to_watchers(&mut relay, ctx.id, &peers, Cap::AwayNotify);
     Ok(())
 }
 
@@ -250,7 +254,8 @@ pub fn lusers(s: &mut Server, ctx: &mut Ctx, _msg: &Message) -> Result<(), IrcEr
 }
 
 pub(crate) fn send_lusers(s: &Server, ctx: &mut Ctx) {
-    let registered: Vec<&Client> = s.clients.values().filter(|c| c.registered).collect();
+    // Users, not connections: extra sessions of a user are not counted again.
+    let registered: Vec<&Client> = s.clients.values().filter(|c| c.registered && c.attached_to.is_none()).collect();
     let users = registered.len();
     let invisible = registered.iter().filter(|c| c.invisible).count();
     let opers = registered.iter().filter(|c| c.oper).count();
@@ -300,11 +305,14 @@ pub fn setname(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcEr
     c.realname = name.clone();
     let m = Message::new("SETNAME").with_source(c.mask.as_str()).with_param(name.as_str());
     let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
-    if c.caps.contains(Cap::Setname) {
-        ctx.reply(relay.message_for(c.caps));
+    let caps = s.session_caps(ctx);
+    if caps.contains(Cap::Setname) {
+        ctx.reply(relay.message_for(caps));
     }
+    s.send_to_siblings(ctx, &mut relay, Some(Cap::Setname));
     let peers = s.peers(ctx.id);
-    s.deliver(&mut relay, peers, None, Some(Cap::Setname));
+    s.deliver(&mut relay, peers.clone(), None, Some(Cap::Setname));
+    s.deliver_to_watchers(&mut relay, ctx.id, &peers, Cap::Setname);
     Ok(())
 }
 
@@ -320,7 +328,10 @@ pub fn kill(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         .with_source(me.mask.as_str())
         .with_param(s.client(tid).nick.as_str())
         .with_param(reason.as_str());
-    s.send_message(tid, &m);
-    s.quit_later(tid, format!("Killed ({killer} ({reason}))"));
+    // Every session of the user goes; the main one last, so that it is the one to QUIT.
+    for sid in s.session_ids(tid) {
+        s.send_message(sid, &m);
+        s.quit_later(sid, format!("Killed ({killer} ({reason}))"));
+    }
     Ok(())
 }

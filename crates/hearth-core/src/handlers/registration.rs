@@ -17,6 +17,7 @@ pub const OFFERED: &[Cap] = &[
     Cap::EchoMessage,
     Cap::ChannelRename,
     Cap::ExtendedJoin,
+    Cap::ExtendedMonitor,
     Cap::InviteNotify,
     Cap::LabeledResponse,
     Cap::MessageRedaction,
@@ -50,7 +51,8 @@ pub fn offered(s: &Server) -> Vec<(Cap, Option<&'static str>)> {
 /// CAP LS [version] | CAP LIST | CAP REQ :<caps> | CAP END
 pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
     let sub = msg.params[0].to_ascii_uppercase();
-    let nick = s.nick_of(ctx.id);
+    // Caps belong to the connection, not to the user: each session negotiates its own.
+    let nick = s.nick_of(ctx.session);
     let reply = |s: &Server, parts: &[&str]| {
         let mut m = s.server_msg("CAP").with_param(nick.as_str());
         for p in parts {
@@ -61,7 +63,7 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
     match sub.as_str() {
         "LS" => {
             let version: u32 = msg.params.get(1).and_then(|v| v.parse().ok()).unwrap_or(0);
-            let c = s.client_mut(ctx.id);
+            let c = s.client_mut(ctx.session);
             if !c.registered {
                 c.cap_negotiating = true;
             }
@@ -97,7 +99,7 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
             }
         }
         "LIST" => {
-            let caps = s.client(ctx.id).caps;
+            let caps = s.client(ctx.session).caps;
             let names: Vec<&str> = caps.iter().map(|c| c.name()).collect();
             ctx.reply(reply(s, &["LIST", &names.join(" ")]));
         }
@@ -105,7 +107,7 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
             let Some(list) = msg.params.get(1) else {
                 return Err(IrcError::NeedMoreParams);
             };
-            let mut caps = s.client(ctx.id).caps;
+            let mut caps = s.client(ctx.session).caps;
             let available = offered(s);
             let mut ok = true;
             for item in list.split(' ').filter(|x| !x.is_empty()) {
@@ -115,7 +117,7 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
                 };
                 match Cap::from_name(name).filter(|c| available.iter().any(|(o, _)| o == c)) {
                     // cap-notify cannot be disabled by a 302 client.
-                    Some(Cap::CapNotify) if remove && s.client(ctx.id).cap_version >= 302 => ok = false,
+                    Some(Cap::CapNotify) if remove && s.client(ctx.session).cap_version >= 302 => ok = false,
                     Some(c) if remove => {
                         caps.remove(c);
                     }
@@ -126,7 +128,7 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
                 }
             }
             let verdict = if ok { "ACK" } else { "NAK" };
-            let c = s.client_mut(ctx.id);
+            let c = s.client_mut(ctx.session);
             if ok {
                 c.caps = caps;
             }
@@ -136,7 +138,7 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
             ctx.reply(reply(s, &[verdict, list]));
         }
         "END" => {
-            let c = s.client_mut(ctx.id);
+            let c = s.client_mut(ctx.session);
             if !c.registered {
                 c.cap_negotiating = false;
                 try_register(s, ctx);
@@ -193,6 +195,7 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     let key = casefold(new);
     if let Some(&owner) = s.nicks.get(&key)
         && owner != ctx.id
+        && !may_become_session(s, ctx.id, owner)
     {
         return Err(IrcError::NicknameInUse(new.clone()));
     }
@@ -210,8 +213,9 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         let c = s.client(ctx.id);
         let m = Message::new("NICK").with_source(c.mask.as_str()).with_param(new.as_str());
         let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
-        let caps = c.caps;
+        let caps = s.session_caps(ctx);
         ctx.reply(relay.message_for(caps));
+        s.send_to_siblings(ctx, &mut relay, None);
         let peers = s.peers(ctx.id);
         s.deliver(&mut relay, peers, None, None);
         // draft/event-playback: the change is part of every channel's history.
@@ -221,18 +225,36 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
             crate::handlers::history::record_event(s, &key, &mask, account.clone(), "NICK", new.clone());
         }
     }
-    if !old_key.is_empty() {
+    if !old_key.is_empty() && s.nicks.get(&old_key) == Some(&ctx.id) {
         s.nicks.remove(&old_key);
     }
-    s.nicks.insert(key.clone(), ctx.id);
+    // A nick held by a logged-in user stays theirs until try_register decides.
+    s.nicks.entry(key.clone()).or_insert(ctx.id);
+    let old_nick = std::mem::replace(&mut s.client_mut(ctx.id).nick, new.clone());
+    let renamed = old_key != key;
     let c = s.client_mut(ctx.id);
-    c.nick = new.clone();
     c.nick_key = key;
     c.update_mask();
     if !c.registered {
         try_register(s, ctx);
+    } else {
+        // MONITOR: the old nick went offline (unless only its case changed), the new
+        // one came online.
+        if renamed {
+            s.monitor_offline(&old_nick);
+        }
+        s.monitor_online(ctx.id);
     }
     Ok(())
+}
+
+/// Before registration, a nick held by a logged-in user is not refused at once: this
+/// connection may be logging in to the same account, to become one more session of
+/// that user ([`crate::sessions`]). [`try_register`] decides once the login is known.
+fn may_become_session(s: &Server, id: crate::ConnId, owner: crate::ConnId) -> bool {
+    s.cfg.max_sessions > 1
+        && !s.client(id).registered
+        && s.clients.get(&owner).is_some_and(|o| o.registered && o.account.is_some())
 }
 
 /// USER <username> <mode> <unused> <realname>
@@ -302,9 +324,38 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
         ctx.reply(IrcError::NicknameReserved(nick.clone()).to_message(&s.cfg.server_name, "*", "NICK"));
         return;
     }
+    if let Some(&owner) = s.nicks.get(&c.nick_key)
+        && owner != ctx.id
+    {
+        match s.may_attach(ctx.id, owner) {
+            Ok(()) => {
+                s.attach(ctx, owner);
+                welcome(s, ctx);
+                s.replay_user_state(ctx);
+            }
+            Err(why) => {
+                let c = s.client_mut(ctx.id);
+                let nick = std::mem::replace(&mut c.nick, "*".into());
+                // Not registered: the client picks another nick, as after any 433.
+                c.nick_key.clear();
+                let mut m = IrcError::NicknameInUse(nick.clone()).to_message(&s.cfg.server_name, "*", "NICK");
+                if let crate::sessions::NoAttach::Full(max) = why {
+                    let text =
+                        format!("Nickname is already in use: its account has {max} connections, the most allowed");
+                    *m.params.last_mut().expect("433 has a text") = text;
+                }
+                ctx.reply(m);
+            }
+        }
+        return;
+    }
     s.client_mut(ctx.id).registered = true;
     s.stats.max_users = s.stats.max_users.max(s.user_count());
     welcome(s, ctx);
+    s.monitor_online(ctx.id);
+    for room in s.cfg.default_rooms.clone() {
+        crate::handlers::channel::join_default(s, ctx, &room);
+    }
 }
 
 /// 001–005, LUSERS and MOTD.
@@ -338,9 +389,6 @@ fn welcome(s: &mut Server, ctx: &mut Ctx) {
     if s.client(ctx.id).oper {
         s.num(ctx, RPL_YOUREOPER, [], "You are now an IRC operator");
     }
-    for room in s.cfg.default_rooms.clone() {
-        crate::handlers::channel::join_default(s, ctx, &room);
-    }
 }
 
 /// RPL_ISUPPORT lines, at most 13 tokens each.
@@ -373,6 +421,7 @@ pub fn quit(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         Some(r) => format!("Quit: {r}"),
         None => "Client Quit".into(),
     };
-    s.quit_later(ctx.id, reason);
+    // Only this connection: another session of the same user carries on.
+    s.quit_later(ctx.session, reason);
     Ok(())
 }
