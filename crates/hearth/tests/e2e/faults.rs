@@ -423,15 +423,18 @@ async fn deleting_an_account_disconnects_its_sessions() {
     assert!(out.status.success(), "{}", stderr(&out));
     let (server, addr) = s.serve(0).await;
     let mut phone = Client::login(addr, "alice", "alice", "correct horse", &[]).await;
+    let mut laptop = Client::login(addr, "alice", "alice", "correct horse", &[]).await;
     let mut bob = Client::register(addr, "bob").await;
     join(&mut phone, "#c").await;
     join(&mut bob, "#c").await;
 
     let out = s.run(&["user", "del", "alice"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("1 session disconnected"), "{}", stdout(&out));
-    let last = phone.read_to_close().await;
-    assert!(last.iter().any(|l| l.starts_with("ERROR") && l.contains("Account deleted")), "{last:?}");
+    assert!(stdout(&out).contains("2 sessions disconnected"), "{}", stdout(&out));
+    for session in [&mut phone, &mut laptop] {
+        let last = session.read_to_close().await;
+        assert!(last.iter().any(|l| l.starts_with("ERROR") && l.contains("Account deleted")), "{last:?}");
+    }
     let quit = bob.expect_cmd("QUIT").await;
     assert!(quit.params[0].contains("Account deleted"), "{quit}");
     stop(server).await;
