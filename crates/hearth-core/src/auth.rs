@@ -271,6 +271,7 @@ fn finish_login(
         Checked::Ok { .. } => Outcome::Succeeded,
         Checked::BadCredentials => {
             tracing::info!(%ip, account, "login failed: wrong account or password");
+            s.note_login_failure(Instant::now());
             Outcome::Failed
         }
         Checked::Busy(_) | Checked::Unavailable(_) => Outcome::Neither,

@@ -34,6 +34,7 @@
 //! [`Completion`] back to [`Server::complete`].
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod auth;
 pub mod channel;
 pub mod client;

@@ -304,6 +304,12 @@ impl Outbound {
         self.inner.side.lock().pacing.clone()
     }
 
+    /// About how many bytes of journal the database has yet to store.
+    pub fn lag_bytes(&self) -> u64 {
+        let side = self.inner.side.lock();
+        side.stored_at.bytes_until(side.end)
+    }
+
     /// Whether storing into the database is failing right now.
     pub fn store_failing(&self) -> bool {
         self.inner.store_failing.load(Ordering::Relaxed)

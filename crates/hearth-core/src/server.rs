@@ -125,6 +125,10 @@ pub struct Server {
     pub(crate) attempts: crate::auth::Attempts,
     /// The command being handled, for the reply when its messages cannot be stored.
     current: Option<Origin>,
+    /// When recent logins failed (wrong account or password), for `hearth admin stats`.
+    pub(crate) login_failures: std::collections::VecDeque<std::time::Instant>,
+    /// Messages relayed since start (PRIVMSG, NOTICE, TAGMSG), for `hearth admin stats`.
+    pub(crate) messages_total: u64,
     msgid_prefix: String,
     msgid_counter: u64,
     op_counter: u64,
@@ -186,6 +190,8 @@ impl Server {
             msgid_counter: 0,
             op_counter: 0,
             current: None,
+            login_failures: Default::default(),
+            messages_total: 0,
             batch_counter: 0,
             next_conn: 1,
             isupport,

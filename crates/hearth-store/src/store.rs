@@ -206,4 +206,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// `account`'s accept list, casefolded and sorted.
     async fn accept_list(&self, account: &str) -> Result<Vec<String>>;
+
+    // ----- administration -----
+
+    /// Stored messages (events included) per conversation key, for `hearth admin rooms`.
+    async fn message_counts(&self) -> Result<Vec<(String, u64)>>;
+
+    /// Writes a consistent copy of the whole database to `path` (a file that must not
+    /// exist yet) while others keep using it: SQLite only (`VACUUM INTO`); PostgreSQL
+    /// answers `InvalidInput` (use `pg_dump`).
+    async fn backup_to(&self, path: &std::path::Path) -> Result<()>;
 }

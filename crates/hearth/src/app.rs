@@ -177,10 +177,16 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
         };
         tokio::spawn(retention(shared.clone(), outbound.clone(), policy));
     }
+    let (tx, rx) = watch::channel(false);
     let control = match crate::control::bind(&cfg.data_dir) {
         Ok(listener) => {
-            let handler =
-                crate::control::Handler { store: store.clone(), shared: shared.clone(), outbound: outbound.clone() };
+            let handler = crate::control::Handler {
+                store: store.clone(),
+                shared: shared.clone(),
+                outbound: outbound.clone(),
+                shutdown: tx.clone(),
+                journal_dir: journal_dir(cfg),
+            };
             let task = tokio::spawn(crate::control::serve(listener, Arc::new(handler)));
             Some((task, crate::control::socket_path(&cfg.data_dir)))
         }
@@ -192,7 +198,6 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
             None
         }
     };
-    let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(hearth_net::listener::run(listeners, shared.clone(), net, rx));
     Ok(Running {
         description,

@@ -25,6 +25,10 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
+/// The answer to a live-only request when no server runs.
+pub const NOT_RUNNING: &str = "no server is running on this data directory (its control socket does not answer); \
+                               start it with `hearth serve`";
+
 /// The socket inside the data directory.
 pub const SOCKET: &str = "control.sock";
 /// The longest request line.
@@ -65,6 +69,26 @@ pub enum Request {
     },
     /// Answers once everything delivered so far is in the database.
     Flush,
+    /// People online (`hearth admin who`).
+    Who,
+    /// Rooms with members and message counts (`hearth admin rooms`).
+    Rooms,
+    /// Disconnects a person (every session) with a reason.
+    Kick {
+        nick: String,
+        reason: String,
+    },
+    /// A server notice to everyone.
+    Broadcast {
+        text: String,
+    },
+    /// Warns everyone, waits `in_secs`, then stops the server gracefully.
+    Shutdown {
+        in_secs: u64,
+        message: String,
+    },
+    /// Uptime, connections, messages/s, store lag, journal size, failed logins.
+    Stats,
 }
 
 /// The answer: `ok`, a message for people, and a count where one applies.
@@ -74,19 +98,26 @@ pub struct Response {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// Structured answers (`who`, `rooms`, `stats`), as `--json` prints them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }
 
 impl Response {
     fn ok(message: impl Into<String>) -> Response {
-        Response { ok: true, message: message.into(), count: None }
+        Response { ok: true, message: message.into(), count: None, data: None }
     }
 
     fn err(message: impl Into<String>) -> Response {
-        Response { ok: false, message: message.into(), count: None }
+        Response { ok: false, message: message.into(), count: None, data: None }
     }
 
     fn counted(n: u64) -> Response {
-        Response { ok: true, message: String::new(), count: Some(n) }
+        Response { ok: true, message: String::new(), count: Some(n), data: None }
+    }
+
+    fn data(value: impl Serialize) -> Response {
+        Response { data: serde_json::to_value(value).ok(), ..Response::ok("") }
     }
 }
 
@@ -114,6 +145,36 @@ pub struct Handler {
     pub store: Arc<dyn Store>,
     pub shared: Shared,
     pub outbound: Outbound,
+    /// Starts the graceful shutdown.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// The history journal's directory (for its size).
+    pub journal_dir: PathBuf,
+}
+
+/// `hearth admin stats`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stats {
+    pub uptime_secs: u64,
+    pub connections: usize,
+    pub users: usize,
+    pub rooms: usize,
+    pub messages_total: u64,
+    /// Over the last second.
+    pub messages_per_sec: u64,
+    /// Bytes of journal the database has yet to store.
+    pub store_lag_bytes: u64,
+    pub store_failing: bool,
+    pub journal_bytes: u64,
+    pub logins_failed_last_hour: usize,
+}
+
+/// `hearth admin rooms`: a room with its message count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoomLine {
+    pub name: String,
+    pub members: Vec<String>,
+    pub topic: Option<String>,
+    pub messages: u64,
 }
 
 /// Serves control connections until the task is dropped.
@@ -163,12 +224,54 @@ impl Handler {
         match req {
             Request::Status => {
                 let online = self.shared.lock().sessions().len();
-                Response {
-                    ok: true,
-                    message: format!("running, pid {}", std::process::id()),
-                    count: Some(online as u64),
+                Response { count: Some(online as u64), ..Response::ok(format!("running, pid {}", std::process::id())) }
+            }
+            Request::Who => Response::data(self.shared.lock().who()),
+            Request::Rooms => {
+                let rooms = self.shared.lock().rooms_overview();
+                let counts: std::collections::HashMap<String, u64> =
+                    self.store.message_counts().await.unwrap_or_default().into_iter().collect();
+                let lines: Vec<RoomLine> = rooms
+                    .into_iter()
+                    .map(|r| RoomLine {
+                        messages: counts.get(&hearth_store::casefold(&r.name)).copied().unwrap_or(0),
+                        name: r.name,
+                        members: r.members,
+                        topic: r.topic,
+                    })
+                    .collect();
+                Response::data(lines)
+            }
+            Request::Kick { nick, reason } => {
+                if self.shared.lock().kick_user(&nick, &reason) {
+                    Response::ok(format!("disconnected {nick} ({reason})"))
+                } else {
+                    Response::err(format!("nobody named {nick} is online; see `hearth admin who`"))
                 }
             }
+            Request::Broadcast { text } => {
+                let n = self.shared.lock().broadcast(&text);
+                Response { count: Some(n as u64), ..Response::ok(format!("sent to {n} connections")) }
+            }
+            Request::Shutdown { in_secs, message } => {
+                let warning = if in_secs == 0 {
+                    format!("The server is shutting down now: {message}")
+                } else {
+                    format!("The server will shut down in {in_secs} seconds: {message}")
+                };
+                self.shared.lock().broadcast(&warning);
+                let stop = self.shutdown.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(in_secs)).await;
+                    let _ = stop.send(true);
+                });
+                Response::ok(if in_secs == 0 {
+                    "shutting down now".to_string()
+                } else {
+                    format!("everyone was warned; shutting down in {in_secs} seconds")
+                })
+            }
+            Request::Stats => Response::data(self.stats().await),
             Request::UserAdd { ref name, .. } => {
                 let r = account_op(&*self.store, &req).await;
                 if r.ok {
@@ -206,6 +309,24 @@ impl Handler {
                     ))
                 }
             }
+        }
+    }
+
+    async fn stats(&self) -> Stats {
+        let before = self.shared.lock().core_stats().messages_total;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let core = self.shared.lock().core_stats();
+        Stats {
+            uptime_secs: core.uptime_secs,
+            connections: core.connections,
+            users: core.users,
+            rooms: core.rooms,
+            messages_total: core.messages_total,
+            messages_per_sec: core.messages_total.saturating_sub(before),
+            store_lag_bytes: self.outbound.lag_bytes(),
+            store_failing: self.outbound.store_failing(),
+            journal_bytes: hearth_store::journal::size(&self.journal_dir),
+            logins_failed_last_hour: core.logins_failed_last_hour,
         }
     }
 
@@ -278,6 +399,12 @@ pub async fn apply_direct(store: &dyn Store, req: &Request) -> Response {
             store.trim(&retention(*max_age_days, *max_per_target), Timestamp::now()).await
         }
         Request::Status | Request::Flush => return Response::ok("no server is running"),
+        Request::Who
+        | Request::Rooms
+        | Request::Kick { .. }
+        | Request::Broadcast { .. }
+        | Request::Shutdown { .. }
+        | Request::Stats => return Response::err(NOT_RUNNING),
         _ => return account_op(store, req).await,
     };
     match deleted {

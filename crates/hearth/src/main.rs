@@ -67,6 +67,23 @@ enum Command {
                             hearth export --room '#general' --since 2026-11-01 --until 2026-11-30 --out logs/\n  \
                             hearth export --conversation alice,bob --format json > alice-bob.jsonl")]
     Export(cli::export::ExportArgs),
+    /// See and steer the running server: who is online, rooms, kick, broadcast,
+    /// shutdown, live purge, statistics. Talks to it over its control socket
+    /// (`data_dir/control.sock`), so run it on the server's machine as the user the
+    /// server runs as (or root).
+    #[command(after_help = "Examples:\n  hearth admin who\n  hearth admin kick bob please calm down\n  \
+                            hearth admin shutdown --in 5m back in ten minutes\n  hearth admin stats --json")]
+    Admin(cli::admin::AdminArgs),
+    /// The admin commands interactively, with line editing, history and Tab
+    /// completion (`help` lists them).
+    Console,
+    /// Write a consistent copy of the database to DIR/hearth.db, also while the
+    /// server runs (SQLite; with PostgreSQL use pg_dump). DIR can then serve as a
+    /// fresh server's data_dir.
+    Backup {
+        /// Where to put hearth.db (created if missing; must not hold a hearth.db).
+        dir: PathBuf,
+    },
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
@@ -115,6 +132,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => cli::block_on(cli::user::run(&admin(cfg), cmd)),
         Command::History(cmd) => cli::block_on(cli::history::run(&admin(cfg), cmd)),
         Command::Export(args) => cli::block_on(cli::export::run(&admin(cfg), args)),
+        Command::Admin(args) => cli::block_on(cli::admin::run(&admin(cfg), args)),
+        Command::Console => cli::console::run(&admin(cfg)),
+        Command::Backup { dir } => cli::block_on(cli::backup::run(&admin(cfg), &dir)),
     }
 }
 
@@ -128,11 +148,16 @@ async fn serve(cfg: FileConfig, listen: Vec<SocketAddr>) -> anyhow::Result<()> {
         writeln!(out, "hearth: listening {}", running.description)?;
         out.flush()?;
     }
+    // Under systemd (Type=notify) the unit is "started" only now; elsewhere a no-op.
+    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+        tracing::warn!("cannot tell systemd the server is ready: {e}");
+    }
     tracing::info!("listening {}", running.description);
     let stop = running.shutdown_sender();
     tokio::spawn(async move {
         signals.wait().await;
         tracing::info!("signal received, shutting down");
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         let _ = stop.send(true);
     });
     running.wait().await;

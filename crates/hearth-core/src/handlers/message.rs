@@ -109,6 +109,7 @@ fn build_relay(
     text: Option<&str>,
     tags: &[Tag],
 ) -> (Relay, SystemTime) {
+    s.messages_total += 1;
     let now = SystemTime::now();
     let c = s.client(ctx.id);
     let mut m = Message::new(kind.verb()).with_source(c.mask.as_str()).with_param(target);

@@ -39,6 +39,13 @@ pub struct PostgresStore {
 type ThisStore = PostgresStore;
 
 impl PostgresStore {
+    /// PostgreSQL has its own tools for this.
+    async fn backup_impl(&self, _path: &std::path::Path) -> crate::Result<()> {
+        Err(crate::StoreError::InvalidInput(
+            "hearth backup copies the SQLite database; with PostgreSQL use pg_dump (see docs/install.md)".into(),
+        ))
+    }
+
     /// Connects to `url` (`postgres://user@host/db`) with default options
     /// and applies pending migrations.
     pub async fn connect(url: &str) -> crate::Result<PostgresStore> {

@@ -505,6 +505,22 @@ impl Store for ThisStore {
             .await?;
         rows.iter().map(|row| Ok(row.try_get("accepted_key")?)).collect()
     }
+
+    async fn message_counts(&self) -> Result<Vec<(String, u64)>> {
+        let rows = sqlx::query("SELECT target, COUNT(*) AS n FROM messages GROUP BY target ORDER BY target")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let n: i64 = row.try_get("n")?;
+                Ok((row.try_get("target")?, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        self.backup_impl(path).await
+    }
 }
 
 /// The body of [`Store::append`] on one write connection.

@@ -78,6 +78,13 @@ impl SqliteStore {
         &self.path
     }
 
+    /// `VACUUM INTO`: a consistent, compact copy, taken while the server keeps writing.
+    async fn backup_impl(&self, path: &Path) -> crate::Result<()> {
+        let target = path.to_str().ok_or_else(|| crate::StoreError::InvalidInput("backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.read).await?;
+        Ok(())
+    }
+
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
         self.read.close().await;

@@ -343,3 +343,11 @@ pub async fn rename_history_moves_messages_and_markers(store: Arc<dyn Store>) {
     journal::apply(&*store, &records).await.unwrap();
     assert_eq!(store.latest("#new", None, 100).await.unwrap().len(), 13);
 }
+
+/// `hearth admin rooms`: stored messages per conversation key.
+pub async fn message_counts_per_target(store: Arc<dyn Store>) {
+    assert!(store.message_counts().await.unwrap().is_empty());
+    store.append(&[msg("a", "#one", 1), msg("b", "#one", 2), msg("c", "#two", 3)]).await.unwrap();
+    let counts = store.message_counts().await.unwrap();
+    assert_eq!(counts, [("#one".to_string(), 2), ("#two".to_string(), 1)]);
+}

@@ -126,6 +126,7 @@ conformance! {
     history::redact_deletes_one_message_of_its_target,
     history::journal_replay_keeps_redacted_messages_deleted,
     history::rename_history_moves_messages_and_markers,
+    history::message_counts_per_target,
     writer::acks_only_after_commit,
     writer::concurrent_writers_are_batched,
     writer::shutdown_flushes_queue,
@@ -153,6 +154,25 @@ async fn sqlite_open_creates_directory_and_survives_reopen() {
         .await
         .unwrap();
     assert_eq!(mode, "wal");
+}
+
+/// `hearth backup`: a consistent copy that opens as a database of its own.
+#[tokio::test]
+async fn sqlite_backup_is_a_working_copy_and_postgres_says_use_pg_dump() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&tmp.path().join("live")).await.unwrap();
+    store.append(&[msg("m1", "#hearth", 1), msg("m2", "#hearth", 2)]).await.unwrap();
+    let copy_dir = tmp.path().join("copy");
+    std::fs::create_dir_all(&copy_dir).unwrap();
+    store.backup_to(&copy_dir.join(hearth_store::DB_FILE)).await.unwrap();
+    assert!(store.backup_to(&copy_dir.join(hearth_store::DB_FILE)).await.is_err(), "never overwrites");
+    store.append(&[msg("m3", "#hearth", 3)]).await.unwrap();
+    let copy = SqliteStore::open(&copy_dir).await.unwrap();
+    assert_eq!(ids(&copy.latest("#hearth", None, 10).await.unwrap()), ["m1", "m2"]);
+    if let Some(fx) = Fixture::postgres().await {
+        let err = fx.store.backup_to(&tmp.path().join("pg.db")).await.unwrap_err().to_string();
+        assert!(err.contains("pg_dump"), "{err}");
+    }
 }
 
 #[tokio::test]

@@ -48,7 +48,12 @@ pub async fn run(ctx: &Ctx, cmd: HistoryCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn purge(ctx: &Ctx, target: Option<Target>, before: Option<Timestamp>, yes: bool) -> anyhow::Result<()> {
+pub(crate) async fn purge(
+    ctx: &Ctx,
+    target: Option<Target>,
+    before: Option<Timestamp>,
+    yes: bool,
+) -> anyhow::Result<()> {
     let whose = match &target {
         Some(t) => format!("of {}", t.describe()),
         None => "of every room and conversation".to_string(),

@@ -18,9 +18,15 @@
 //! time.rs     YYYY-MM-DD / RFC 3339 parsing and UTC formatting
 //! user.rs     hearth user add|list|del|passwd|admin, password input
 //! history.rs  hearth history purge|trim
+//! admin.rs    hearth admin who|rooms|kick|broadcast|shutdown|purge|stats (running server)
+//! console.rs  hearth console: the admin commands interactively
+//! backup.rs   hearth backup DIR
 //! export.rs   hearth export: text and JSON Lines renderers, per-day files
 //! ```
 
+pub mod admin;
+pub mod backup;
+pub mod console;
 pub mod export;
 pub mod history;
 pub mod time;

@@ -23,13 +23,13 @@ use tokio::process::{Child, Command};
 use crate::harness::*;
 
 /// A config file and data directory for the binary.
-struct Setup {
-    dir: tempfile::TempDir,
-    config: PathBuf,
+pub(crate) struct Setup {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) config: PathBuf,
 }
 
 impl Setup {
-    fn new(extra: &str) -> Setup {
+    pub(crate) fn new(extra: &str) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("hearth.toml");
         Setup::write(&dir, &config, extra);
@@ -46,22 +46,22 @@ impl Setup {
     }
 
     /// A second config file on the same data directory.
-    fn variant(&self, name: &str, extra: &str) -> PathBuf {
+    pub(crate) fn variant(&self, name: &str, extra: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         Setup::write(&self.dir, &path, extra);
         path
     }
 
-    fn data(&self) -> PathBuf {
+    pub(crate) fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
-    fn stderr_file(&self, n: usize) -> PathBuf {
+    pub(crate) fn stderr_file(&self, n: usize) -> PathBuf {
         self.dir.path().join(format!("serve-{n}.log"))
     }
 
     /// `hearth serve` on 127.0.0.1:0; stderr goes to `serve-<n>.log`.
-    async fn serve(&self, n: usize) -> (Child, SocketAddr) {
+    pub(crate) async fn serve(&self, n: usize) -> (Child, SocketAddr) {
         let log = std::fs::File::create(self.stderr_file(n)).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
             .arg("--config")
@@ -85,7 +85,7 @@ impl Setup {
     }
 
     /// `hearth --config FILE args…`, with `stdin`.
-    async fn run_with(&self, config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    pub(crate) async fn run_with(&self, config: &Path, args: &[&str], stdin: &str) -> std::process::Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
             .arg("--config")
             .arg(config)
@@ -106,13 +106,13 @@ impl Setup {
             .unwrap()
     }
 
-    async fn run(&self, args: &[&str]) -> std::process::Output {
+    pub(crate) async fn run(&self, args: &[&str]) -> std::process::Output {
         self.run_with(&self.config, args, "").await
     }
 
     /// `hearth export --format json` of `target` (`--room #x` or `--conversation a,b`):
     /// the msgids.
-    async fn export(&self, args: &[&str]) -> Vec<String> {
+    pub(crate) async fn export(&self, args: &[&str]) -> Vec<String> {
         let mut all = vec!["export", "--format", "json"];
         all.extend_from_slice(args);
         let out = self.run(&all).await;
@@ -127,35 +127,35 @@ impl Setup {
     }
 }
 
-fn stdout(out: &std::process::Output) -> String {
+pub(crate) fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn stderr(out: &std::process::Output) -> String {
+pub(crate) fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// `kill -<signal> <pid>` (the test crate forbids the unsafe `libc::kill`).
-fn signal(child: &Child, signal: &str) {
+pub(crate) fn signal(child: &Child, signal: &str) {
     let pid = child.id().expect("still running").to_string();
     let ok = std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
     assert!(ok.success(), "kill -{signal} {pid}");
 }
 
-async fn stop(mut child: Child) {
+pub(crate) async fn stop(mut child: Child) {
     signal(&child, "TERM");
     let status =
         tokio::time::timeout(Duration::from_secs(15), child.wait()).await.expect("exit after SIGTERM").unwrap();
     assert!(status.success(), "{status:?}");
 }
 
-async fn kill9(mut child: Child) {
+pub(crate) async fn kill9(mut child: Child) {
     signal(&child, "KILL");
     child.wait().await.unwrap();
 }
 
 /// Sends `n` messages to `target` and returns their msgids (from the echoes).
-async fn say(c: &mut Client, target: &str, n: usize) -> Vec<String> {
+pub(crate) async fn say(c: &mut Client, target: &str, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         c.send(&format!("PRIVMSG {target} :message {i} to {target}")).await;
@@ -167,7 +167,7 @@ async fn say(c: &mut Client, target: &str, n: usize) -> Vec<String> {
 
 /// The lines a client gets for its JOIN (the names list, then the replay of recent
 /// messages for clients without draft/chathistory).
-async fn join(c: &mut Client, chan: &str) -> Vec<Message> {
+pub(crate) async fn join(c: &mut Client, chan: &str) -> Vec<Message> {
     c.send(&format!("JOIN {chan}")).await;
     c.sync().await
 }
@@ -184,7 +184,7 @@ fn journal_bytes(data: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-const CAPS: &[&str] = &["echo-message", "message-tags", "server-time"];
+pub(crate) const CAPS: &[&str] = &["echo-message", "message-tags", "server-time"];
 
 /// "One writer per data directory: `serve` takes an exclusive lock … and a second
 /// `serve` refuses to start, naming the running process."

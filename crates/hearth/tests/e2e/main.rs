@@ -5,6 +5,7 @@
 mod harness;
 
 mod accounts;
+mod admin;
 mod binary;
 mod channels;
 mod commands;
