@@ -396,7 +396,14 @@ pub(crate) fn tell_recipient(s: &mut Server, user: ConnId, r: &ChatRequest) {
 }
 
 /// `718` and a NOTICE saying how to answer, to session `sid`, about `r`.
-pub(crate) fn tell_recipient_session(s: &mut Server, sid: ConnId, r: &ChatRequest) {
+fn tell_recipient_session(s: &mut Server, sid: ConnId, r: &ChatRequest) {
+    for m in request_lines(s, sid, r) {
+        s.send_message(sid, &m);
+    }
+}
+
+/// `718` and a NOTICE saying how to answer, for session `sid`, about `r`.
+pub(crate) fn request_lines(s: &Server, sid: ConnId, r: &ChatRequest) -> [Message; 2] {
     let mask = r.held.first().map(|m| m.sender.clone()).unwrap_or_else(|| r.sender.clone());
     let (nick, userhost) = split_mask(&mask);
     let n = r.held.len().to_string();
@@ -412,9 +419,8 @@ pub(crate) fn tell_recipient_session(s: &mut Server, sid: ConnId, r: &ChatReques
         [nick, userhost],
         &format!("is messaging you, and you have user mode +g set. Use /ACCEPT +{nick} to allow."),
     );
-    s.send_message(sid, &g);
     let m = notice(s, sid, &text, &[(TAG_REQUEST, "received"), (TAG_PEER, nick), (TAG_HELD, &n)]);
-    s.send_message(sid, &m);
+    [g, m]
 }
 
 /// After a PRIVMSG to offline `account` was stored: counts it for the summary at the

@@ -286,7 +286,7 @@ pub(crate) fn on_login(s: &mut Server, ctx: &mut Ctx) {
     let requests: Vec<ChatRequest> = s.chat.requests.values().filter(|r| r.declined.is_none()).cloned().collect();
     for r in requests {
         if r.recipient == me {
-            chat::tell_recipient_session(s, ctx.session, &r);
+            ctx.replies.extend(chat::request_lines(s, ctx.session, &r));
         } else if r.sender == me {
             let nick = recipient_nick(&r);
             let n = r.held.len().to_string();
