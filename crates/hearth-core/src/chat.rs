@@ -223,7 +223,9 @@ pub(crate) fn notice_user(s: &mut Server, user: ConnId, text: &str, tags: &[(&st
 pub(crate) fn online(s: &Server, account: &str) -> Option<ConnId> {
     s.clients
         .values()
-        .find(|c| c.registered && c.attached_to.is_none() && c.account.as_deref().map(casefold).as_deref() == Some(account))
+        .find(|c| {
+            c.registered && c.attached_to.is_none() && c.account.as_deref().map(casefold).as_deref() == Some(account)
+        })
         .map(|c| c.id)
 }
 

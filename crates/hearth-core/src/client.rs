@@ -137,7 +137,9 @@ impl Client {
     /// User modes as shown by `MODE nick` (`+i`, `+o`, `+w`, `+B`, `+g`).
     pub fn mode_string(&self) -> String {
         let mut s = String::from("+");
-        for (on, c) in [(self.bot, 'B'), (self.caller_id, 'g'), (self.invisible, 'i'), (self.oper, 'o'), (self.wallops, 'w')] {
+        for (on, c) in
+            [(self.bot, 'B'), (self.caller_id, 'g'), (self.invisible, 'i'), (self.oper, 'o'), (self.wallops, 'w')]
+        {
             if on {
                 s.push(c);
             }

@@ -168,7 +168,13 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
         );
     }
     server.set_account_names(accounts.into_iter().map(|a| a.name));
-    let chat = async { Ok::<_, hearth_store::StoreError>((store.accept_lists().await?, store.chat_requests().await?, store.unread().await?)) };
+    let chat = async {
+        Ok::<_, hearth_store::StoreError>((
+            store.accept_lists().await?,
+            store.chat_requests().await?,
+            store.unread().await?,
+        ))
+    };
     let (accepts, requests, unread) =
         chat.await.map_err(|e| anyhow::anyhow!("cannot load accept lists and chat requests: {e}"))?;
     server.restore_chat(accepts, requests, unread);

@@ -239,8 +239,10 @@ fn list(s: &mut Server, ctx: &mut Ctx, me: &str) {
         if r.recipient == me {
             let nick = sender_nick(&r);
             let n = r.held.len().to_string();
-            let text = format!("Waiting for your answer: {nick} ({n} message(s) held; /quote ACCEPT {nick} or -{nick})");
-            let m = chat::notice(s, ctx.session, &text, &[(TAG_REQUEST, "received"), (TAG_PEER, &nick), (TAG_HELD, &n)]);
+            let text =
+                format!("Waiting for your answer: {nick} ({n} message(s) held; /quote ACCEPT {nick} or -{nick})");
+            let m =
+                chat::notice(s, ctx.session, &text, &[(TAG_REQUEST, "received"), (TAG_PEER, &nick), (TAG_HELD, &n)]);
             ctx.reply(m);
         } else if r.sender == me {
             let nick = recipient_nick(&r);
@@ -268,8 +270,7 @@ pub(crate) fn set_caller_id(s: &mut Server, id: ConnId, on: bool) -> Option<bool
         return None;
     }
     let account = chat::account_key(s, id)?;
-    let changed =
-        if on { chat::accept_remove(s, &account, ANYONE) } else { chat::accept_add(s, &account, ANYONE) };
+    let changed = if on { chat::accept_remove(s, &account, ANYONE) } else { chat::accept_add(s, &account, ANYONE) };
     s.client_mut(id).caller_id = on;
     Some(changed)
 }
@@ -312,12 +313,8 @@ fn summary(s: &mut Server, session: ConnId, me: String, unread: Vec<Unread>) {
         return;
     }
     let user = s.user_of(session);
-    let rooms: Vec<(String, String)> = s
-        .client(user)
-        .channels
-        .iter()
-        .filter_map(|k| s.channels.get(k).map(|c| (k.clone(), c.name.clone())))
-        .collect();
+    let rooms: Vec<(String, String)> =
+        s.client(user).channels.iter().filter_map(|k| s.channels.get(k).map(|c| (k.clone(), c.name.clone()))).collect();
     let replay = !s.client(session).caps.contains(Cap::ChatHistory);
     s.spawn(async move {
         let mut counts = Vec::new();

@@ -45,8 +45,13 @@ pub async fn chat_requests_round_trip_and_cascade(store: Arc<dyn Store>) {
 
 pub async fn unread_counts_are_absolute_and_cleared(store: Arc<dyn Store>) {
     store.create_account("bob", "h").await.unwrap();
-    let mut u =
-        Unread { account: "Bob".into(), sender: "alice".into(), sender_nick: "Alice".into(), first: Timestamp(5), count: 1 };
+    let mut u = Unread {
+        account: "Bob".into(),
+        sender: "alice".into(),
+        sender_nick: "Alice".into(),
+        first: Timestamp(5),
+        count: 1,
+    };
     store.put_unread(&u).await.unwrap();
     u.count = 3;
     store.put_unread(&u).await.unwrap();
