@@ -262,6 +262,15 @@ pub(crate) fn admit(s: &mut Server, ctx: &mut Ctx, verb: &str, peer: Peer, relay
     if allowed {
         if let Some(f) = &from {
             accept_add(s, f, &to);
+            // Writing to someone who asked to chat with you answers their request:
+            // "Messaging a user automatically accepts them" (as on caller-ID servers).
+            let theirs = (to.clone(), f.clone());
+            if s.chat.requests.get(&theirs).is_some_and(|r| r.declined.is_none())
+                && let Some(r) = drop_request(s, &theirs)
+            {
+                let nick = display_of(s, peer, relay);
+                crate::handlers::accept::accepted(s, ctx.id, &nick, r);
+            }
         }
         return Admit::Now;
     }

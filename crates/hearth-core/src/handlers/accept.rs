@@ -90,7 +90,7 @@ fn accept_one(s: &mut Server, ctx: &mut Ctx, me: &str, name: &str) {
 /// Request `r` was accepted by user `me_id`: its messages become history (journaled
 /// now), the requester is told, then both get the history of their conversation from
 /// before the request and the recipient the held messages.
-fn accepted(s: &mut Server, me_id: ConnId, requester_nick: &str, r: ChatRequest) {
+pub(crate) fn accepted(s: &mut Server, me_id: ConnId, requester_nick: &str, r: ChatRequest) {
     if s.cfg.history {
         for m in &r.held {
             history::store_message(s, m.clone());

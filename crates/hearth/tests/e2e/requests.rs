@@ -171,6 +171,24 @@ async fn a_pending_request_survives_a_restart_and_is_answered_later() {
 }
 
 #[tokio::test]
+async fn writing_back_to_a_requester_accepts_the_request() {
+    let srv = start_with(&config("")).await;
+    accounts(&srv, &["alice", "bob"]).await;
+    let mut a = login(&srv, "alice", &[]).await;
+    let mut b = login(&srv, "bob", &[]).await;
+    a.send("PRIVMSG bob :lunch?").await;
+    b.expect_cmd("718").await;
+    // bob simply answers: alice's request is accepted, her held message delivered.
+    b.send("PRIVMSG alice :sure, where?").await;
+    a.expect(|m| is_notice_with(m, "bob accepted your chat request")).await;
+    assert_eq!(a.expect_cmd("PRIVMSG").await.params[1], "sure, where?");
+    assert!(b.expect_cmd("PRIVMSG").await.params[1].ends_with("] lunch?"));
+    a.send("PRIVMSG bob :the usual place").await;
+    assert_eq!(b.expect_cmd("PRIVMSG").await.params[1], "the usual place");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
 async fn admins_can_always_write() {
     let srv = start_with(&config("")).await;
     srv.add_account("root", "root-password", true).await;
