@@ -202,6 +202,42 @@ else
     finish
 fi
 
+# ---------------------------------------------------------------- chat request
+# Issue 9: "A real third-party client … shows a chat request and its acceptance
+# readably." rawbot writes to irssiuser privately; under the default policy
+# "request" that is held, and irssi (still on its status window) shows the 718
+# numeric and the NOTICE saying how to answer.
+if wait_until 10 peer_log_has "PEER: chat request pending (717)"; then
+    pass "rawbot's first private message becomes a chat request (717)"
+else
+    fail "rawbot's first private message becomes a chat request (717)"
+fi
+if wait_until 10 pane_has "is messaging you, and you have user mode +g set" \
+    && wait_until 5 pane_has "rawbot wants to chat with you privately" \
+    && wait_until 5 pane_has "/quote ACCEPT rawbot"; then
+    pass "irssi shows the request: 718 and the NOTICE saying how to answer"
+else
+    fail "irssi shows the request: 718 and the NOTICE saying how to answer"
+fi
+tm send-keys -t "$SESSION" -l "/quote ACCEPT rawbot"
+tm send-keys -t "$SESSION" Enter
+if wait_until 10 pane_has "rawbot can now write to you privately" \
+    && wait_until 10 peer_log_has "PEER: chat request accepted"; then
+    pass "/quote ACCEPT rawbot in irssi accepts; rawbot is told"
+else
+    fail "/quote ACCEPT rawbot in irssi accepts; rawbot is told"
+fi
+# The held message arrives in irssi's query window with rawbot.
+tm send-keys -t "$SESSION" -l "/query rawbot"
+tm send-keys -t "$SESSION" Enter
+if wait_until 10 pane_has "chat request from rawbot $TOKEN"; then
+    pass "the held message appears in irssi's query with rawbot"
+else
+    fail "the held message appears in irssi's query with rawbot"
+fi
+tm send-keys -t "$SESSION" -l "/window 1"
+tm send-keys -t "$SESSION" Enter
+
 tm send-keys -t "$SESSION" -l "/join $CHANNEL"
 tm send-keys -t "$SESSION" Enter
 # irssi prints "irssiuser [~user@host] has joined #thirdparty" and then the

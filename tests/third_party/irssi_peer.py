@@ -5,6 +5,10 @@
     (password of the account rawbot in $HEARTH_TP_PEER_PASSWORD)
 
 Logs in with PASS rawbot:PASSWORD and registers as `rawbot` on 127.0.0.1:PORT, joins #thirdparty and prints READY.
+It watches irssiuser with MONITOR; when irssiuser comes online it writes to it
+privately ("chat request from rawbot TOKEN"), which under Hearth's default
+`[dm] policy = "request"` becomes a chat request: it expects 717 and, once irssi
+answers with /quote ACCEPT rawbot, the NOTICE "irssiuser accepted your chat request".
 When irssiuser joins, it sends  "hello irssi from rawbot TOKEN"  to the
 channel. It then requires, from irssiuser:
   * a channel PRIVMSG  "hello rawbot from irssi TOKEN"
@@ -59,6 +63,7 @@ def main():
     want_chan = f"hello rawbot from irssi {token}"
     want_priv = f"private for rawbot {token}"
     greeting = f"hello irssi from rawbot {token}"
+    request = f"chat request from rawbot {token}"
 
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.settimeout(0.2)
@@ -75,12 +80,12 @@ def main():
     send(f"USER {NICK} 0 * :raw socket peer")
 
     buf = b""
-    registered = joined = greeted = False
+    registered = joined = greeted = requested = accepted = False
     got_chan = got_priv = got_quit = False
     while True:
         if time.monotonic() > deadline:
             missing = [n for n, ok in (("registration", registered), ("own JOIN", joined),
-                                       ("irssiuser JOIN", greeted), ("channel message", got_chan),
+                                       ("irssiuser JOIN", greeted), ("channel message", got_chan), ("chat request accepted", accepted),
                                        ("private message", got_priv), ("QUIT", got_quit)) if not ok]
             print(f"PEER: FAIL timed out after {timeout:.0f}s; still missing: {', '.join(missing)}", flush=True)
             return 1
@@ -106,7 +111,19 @@ def main():
                 send(f"JOIN {CHANNEL}")
             elif cmd == "366" and len(params) >= 2 and params[1] == CHANNEL and not joined:
                 joined = True
+                send(f"MONITOR + {IRSSI}")
                 print("PEER: READY", flush=True)
+            elif cmd == "730" and not requested and any(
+                nick_of(t) == IRSSI for p in params[1:] for t in p.split(",")
+            ):
+                requested = True
+                send(f"PRIVMSG {IRSSI} :{request}")
+                print("PEER: sent chat request to irssiuser", flush=True)
+            elif cmd == "717":
+                print("PEER: chat request pending (717)", flush=True)
+            elif cmd == "NOTICE" and params and "accepted your chat request" in params[-1]:
+                accepted = True
+                print("PEER: chat request accepted", flush=True)
             elif cmd == "JOIN" and nick_of(prefix) == IRSSI and params and params[0] == CHANNEL:
                 greeted = True
                 send(f"PRIVMSG {CHANNEL} :{greeting}")
@@ -124,7 +141,7 @@ def main():
                 print(f"PEER: irssiuser quit ({'reason ok' if got_quit else 'reason without token'})", flush=True)
                 if not got_quit:
                     return 1
-            if got_chan and got_priv and got_quit:
+            if got_chan and got_priv and got_quit and accepted:
                 send("QUIT :done")
                 print("PEER: OK", flush=True)
                 return 0

@@ -88,6 +88,10 @@ class Server:
                 "argon2_iterations = 1\n"
                 "[rooms]\n"
                 f'default = ["{DEFAULT_ROOM}"]\n'
+                # Private messages here test relaying, not chat requests (irssi.sh
+                # shows those): anyone may write to anyone.
+                "[dm]\n"
+                'policy = "open"\n'
             )
         self.stderr_file = open(os.path.join(self.tmpdir, "hearth.stderr"), "wb")
         env = dict(os.environ)

@@ -44,6 +44,9 @@ pub struct Client {
     pub wallops: bool,
     /// User mode +B (bot-mode): marked as a bot in WHO, WHOIS and a `bot` tag.
     pub bot: bool,
+    /// User mode +g (caller-ID): private messages from people not accepted become chat
+    /// requests. Mirrors the account's accept list ([`crate::chat`]).
+    pub caller_id: bool,
     pub account: Option<String>,
     /// SASL PLAIN in progress: the base64 received so far.
     pub sasl_buf: Option<String>,
@@ -107,6 +110,7 @@ impl Client {
             oper: false,
             wallops: false,
             bot: false,
+            caller_id: false,
             account: None,
             sasl_buf: None,
             sasl_overflow: false,
@@ -130,10 +134,12 @@ impl Client {
         self.mask = format!("{}!{}@{}", self.nick, self.user, self.host);
     }
 
-    /// User modes as shown by `MODE nick` (`+i`, `+o`, `+w`, `+B`).
+    /// User modes as shown by `MODE nick` (`+i`, `+o`, `+w`, `+B`, `+g`).
     pub fn mode_string(&self) -> String {
         let mut s = String::from("+");
-        for (on, c) in [(self.bot, 'B'), (self.invisible, 'i'), (self.oper, 'o'), (self.wallops, 'w')] {
+        for (on, c) in
+            [(self.bot, 'B'), (self.caller_id, 'g'), (self.invisible, 'i'), (self.oper, 'o'), (self.wallops, 'w')]
+        {
             if on {
                 s.push(c);
             }

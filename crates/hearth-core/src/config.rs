@@ -79,6 +79,8 @@ pub struct Config {
     pub admin_location: String,
     pub admin_info: String,
     pub admin_email: String,
+    /// Chat requests and private messages (`[dm]`).
+    pub dm: crate::chat::DmConfig,
 }
 
 impl Default for Config {
@@ -119,6 +121,7 @@ impl Default for Config {
             admin_location: "Hearth server".into(),
             admin_info: "Run by its administrator".into(),
             admin_email: "(no address configured)".into(),
+            dm: crate::chat::DmConfig::default(),
         }
     }
 }

@@ -4,7 +4,7 @@ use hearth_proto::Message;
 
 use crate::error::IrcError;
 use crate::handlers::{
-    account, channel, history, message, mode, monitor, multiline, oper, query, redact, registration, rename,
+    accept, account, channel, history, message, mode, monitor, multiline, oper, query, redact, registration, rename,
     server_info, whowas,
 };
 use crate::server::{Ctx, Server};
@@ -33,6 +33,7 @@ const fn oper_only(handler: Handler, min_params: usize) -> Spec {
 
 /// Every command in the table (for HELP and its test).
 pub const COMMANDS: &[&str] = &[
+    "ACCEPT",
     "ADMIN",
     "AUTHENTICATE",
     "AWAY",
@@ -107,6 +108,7 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "RENAME" => spec(rename::rename, 2, true),
         "MODE" => spec(mode::mode, 1, true),
         "MONITOR" => spec(monitor::monitor, 1, true),
+        "ACCEPT" => spec(accept::accept, 1, true),
         "WHO" => spec(query::who, 0, true),
         "WHOIS" => spec(query::whois, 1, true),
         "AWAY" => spec(query::away, 0, true),

@@ -9,11 +9,21 @@ pub const TOPICS: &[(&str, &str)] = &[
         "** Hearth help **
 Hearth is a private chat server that speaks IRC.
 Try HELP <command> for one command, e.g. HELP JOIN.
-Commands: ADMIN AUTHENTICATE AWAY CAP CHATHISTORY HELP HELPOP INFO INVITE ISON JOIN
+Commands: ACCEPT ADMIN AUTHENTICATE AWAY CAP CHATHISTORY HELP HELPOP INFO INVITE ISON JOIN
 KICK KILL LINKS LIST LUSERS MARKREAD MODE MOTD NAMES NICK NOTICE OPER PART PASS
 PING PONG PRIVMSG QUIT REGISTER SETNAME STATS TAGMSG TIME TOPIC USER USERHOST
 VERSION WALLOPS WHO WHOIS WHOWAS
 Also: HELP UMODES (user modes), HELP CMODES (channel modes), HELP EXTBANS.",
+    ),
+    (
+        "ACCEPT",
+        "** ACCEPT <nick> | ACCEPT -<nick> | ACCEPT * **
+Chat requests: someone you have not accepted who writes to you privately sends a
+chat request; their first messages are held until you answer.
+ACCEPT <nick> accepts: the held messages arrive, and you both see your earlier
+conversation. ACCEPT -<nick> declines (their messages are discarded), withdraws
+your own request, or takes <nick> off your accept list. ACCEPT * lists whom you
+accept and the requests waiting. In irssi: /quote ACCEPT <nick>.",
     ),
     (
         "ADMIN",
@@ -251,7 +261,9 @@ Shows who last used a nickname that is no longer online, newest first.",
 +i invisible: hidden from WHO and NAMES for people who share no channel.
 +w wallops: receive WALLOPS.
 +B bot: marks you as a bot (WHOIS, WHO flag B, a bot tag on your messages).
-+o IRC operator: given by OPER or an admin login; -o drops it.",
++o IRC operator: given by OPER or an admin login; -o drops it.
++g caller-ID: private messages from people you have not accepted arrive as chat
+requests (on by default; -g lets anyone write, see HELP ACCEPT).",
     ),
     (
         "CMODES",

@@ -46,6 +46,10 @@ pub fn tokens_with(cfg: &Config, history: bool) -> Vec<String> {
         t.push(format!("CHATHISTORY={}", cfg.chathistory_max));
         t.push("MSGREFTYPES=timestamp,msgid".into());
     }
+    if history && cfg.dm.policy != crate::chat::DmPolicy::Open {
+        // Caller-ID as ircd-hybrid and InspIRCd advertise it: user mode +g, ACCEPT.
+        t.push("CALLERID=g".into());
+    }
     t.sort();
     t
 }

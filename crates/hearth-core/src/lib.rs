@@ -28,6 +28,8 @@
 //! - [`whowas`]: the bounded history of departed nicknames behind WHOWAS.
 //! - [`extban`]: ban, exception and invite-exception masks, extbans included.
 //! - [`help`]: the HELP texts, one per command.
+//! - [`chat`]: chat requests (consent before private messages), accept lists, messages
+//!   to people who are offline.
 //!
 //! Asynchronous work (database queries, password hashing) is never done under the
 //! state lock: a handler queues a [`Task`]; the listener runs it and hands its
@@ -37,6 +39,7 @@
 pub mod admin;
 pub mod auth;
 pub mod channel;
+pub mod chat;
 pub mod client;
 pub mod config;
 pub mod dispatch;

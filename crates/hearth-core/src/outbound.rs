@@ -56,6 +56,8 @@ pub enum StoreOp {
     RemoveBan(String, String),
     AddOperator(String, String),
     RemoveOperator(String, String),
+    /// Accept lists, chat requests, unread counts ([`crate::chat`]).
+    Chat(Op),
 }
 
 impl StoreOp {
@@ -74,6 +76,7 @@ impl StoreOp {
             StoreOp::RemoveBan(room, mask) => Record::Op(Op::RemoveBan { room, mask }),
             StoreOp::AddOperator(room, account) => Record::Op(Op::AddOperator { room, account }),
             StoreOp::RemoveOperator(room, account) => Record::Op(Op::RemoveOperator { room, account }),
+            StoreOp::Chat(op) => Record::Op(op),
         }
     }
 }

@@ -135,6 +135,8 @@ pub struct Server {
     batch_counter: u64,
     next_conn: ConnId,
     pub(crate) isupport: Vec<String>,
+    /// Accept lists, chat requests, unread counts of offline accounts.
+    pub(crate) chat: crate::chat::Chat,
 }
 
 impl std::fmt::Debug for Server {
@@ -195,6 +197,7 @@ impl Server {
             batch_counter: 0,
             next_conn: 1,
             isupport,
+            chat: Default::default(),
         }
     }
 

@@ -45,6 +45,9 @@ numerics! {
     RPL_LOCALUSERS = "265";
     RPL_GLOBALUSERS = "266";
     RPL_WHOISCERTFP = "276";
+    // ACCEPT (caller-ID accept list, ircd-hybrid / InspIRCd callerid).
+    RPL_ACCEPTLIST = "281";
+    RPL_ENDOFACCEPT = "282";
     // Away, USERHOST, ISON.
     RPL_AWAY = "301";
     RPL_USERHOST = "302";
@@ -130,6 +133,8 @@ numerics! {
     ERR_NOTONCHANNEL = "442";
     ERR_USERONCHANNEL = "443";
     ERR_NOTREGISTERED = "451";
+    ERR_ACCEPTEXIST = "457";
+    ERR_ACCEPTNOT = "458";
     ERR_NEEDMOREPARAMS = "461";
     ERR_ALREADYREGISTERED = "462";
     ERR_PASSWDMISMATCH = "464";

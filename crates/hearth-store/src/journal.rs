@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::store::Store;
-use crate::types::{Ban, Retention, Room, StoredMessage, Timestamp};
+use crate::types::{Ban, ChatRequest, Retention, Room, StoredMessage, Timestamp, Unread};
 
 /// Start a new segment past this size.
 pub const SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
@@ -150,6 +150,29 @@ pub enum Op {
     },
     Redact(Redact),
     Rename(Rename),
+    /// `other` added to `account`'s accept list (ACCEPT nick, or writing to someone).
+    AcceptAdd {
+        account: String,
+        other: String,
+    },
+    /// `other` taken off `account`'s accept list (ACCEPT -nick).
+    AcceptRemove {
+        account: String,
+        other: String,
+    },
+    /// A chat request created, added to (a held message) or declined.
+    ChatRequest(ChatRequest),
+    /// A chat request answered, withdrawn or expired.
+    DropChatRequest {
+        sender: String,
+        recipient: String,
+    },
+    /// An offline account's unread count from one sender (absolute values).
+    Unread(Unread),
+    /// An account logged in: its unread counts are shown and forgotten.
+    ClearUnread {
+        account: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -486,6 +509,14 @@ pub async fn apply(store: &dyn Store, records: &[Record]) -> Result<Vec<OpResult
                     Op::RenameRoom { from, to } => store.rename_room(from, to).await.map(drop),
                     Op::Redact(r) => store.redact(&r.target, &r.msgid).await.map(drop),
                     Op::Rename(r) => store.rename_history(&r.from, &r.to).await.map(drop),
+                    Op::AcceptAdd { account, other } => store.accept_add(account, other).await.map(drop),
+                    Op::AcceptRemove { account, other } => store.accept_remove(account, other).await.map(drop),
+                    Op::ChatRequest(r) => store.put_chat_request(r).await,
+                    Op::DropChatRequest { sender, recipient } => {
+                        store.delete_chat_request(sender, recipient).await.map(drop)
+                    }
+                    Op::Unread(u) => store.put_unread(u).await,
+                    Op::ClearUnread { account } => store.clear_unread(account).await.map(drop),
                 };
                 skip_permanent(done)?;
             }

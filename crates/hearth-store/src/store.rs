@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::types::{Account, Ban, Bound, Retention, Room, RoomState, StoredMessage, TargetSummary, Timestamp};
+use crate::types::{
+    Account, Ban, Bound, ChatRequest, Retention, Room, RoomState, StoredMessage, TargetSummary, Timestamp, Unread,
+};
 
 /// Hearth's persistence. Object safe: the core holds an `Arc<dyn Store>`.
 ///
@@ -206,6 +208,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// `account`'s accept list, casefolded and sorted.
     async fn accept_list(&self, account: &str) -> Result<Vec<String>>;
+
+    /// Every accept-list entry of every account: (account, accepted), casefolded,
+    /// sorted. What the core loads at start.
+    async fn accept_lists(&self) -> Result<Vec<(String, String)>>;
+
+    // ----- chat requests and unread private messages -----
+
+    /// Creates or replaces the request from `r.sender` to `r.recipient` (held
+    /// messages and all). `NotFound` when either account does not exist.
+    async fn put_chat_request(&self, r: &ChatRequest) -> Result<()>;
+
+    /// Deletes the request from `sender` to `recipient`. Returns whether it existed.
+    async fn delete_chat_request(&self, sender: &str, recipient: &str) -> Result<bool>;
+
+    /// Every request, pending or declined, oldest first (ties by sender, recipient).
+    async fn chat_requests(&self) -> Result<Vec<ChatRequest>>;
+
+    /// Creates or replaces `u.account`'s unread count from `u.sender` (absolute
+    /// values, so repeating it is harmless). `NotFound` for an unknown account.
+    async fn put_unread(&self, u: &Unread) -> Result<()>;
+
+    /// Forgets every unread count of `account` (it logged in). Returns how many.
+    async fn clear_unread(&self, account: &str) -> Result<u64>;
+
+    /// Every unread count, by account then first time.
+    async fn unread(&self) -> Result<Vec<Unread>>;
 
     // ----- administration -----
 

@@ -236,6 +236,33 @@ pub struct StoredMessage {
     pub text: String,
 }
 
+/// A chat request (consent before private messages): `sender` wrote to `recipient`,
+/// who has not accepted them yet. Both are casefolded account names. While pending
+/// (`declined` is `None`) it holds the first few messages (`held`, oldest first),
+/// delivered on acceptance and discarded on a decline. A declined request is kept for
+/// a while only to bound repeated requests.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChatRequest {
+    pub sender: String,
+    pub recipient: String,
+    pub created: Timestamp,
+    pub declined: Option<Timestamp>,
+    pub held: Vec<StoredMessage>,
+}
+
+/// Private messages `account` received from `sender` (casefolded account, or `~nick`
+/// for a guest) while it was offline: how many, and when the first came. For the
+/// summary at its next login.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Unread {
+    pub account: String,
+    pub sender: String,
+    /// The sender's nick as last seen, for the summary.
+    pub sender_nick: String,
+    pub first: Timestamp,
+    pub count: u64,
+}
+
 /// The server tag that marks a stored multiline message (draft/multiline): its value
 /// lists, comma-separated, the indices of the lines sent with
 /// `draft/multiline-concat`. It has no `+`, so no client-only tag can collide with it.

@@ -168,6 +168,16 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
         );
     }
     server.set_account_names(accounts.into_iter().map(|a| a.name));
+    let chat = async {
+        Ok::<_, hearth_store::StoreError>((
+            store.accept_lists().await?,
+            store.chat_requests().await?,
+            store.unread().await?,
+        ))
+    };
+    let (accepts, requests, unread) =
+        chat.await.map_err(|e| anyhow::anyhow!("cannot load accept lists and chat requests: {e}"))?;
+    server.restore_chat(accepts, requests, unread);
     let shared: Shared = Arc::new(parking_lot::Mutex::new(server));
     tokio::spawn(refresh_accounts(store.clone(), shared.clone()));
     if cfg.history.max_age_days > 0 || cfg.history.max_per_target > 0 {

@@ -24,6 +24,7 @@ pub struct FileConfig {
     pub flood: FloodSection,
     pub timeouts: TimeoutsSection,
     pub log: LogSection,
+    pub dm: DmSection,
 }
 
 impl Default for FileConfig {
@@ -39,6 +40,7 @@ impl Default for FileConfig {
             flood: FloodSection::default(),
             timeouts: TimeoutsSection::default(),
             log: LogSection::default(),
+            dm: DmSection::default(),
         }
     }
 }
@@ -134,6 +136,58 @@ pub struct HistorySection {
 impl Default for HistorySection {
     fn default() -> Self {
         HistorySection { enabled: true, replay_on_join: 50, max_page: 1000, max_age_days: 0, max_per_target: 0 }
+    }
+}
+
+/// `[dm]`: chat requests (consent before private messages).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DmSection {
+    /// `"request"`: people you have not accepted send a chat request; `"open"`:
+    /// anyone may write to anyone; `"rooms"`: people who share a room may write
+    /// directly, others send a chat request.
+    pub policy: String,
+    /// Messages of earlier conversation both people see when a request is accepted.
+    pub history_on_accept: usize,
+    /// A request nobody answered is dropped after this many days.
+    pub request_expiry_days: u64,
+    /// Messages held per request; more are refused until it is answered.
+    pub max_held: usize,
+    /// Requests one person may have waiting at once.
+    pub max_pending_per_sender: usize,
+    /// After a decline, the same person cannot ask again for this many days.
+    pub decline_cooldown_days: u64,
+}
+
+impl Default for DmSection {
+    fn default() -> Self {
+        DmSection {
+            policy: "request".into(),
+            history_on_accept: 20,
+            request_expiry_days: 30,
+            max_held: 5,
+            max_pending_per_sender: 10,
+            decline_cooldown_days: 7,
+        }
+    }
+}
+
+impl DmSection {
+    fn core(&self) -> hearth_core::chat::DmConfig {
+        use hearth_core::chat::DmPolicy;
+        let days = |d: u64| Duration::from_secs(d.saturating_mul(86_400));
+        hearth_core::chat::DmConfig {
+            policy: match self.policy.as_str() {
+                "open" => DmPolicy::Open,
+                "rooms" => DmPolicy::Rooms,
+                _ => DmPolicy::Request,
+            },
+            history_on_accept: self.history_on_accept,
+            request_expiry: days(self.request_expiry_days),
+            max_held: self.max_held,
+            max_pending_per_sender: self.max_pending_per_sender,
+            decline_cooldown: days(self.decline_cooldown_days),
+        }
     }
 }
 
@@ -336,6 +390,15 @@ impl FileConfig {
             let line = line_of(text, key).map(|l| format!("line {l}, ")).unwrap_or_default();
             bail!("{line}key `{key}`: {why}")
         };
+        if !["request", "open", "rooms"].contains(&self.dm.policy.as_str()) {
+            fail("dm.policy", "must be \"request\", \"open\" or \"rooms\"")?;
+        }
+        if self.dm.max_held == 0 {
+            fail("dm.max_held", "must be at least 1")?;
+        }
+        if self.dm.request_expiry_days == 0 {
+            fail("dm.request_expiry_days", "must be at least 1")?;
+        }
         if !hearth_proto::is_valid_hostname(&self.server.name) {
             fail("server.name", "must be a host name such as irc.example.org")?;
         }
@@ -469,6 +532,7 @@ impl FileConfig {
             admin_location: self.server.admin_location.clone(),
             admin_info: self.server.admin_info.clone(),
             admin_email: self.server.admin_email.clone(),
+            dm: self.dm.core(),
             ..hearth_core::Config::default()
         }
     }

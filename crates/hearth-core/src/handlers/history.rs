@@ -145,7 +145,7 @@ pub(crate) fn dm_target(s: &Server, sender: ConnId, other: ConnId) -> String {
 /// clients without server-time (replay on join). A multiline message (draft/multiline)
 /// becomes a nested `draft/multiline` batch for clients with draft/multiline and batch,
 /// and its non-blank lines (msgid on the first) for the others.
-fn replay_lines(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bool) -> Vec<Message> {
+pub(crate) fn replay_lines(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bool) -> Vec<Message> {
     let source = m.sender.as_str();
     let mut client_tags = tags_from_string(&m.tags);
     client_tags.retain(|t| t.key != hearth_store::MULTILINE_TAG);

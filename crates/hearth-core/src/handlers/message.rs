@@ -6,6 +6,7 @@ use hearth_proto::numeric::*;
 use hearth_proto::{Cap, Message, Tag, casefold};
 
 use crate::channel::{OP, VOICE};
+use crate::chat::{self, Admit, Peer};
 use crate::client::ConnId;
 use crate::error::IrcError;
 use crate::extban::Subject;
@@ -205,12 +206,20 @@ fn to_user(
     tags: &[Tag],
 ) -> Result<(), IrcError> {
     let Some(tid) = s.find_nick(target).filter(|id| s.is_registered(*id)) else {
-        return Err(IrcError::NoSuchNick(target.to_string()));
+        return to_offline(s, ctx, kind, target, text, tags);
     };
     let t = s.client(tid);
     let (tnick, away) = (t.nick.clone(), t.away.clone());
     let (mut relay, now) = build_relay(s, ctx, kind, &tnick, text, tags);
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
+    match chat::admit(s, ctx, kind.verb(), Peer::Online(tid), &relay, tags) {
+        Admit::Now => {}
+        Admit::Held => {
+            echo(s, ctx, kind, &mut relay);
+            return Ok(());
+        }
+        Admit::No => return Ok(()),
+    }
     if tid == ctx.id {
         // A message to oneself is delivered like any other (to every session of the
         // user), outside the reply (so never labelled), and then echoed to the sending
@@ -232,6 +241,40 @@ fn to_user(
     {
         s.num(ctx, RPL_AWAY, [tnick.as_str()], &a);
     }
+    Ok(())
+}
+
+/// A PRIVMSG to an account nobody is logged in to: "A private message to an
+/// **account** that is offline is stored, not refused" (issue 9) — as a chat request
+/// when the account has not accepted the sender. Anything else offline is `401`.
+fn to_offline(
+    s: &mut Server,
+    ctx: &mut Ctx,
+    kind: Kind,
+    target: &str,
+    text: Option<&str>,
+    tags: &[Tag],
+) -> Result<(), IrcError> {
+    let account = chat::offline_account(s, target).filter(|_| kind == Kind::Privmsg);
+    let Some(account) = account else {
+        return Err(IrcError::NoSuchNick(target.to_string()));
+    };
+    let (mut relay, now) = build_relay(s, ctx, kind, target, text, tags);
+    match chat::admit(s, ctx, kind.verb(), Peer::Offline(&account), &relay, tags) {
+        Admit::Now => {}
+        Admit::Held => {
+            echo(s, ctx, kind, &mut relay);
+            return Ok(());
+        }
+        Admit::No => return Ok(()),
+    }
+    echo(s, ctx, kind, &mut relay);
+    let sender = match &s.client(ctx.id).account {
+        Some(a) => casefold(a),
+        None => format!("~{}", casefold(&s.client(ctx.id).nick)),
+    };
+    history::record(s, ctx.id, hearth_store::dm_key(&sender, &account), target, &relay, now, tags);
+    chat::note_offline(s, ctx, &account, target, now);
     Ok(())
 }
 

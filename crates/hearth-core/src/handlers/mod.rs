@@ -1,6 +1,7 @@
 //! Command handlers, one file per command family. Each handler's first doc line is the
 //! command's syntax.
 
+pub mod accept;
 pub mod account;
 pub mod channel;
 pub mod history;

@@ -65,6 +65,11 @@ fn user_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
                 }
             }
             'o' => {}
+            'g' => match crate::handlers::accept::set_caller_id(s, ctx.id, add) {
+                Some(true) => push_change(&mut changed, &mut last_sign, add, 'g'),
+                Some(false) => {}
+                None => unknown = true,
+            },
             _ => unknown = true,
         }
     }

@@ -332,6 +332,7 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
                 s.attach(ctx, owner);
                 welcome(s, ctx);
                 s.replay_user_state(ctx);
+                crate::handlers::accept::on_login(s, ctx);
             }
             Err(why) => {
                 let c = s.client_mut(ctx.id);
@@ -356,11 +357,14 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
     for room in s.cfg.default_rooms.clone() {
         crate::handlers::channel::join_default(s, ctx, &room);
     }
+    crate::handlers::accept::on_login(s, ctx);
 }
 
 /// 001–005, LUSERS and MOTD.
 fn welcome(s: &mut Server, ctx: &mut Ctx) {
     let version = crate::VERSION;
+    let account = crate::chat::account_key(s, ctx.id);
+    s.client_mut(ctx.id).caller_id = crate::chat::caller_id(s, account.as_deref());
     let c = s.client(ctx.id);
     let mask = c.mask.clone();
     let server = s.cfg.server_name.clone();
@@ -374,7 +378,7 @@ fn welcome(s: &mut Server, ctx: &mut Ctx) {
             .with_param(nick)
             .with_param(server.as_str())
             .with_param(version)
-            .with_param("Biow")
+            .with_param("Bgiow")
             .with_param("Ibeiklmnostv")
             .with_param("Ibeklov"),
     );

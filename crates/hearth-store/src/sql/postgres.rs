@@ -98,6 +98,7 @@ pub fn migrator() -> Migrator {
         ("0001_initial.sql", include_str!("../../migrations/postgres/0001_initial.sql")),
         ("0002_meta.sql", include_str!("../../migrations/postgres/0002_meta.sql")),
         ("0004_ban_lists.sql", include_str!("../../migrations/postgres/0004_ban_lists.sql")),
+        ("0005_chat_requests.sql", include_str!("../../migrations/postgres/0005_chat_requests.sql")),
     ])
 }
 

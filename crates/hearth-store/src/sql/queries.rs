@@ -16,7 +16,8 @@ use crate::error::{Result, StoreError, classify};
 use crate::sql::{Dir, MSG_COLUMNS, Pos, append_sql, chunk_len, lower_pos, upper_pos};
 use crate::store::Store;
 use crate::types::{
-    Account, Ban, BanList, Bound, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic, casefold, dm_participants,
+    Account, Ban, BanList, Bound, ChatRequest, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic, Unread,
+    casefold, dm_participants,
 };
 
 #[async_trait]
@@ -504,6 +505,104 @@ impl Store for ThisStore {
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(|row| Ok(row.try_get("accepted_key")?)).collect()
+    }
+
+    async fn accept_lists(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT account_key, accepted_key FROM dm_accept ORDER BY account_key, accepted_key")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("account_key")?, row.try_get("accepted_key")?))).collect()
+    }
+
+    async fn put_chat_request(&self, r: &ChatRequest) -> Result<()> {
+        let held = serde_json::to_string(&r.held).map_err(|e| StoreError::InvalidInput(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO dm_requests (sender_key, recipient_key, created_at, declined_at, held) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sender_key, recipient_key) DO UPDATE SET \
+             created_at = excluded.created_at, declined_at = excluded.declined_at, held = excluded.held",
+        )
+        .bind(casefold(&r.sender))
+        .bind(casefold(&r.recipient))
+        .bind(r.created.0)
+        .bind(r.declined.map(|t| t.0))
+        .bind(held)
+        .execute(&self.write)
+        .await
+        .map_err(|e| classify(e, "account", &r.recipient))?;
+        Ok(())
+    }
+
+    async fn delete_chat_request(&self, sender: &str, recipient: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM dm_requests WHERE sender_key = $1 AND recipient_key = $2")
+            .bind(casefold(sender))
+            .bind(casefold(recipient))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn chat_requests(&self) -> Result<Vec<ChatRequest>> {
+        let rows = sqlx::query(
+            "SELECT sender_key, recipient_key, created_at, declined_at, held FROM dm_requests \
+             ORDER BY created_at, sender_key, recipient_key",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let held: String = row.try_get("held")?;
+                Ok(ChatRequest {
+                    sender: row.try_get("sender_key")?,
+                    recipient: row.try_get("recipient_key")?,
+                    created: Timestamp(row.try_get("created_at")?),
+                    declined: row.try_get::<Option<i64>, _>("declined_at")?.map(Timestamp),
+                    held: serde_json::from_str(&held).map_err(|e| StoreError::InvalidInput(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_unread(&self, u: &Unread) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO dm_unread (account_key, sender_key, sender_nick, first_at, count) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_key, sender_key) DO UPDATE SET \
+             sender_nick = excluded.sender_nick, first_at = excluded.first_at, count = excluded.count",
+        )
+        .bind(casefold(&u.account))
+        .bind(casefold(&u.sender))
+        .bind(&u.sender_nick)
+        .bind(u.first.0)
+        .bind(u.count.min(i64::MAX as u64) as i64)
+        .execute(&self.write)
+        .await
+        .map_err(|e| classify(e, "account", &u.account))?;
+        Ok(())
+    }
+
+    async fn clear_unread(&self, account: &str) -> Result<u64> {
+        let done =
+            sqlx::query("DELETE FROM dm_unread WHERE account_key = $1").bind(casefold(account)).execute(&self.write).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn unread(&self) -> Result<Vec<Unread>> {
+        let rows = sqlx::query(
+            "SELECT account_key, sender_key, sender_nick, first_at, count FROM dm_unread \
+             ORDER BY account_key, first_at, sender_key",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Unread {
+                    account: row.try_get("account_key")?,
+                    sender: row.try_get("sender_key")?,
+                    sender_nick: row.try_get("sender_nick")?,
+                    first: Timestamp(row.try_get("first_at")?),
+                    count: row.try_get::<i64, _>("count")?.max(0) as u64,
+                })
+            })
+            .collect()
     }
 
     async fn message_counts(&self) -> Result<Vec<(String, u64)>> {

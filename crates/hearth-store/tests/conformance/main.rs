@@ -15,6 +15,7 @@
 mod accounts;
 mod failures;
 mod history;
+mod requests;
 mod rooms;
 mod writer;
 
@@ -101,6 +102,9 @@ conformance! {
     accounts::password_and_admin_updates,
     accounts::delete_cascades_markers_ops_and_accepts,
     accounts::accept_lists,
+    requests::chat_requests_round_trip_and_cascade,
+    requests::unread_counts_are_absolute_and_cleared,
+    requests::every_accept_list_at_once,
     rooms::upsert_get_list_delete,
     rooms::bans_add_remove_list,
     rooms::exception_lists_are_separate,

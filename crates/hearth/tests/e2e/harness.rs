@@ -76,6 +76,12 @@ pub fn test_config(data_dir: &std::path::Path, toml: &str) -> FileConfig {
     if !toml.contains("[accounts]") {
         text.push_str("[accounts]\nrequire_login = false\nargon2_memory_kib = 8\nargon2_iterations = 1\n");
     }
+    // Chat requests (issue 9) are the default, but most tests are about other things
+    // and expect private messages to arrive at once: they get the "open" policy
+    // unless they ask for a `[dm]` section of their own.
+    if !toml.contains("[dm]") {
+        text.push_str("[dm]\npolicy = \"open\"\n");
+    }
     if !toml.contains("[rooms]") {
         text.push_str("[rooms]\ndefault = []\n");
     }
