@@ -28,6 +28,8 @@
 //! - [`whowas`]: the bounded history of departed nicknames behind WHOWAS.
 //! - [`extban`]: ban, exception and invite-exception masks, extbans included.
 //! - [`help`]: the HELP texts, one per command.
+//! - [`presence`]: "you are alone", the arrival notice, "partner left".
+//! - [`visibility`]: who may read a room's past (channel mode `+H`), memberships.
 //!
 //! Asynchronous work (database queries, password hashing) is never done under the
 //! state lock: a handler queues a [`Task`]; the listener runs it and hands its
@@ -48,11 +50,13 @@ pub mod hashing;
 pub mod help;
 pub mod isupport;
 pub mod outbound;
+pub mod presence;
 pub mod relay;
 pub mod rooms;
 pub mod server;
 pub mod sessions;
 pub mod sink;
+pub mod visibility;
 pub mod whowas;
 
 pub use client::ConnId;

@@ -56,6 +56,17 @@ pub enum StoreOp {
     RemoveBan(String, String),
     AddOperator(String, String),
     RemoveOperator(String, String),
+    /// A room membership began (history visibility): room key, account key, since.
+    JoinRoom {
+        room: String,
+        account: String,
+        since: hearth_store::Timestamp,
+    },
+    /// A room membership ended (PART, KICK): room key, account key.
+    LeaveRoom {
+        room: String,
+        account: String,
+    },
 }
 
 impl StoreOp {
@@ -74,6 +85,8 @@ impl StoreOp {
             StoreOp::RemoveBan(room, mask) => Record::Op(Op::RemoveBan { room, mask }),
             StoreOp::AddOperator(room, account) => Record::Op(Op::AddOperator { room, account }),
             StoreOp::RemoveOperator(room, account) => Record::Op(Op::RemoveOperator { room, account }),
+            StoreOp::JoinRoom { room, account, since } => Record::Op(Op::JoinRoom { room, account, since }),
+            StoreOp::LeaveRoom { room, account } => Record::Op(Op::LeaveRoom { room, account }),
         }
     }
 }

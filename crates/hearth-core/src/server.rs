@@ -131,6 +131,8 @@ pub struct Server {
     batch_counter: u64,
     next_conn: ConnId,
     pub(crate) isupport: Vec<String>,
+    /// "You are alone", arrivals, active private conversations.
+    pub(crate) presence: crate::presence::Presence,
 }
 
 impl std::fmt::Debug for Server {
@@ -189,6 +191,7 @@ impl Server {
             batch_counter: 0,
             next_conn: 1,
             isupport,
+            presence: Default::default(),
         }
     }
 
@@ -662,6 +665,7 @@ impl Server {
     pub fn disconnect_account(&mut self, account: &str, reason: &str) -> usize {
         let key = casefold(account);
         self.account_names.remove(&key);
+        crate::visibility::forget_account(self, &key);
         let ids: Vec<ConnId> = self
             .clients
             .values()
@@ -740,6 +744,10 @@ impl Server {
         if let Some(nick) = gone {
             self.monitor_offline(&nick);
         }
+        if client.account.is_none() {
+            crate::visibility::guest_gone(self, id, &client.channels);
+        }
+        crate::presence::left(self, &client);
     }
 
     /// Queues the end of a session after the current command (QUIT, KILL).

@@ -332,6 +332,7 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
                 s.attach(ctx, owner);
                 welcome(s, ctx);
                 s.replay_user_state(ctx);
+                crate::presence::logged_in(s, ctx);
             }
             Err(why) => {
                 let c = s.client_mut(ctx.id);
@@ -356,6 +357,7 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
     for room in s.cfg.default_rooms.clone() {
         crate::handlers::channel::join_default(s, ctx, &room);
     }
+    crate::presence::logged_in(s, ctx);
 }
 
 /// 001–005, LUSERS and MOTD.
@@ -375,7 +377,7 @@ fn welcome(s: &mut Server, ctx: &mut Ctx) {
             .with_param(server.as_str())
             .with_param(version)
             .with_param("Biow")
-            .with_param("Ibeiklmnostv")
+            .with_param("HIbeiklmnostv")
             .with_param("Ibeklov"),
     );
     isupport(s, ctx);
