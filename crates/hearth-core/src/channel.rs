@@ -133,10 +133,10 @@ impl Channel {
             (m.topic_lock, 't'),
             (m.joined_history, 'H'),
         ]
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, c)| *c)
-            .collect()
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, c)| *c)
+        .collect()
     }
 
     /// Applies a stored flag string (see [`Channel::flag_string`]).

@@ -455,10 +455,8 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         let channels = s.client(id).channels.clone();
         // Rooms whose past is partly hidden (+H): a room is listed only when its latest
         // message in the window is visible (then a visible one is in the window).
-        let hidden: HashMap<String, Timestamp> = channels
-            .iter()
-            .filter_map(|k| crate::visibility::visible_from(s, id, k).map(|t| (k.clone(), t)))
-            .collect();
+        let hidden: HashMap<String, Timestamp> =
+            channels.iter().filter_map(|k| crate::visibility::visible_from(s, id, k).map(|t| (k.clone(), t))).collect();
         s.spawn(async move {
             let rows = match caught_up(&svc).await {
                 Ok(()) => bounded(svc.store.targets(&me, &channels, from, to, limit + hidden.len())).await,

@@ -20,6 +20,7 @@ mod login_limits;
 mod monitor;
 mod ordering;
 mod outage;
+mod presence;
 mod queries;
 mod registration;
 mod robustness;
