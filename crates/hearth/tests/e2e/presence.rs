@@ -186,11 +186,24 @@ async fn targets_list_den(reader: &mut Client, from: &str, to: &str) -> bool {
 
 #[tokio::test]
 async fn a_joined_room_shows_a_newcomer_nothing_from_before_their_join() {
-    // "`joined`, where a member sees only what was said while they were a member.
-    // It applies to everything: replay on join, CHATHISTORY, search and the login
-    // summary." — "a `joined` room: a newcomer gets nothing from before their join,
-    // through any path."
-    let srv = start_with(BASE).await;
+    joined_room_hides_the_past(BASE).await;
+}
+
+#[tokio::test]
+async fn a_joined_room_shows_a_newcomer_nothing_from_before_their_join_on_postgres() {
+    let Some(url) = hearth_store::testing::pg_url() else { return };
+    let guard = hearth_store::testing::PgSchema::create(&url).await;
+    let in_schema = guard.url_in_schema();
+    joined_room_hides_the_past(&format!("{BASE}[database]\nurl = {in_schema:?}\n")).await;
+    assert!(guard.count("room_members").await >= 2, "memberships went to PostgreSQL");
+}
+
+/// "`joined`, where a member sees only what was said while they were a member. It
+/// applies to everything: replay on join, CHATHISTORY, search and the login summary."
+/// — "a `joined` room: a newcomer gets nothing from before their join, through any
+/// path."
+async fn joined_room_hides_the_past(toml: &str) {
+    let srv = start_with(toml).await;
     for name in ["alice", "bob", "carol"] {
         srv.add_account(name, PW, false).await;
     }
@@ -240,7 +253,7 @@ async fn a_joined_room_shows_a_newcomer_nothing_from_before_their_join() {
     // A restart: the mode and the memberships are kept.
     drop((alice, bob, carol));
     let data = srv.stop().await;
-    let srv = start_in(data, BASE).await;
+    let srv = start_in(data, toml).await;
     let mut carol = Client::login(srv.addr, "carol", "carol", PW, READER).await;
     carol.send("JOIN #den").await;
     carol.expect_cmd("366").await;
