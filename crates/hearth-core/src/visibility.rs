@@ -14,7 +14,8 @@
 //! between *and* before: the simple, privacy-preserving rule. Memberships of accounts
 //! are journaled ([`StoreOp::JoinRoom`], [`StoreOp::LeaveRoom`]) and loaded at start
 //! ([`Server::restore_memberships`]), so they survive restarts. A guest (no account)
-//! is a member from their JOIN in this session only.
+//! is a member from their JOIN in this session only; a guest who logs in keeps it, as
+//! the account's.
 //!
 //! Memberships are kept for every room, shared or not, so that switching a room to
 //! `joined` later has a start time for everyone in it.
@@ -119,6 +120,25 @@ pub(crate) fn left(s: &mut Server, id: ConnId, key: &str) {
         }
         None => {
             ch.memberships.guests.remove(&id);
+        }
+    }
+}
+
+/// Connection `id` just logged in to an account, perhaps while already in rooms as a
+/// guest: its memberships become the account's (an account that is a member already
+/// keeps its own start).
+pub(crate) fn logged_in(s: &mut Server, id: ConnId) {
+    let Some(c) = s.clients.get(&id) else { return };
+    let Some(account) = c.account.as_deref().map(casefold) else { return };
+    for key in c.channels.clone() {
+        let Some(ch) = s.channels.get_mut(&key) else { continue };
+        let Some(since) = ch.memberships.guests.remove(&id) else { continue };
+        if ch.memberships.accounts.contains_key(&account) {
+            continue;
+        }
+        ch.memberships.accounts.insert(account.clone(), since);
+        if ch.persistent {
+            s.store_op(StoreOp::JoinRoom { room: key, account: account.clone(), since });
         }
     }
 }
@@ -249,5 +269,18 @@ mod tests {
         line(&mut s, alice, "PART #x");
         assert_eq!(visible_from(&s, alice, "#x"), None, "the room is gone");
         assert!(!s.channels.contains_key("#x"));
+    }
+
+    #[test]
+    fn a_guest_who_logs_in_keeps_its_membership() {
+        let mut s = Server::new(Config::default());
+        let guest = user(&mut s, "gus", None);
+        line(&mut s, guest, "JOIN #x");
+        line(&mut s, guest, "MODE #x +H");
+        let since = visible_from(&s, guest, "#x").expect("a member");
+        s.clients.get_mut(&guest).unwrap().account = Some("Gus".into());
+        logged_in(&mut s, guest);
+        assert_eq!(visible_from(&s, guest, "#x"), Some(since), "now the account's");
+        assert!(s.channels["#x"].memberships.guests.is_empty());
     }
 }
