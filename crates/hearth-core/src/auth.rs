@@ -294,6 +294,7 @@ fn reply_login(s: &mut Server, id: ConnId, checked: Checked, via: Via, label: Op
             tracing::info!(%ip, account = %name, "logged in");
             let c = s.client_mut(id);
             c.account = Some(name.clone());
+            crate::visibility::logged_in(s, id);
             // `[accounts] oper_on_login`: otherwise admins use OPER.
             let admin = admin && s.cfg.oper_on_login;
             let c = s.client_mut(id);

@@ -38,6 +38,9 @@ pub struct Modes {
     pub topic_lock: bool,
     pub key: Option<String>,
     pub limit: Option<usize>,
+    /// +H: history visibility `joined` — a member reads only what was said while they
+    /// were a member ([`crate::visibility`]).
+    pub joined_history: bool,
 }
 
 impl Modes {
@@ -56,6 +59,7 @@ impl Modes {
             (self.no_external, 'n'),
             (self.secret, 's'),
             (self.topic_lock, 't'),
+            (self.joined_history, 'H'),
         ] {
             if on {
                 flags.push(c);
@@ -96,6 +100,8 @@ pub struct Channel {
     pub op_accounts: Vec<String>,
     /// The last messages (up to `replay_on_join`), replayed to people who join.
     pub recent: std::collections::VecDeque<hearth_store::StoredMessage>,
+    /// Since when each member has been one (history visibility, `+H`).
+    pub memberships: crate::visibility::Memberships,
 }
 
 impl Channel {
@@ -112,17 +118,25 @@ impl Channel {
             persistent: false,
             op_accounts: Vec::new(),
             recent: Default::default(),
+            memberships: Default::default(),
         }
     }
 
-    /// The simple modes as the store keeps them (`"imnst"` subset, no key/limit).
+    /// The simple modes as the store keeps them (`"imnstH"` subset, no key/limit).
     pub fn flag_string(&self) -> String {
         let m = &self.modes;
-        [(m.invite_only, 'i'), (m.moderated, 'm'), (m.no_external, 'n'), (m.secret, 's'), (m.topic_lock, 't')]
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, c)| *c)
-            .collect()
+        [
+            (m.invite_only, 'i'),
+            (m.moderated, 'm'),
+            (m.no_external, 'n'),
+            (m.secret, 's'),
+            (m.topic_lock, 't'),
+            (m.joined_history, 'H'),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, c)| *c)
+        .collect()
     }
 
     /// Applies a stored flag string (see [`Channel::flag_string`]).
@@ -133,6 +147,7 @@ impl Channel {
         m.no_external = flags.contains('n');
         m.secret = flags.contains('s');
         m.topic_lock = flags.contains('t');
+        m.joined_history = flags.contains('H');
     }
 
     pub fn is_op(&self, id: ConnId) -> bool {

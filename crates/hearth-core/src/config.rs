@@ -81,6 +81,15 @@ pub struct Config {
     pub admin_email: String,
     /// Chat requests and private messages (`[dm]`).
     pub dm: crate::chat::DmConfig,
+    /// Presence: tell a person who logs in with nobody else online that they are
+    /// alone, and who arrives first ([`crate::presence`]).
+    pub alone_notice: bool,
+    /// Presence: a private conversation is active (its partners are told when one
+    /// leaves) for this long after the last message exchanged; zero turns "partner
+    /// left" notices off.
+    pub conversation_window: Duration,
+    /// History visibility of new rooms (channel mode `+H` when `Joined`).
+    pub history_visibility: crate::visibility::Visibility,
 }
 
 impl Default for Config {
@@ -122,6 +131,9 @@ impl Default for Config {
             admin_info: "Run by its administrator".into(),
             admin_email: "(no address configured)".into(),
             dm: crate::chat::DmConfig::default(),
+            alone_notice: true,
+            conversation_window: Duration::from_secs(30 * 60),
+            history_visibility: crate::visibility::Visibility::Shared,
         }
     }
 }

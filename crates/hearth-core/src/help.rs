@@ -271,6 +271,7 @@ requests (on by default; -g lets anyone write, see HELP ACCEPT).",
 +b <mask> ban, +e <mask> ban exception, +I <mask> invite exception;
 +k <key> key, +l <n> user limit; +i invite only, +m moderated,
 +n no messages from outside, +s secret, +t only operators set the topic;
++H only what was said since one joined is readable (history visibility);
 +o <nick> operator, +v <nick> voice.",
     ),
     (

@@ -16,7 +16,7 @@ pub fn tokens_with(cfg: &Config, history: bool) -> Vec<String> {
         "BOT=B".into(),
         format!("CASEMAPPING={}", hearth_proto::CASEMAPPING),
         format!("CHANLIMIT=#&:{}", cfg.max_channels_per_user),
-        "CHANMODES=beI,k,l,imnst".into(),
+        "CHANMODES=beI,k,l,Himnst".into(),
         format!("CHANNELLEN={}", cfg.channel_len),
         "CHANTYPES=#&".into(),
         format!("CLIENTTAGDENY={deny}"),

@@ -30,6 +30,8 @@
 //! - [`help`]: the HELP texts, one per command.
 //! - [`chat`]: chat requests (consent before private messages), accept lists, messages
 //!   to people who are offline.
+//! - [`presence`]: "you are alone", the arrival notice, "partner left".
+//! - [`visibility`]: who may read a room's past (channel mode `+H`), memberships.
 //!
 //! Asynchronous work (database queries, password hashing) is never done under the
 //! state lock: a handler queues a [`Task`]; the listener runs it and hands its
@@ -52,11 +54,13 @@ pub mod hashing;
 pub mod help;
 pub mod isupport;
 pub mod outbound;
+pub mod presence;
 pub mod relay;
 pub mod rooms;
 pub mod server;
 pub mod sessions;
 pub mod sink;
+pub mod visibility;
 pub mod whowas;
 
 pub use client::ConnId;

@@ -58,6 +58,17 @@ pub enum StoreOp {
     RemoveOperator(String, String),
     /// Accept lists, chat requests, unread counts ([`crate::chat`]).
     Chat(Op),
+    /// A room membership began (history visibility): room key, account key, since.
+    JoinRoom {
+        room: String,
+        account: String,
+        since: hearth_store::Timestamp,
+    },
+    /// A room membership ended (PART, KICK): room key, account key.
+    LeaveRoom {
+        room: String,
+        account: String,
+    },
 }
 
 impl StoreOp {
@@ -77,6 +88,8 @@ impl StoreOp {
             StoreOp::AddOperator(room, account) => Record::Op(Op::AddOperator { room, account }),
             StoreOp::RemoveOperator(room, account) => Record::Op(Op::RemoveOperator { room, account }),
             StoreOp::Chat(op) => Record::Op(op),
+            StoreOp::JoinRoom { room, account, since } => Record::Op(Op::JoinRoom { room, account, since }),
+            StoreOp::LeaveRoom { room, account } => Record::Op(Op::LeaveRoom { room, account }),
         }
     }
 }

@@ -71,6 +71,7 @@ impl Server {
             if !self.channels.contains_key(&key) {
                 let mut ch = Channel::new(name);
                 ch.persistent = self.services.is_some();
+                ch.modes.joined_history = self.cfg.history_visibility == crate::visibility::Visibility::Joined;
                 self.channels.insert(key.clone(), ch);
                 self.persist_room(&key);
             }

@@ -137,6 +137,8 @@ pub struct Server {
     pub(crate) isupport: Vec<String>,
     /// Accept lists, chat requests, unread counts of offline accounts.
     pub(crate) chat: crate::chat::Chat,
+    /// "You are alone", arrivals, active private conversations.
+    pub(crate) presence: crate::presence::Presence,
 }
 
 impl std::fmt::Debug for Server {
@@ -198,6 +200,7 @@ impl Server {
             next_conn: 1,
             isupport,
             chat: Default::default(),
+            presence: Default::default(),
         }
     }
 
@@ -671,6 +674,7 @@ impl Server {
     pub fn disconnect_account(&mut self, account: &str, reason: &str) -> usize {
         let key = casefold(account);
         self.account_names.remove(&key);
+        crate::visibility::forget_account(self, &key);
         let ids: Vec<ConnId> = self
             .clients
             .values()
@@ -749,6 +753,10 @@ impl Server {
         if let Some(nick) = gone {
             self.monitor_offline(&nick);
         }
+        if client.account.is_none() {
+            crate::visibility::guest_gone(self, id, &client.channels);
+        }
+        crate::presence::left(self, &client);
     }
 
     /// Queues the end of a session after the current command (QUIT, KILL).

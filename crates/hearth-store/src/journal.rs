@@ -117,8 +117,8 @@ pub enum Record {
     Op(Op),
 }
 
-/// A change of persistent room state (topic, modes, bans, operators), journaled like a
-/// message so that it is never lost to a database outage and never blocks delivery.
+/// A change of persistent room state (topic, modes, bans, operators, memberships), journaled
+/// like a message so that it is never lost to a database outage and never blocks delivery.
 /// Serialised externally tagged: `{"room":{…}}`, `{"add_ban":{…}}`, … (messages are
 /// plain objects, always starting with `{"msgid"`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +171,18 @@ pub enum Op {
     Unread(Unread),
     /// An account logged in: its unread counts are shown and forgotten.
     ClearUnread {
+        account: String,
+    },
+    /// `account` has been a member of `room` since `since` (a JOIN that starts a
+    /// membership): history visibility, see [`Store::set_member`].
+    JoinRoom {
+        room: String,
+        account: String,
+        since: Timestamp,
+    },
+    /// `account`'s membership of `room` ended (PART, KICK).
+    LeaveRoom {
+        room: String,
         account: String,
     },
 }
@@ -517,6 +529,8 @@ pub async fn apply(store: &dyn Store, records: &[Record]) -> Result<Vec<OpResult
                     }
                     Op::Unread(u) => store.put_unread(u).await,
                     Op::ClearUnread { account } => store.clear_unread(account).await.map(drop),
+                    Op::JoinRoom { room, account, since } => store.set_member(room, account, *since).await,
+                    Op::LeaveRoom { room, account } => store.remove_member(room, account).await.map(drop),
                 };
                 skip_permanent(done)?;
             }
@@ -656,7 +670,9 @@ mod tests {
         let redact = Record::Redact(Redact { target: "#a".into(), msgid: "x".into() });
         let rename = Record::Rename(Rename { from: "#a".into(), to: "#b".into() });
         let room = Record::Op(Op::AddOperator { room: "#a".into(), account: "alice".into() });
-        for r in [m("x"), purge, trim, redact, rename, room] {
+        let joined = Record::Op(Op::JoinRoom { room: "#a".into(), account: "alice".into(), since: Timestamp(5) });
+        let left = Record::Op(Op::LeaveRoom { room: "#a".into(), account: "alice".into() });
+        for r in [m("x"), purge, trim, redact, rename, room, joined, left] {
             let mut buf = Vec::new();
             r.write_json(&mut buf).unwrap();
             assert_eq!(Record::parse(&buf), Some(r));

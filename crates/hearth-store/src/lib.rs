@@ -61,8 +61,8 @@ pub use sql::postgres::{PostgresOptions, PostgresStore};
 pub use sql::sqlite::{DB_FILE, SqliteOptions, SqliteStore};
 pub use store::Store;
 pub use types::{
-    Account, Ban, BanList, Bound, ChatRequest, DM_SEPARATOR, MULTILINE_TAG, Retention, Room, RoomState, StoredMessage,
-    TargetSummary, Timestamp, Topic, Unread, casefold, dm_key, dm_participants, dm_peer,
+    Account, Ban, BanList, Bound, ChatRequest, DM_SEPARATOR, MULTILINE_TAG, Membership, Retention, Room, RoomState,
+    StoredMessage, TargetSummary, Timestamp, Topic, Unread, casefold, dm_key, dm_participants, dm_peer,
 };
 pub use writer::{Durable, HistoryWriter, WriterConfig, WriterStats};
 

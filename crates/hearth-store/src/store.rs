@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::types::{
-    Account, Ban, Bound, ChatRequest, Retention, Room, RoomState, StoredMessage, TargetSummary, Timestamp, Unread,
+    Account, Ban, Bound, ChatRequest, Membership, Retention, Room, RoomState, StoredMessage, TargetSummary, Timestamp,
+    Unread,
 };
 
 /// Hearth's persistence. Object safe: the core holds an `Arc<dyn Store>`.
@@ -39,8 +40,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Number of accounts.
     async fn account_count(&self) -> Result<u64>;
 
-    /// Deletes an account with its read markers, accept list and room
-    /// operator grants. Returns whether it existed. Its history stays.
+    /// Deletes an account with its read markers, accept list, room
+    /// operator grants and room memberships. Returns whether it existed. Its history stays.
     async fn delete_account(&self, name: &str) -> Result<bool>;
 
     /// Replaces the password hash. `NotFound` for an unknown account.
@@ -62,12 +63,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// All rooms, ordered by casefolded name.
     async fn rooms(&self) -> Result<Vec<Room>>;
 
-    /// Deletes a room with its bans and operators. Returns whether it existed.
+    /// Deletes a room with its bans, operators and memberships. Returns whether it existed.
     /// Its history stays (see [`Store::purge`]).
     async fn delete_room(&self, name: &str) -> Result<bool>;
 
     /// Renames room `from` to `to` (draft/channel-rename), keeping its topic,
-    /// modes, `created_at`, bans and operators, atomically. The new display
+    /// modes, `created_at`, bans, operators and memberships, atomically. The new display
     /// name is `to` as given; `to` may differ from `from` only in case.
     /// Returns `false` (and changes nothing) when `from` is not registered;
     /// `AlreadyExists` when another room is registered as `to`. History
@@ -97,6 +98,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Casefolded account names with persistent `+o` in `room`, sorted.
     async fn operators(&self, room: &str) -> Result<Vec<String>>;
+
+    /// Records that `account` has been a member of `room` since `since`,
+    /// replacing an earlier membership (a new one starts at each JOIN after a
+    /// PART or KICK). Idempotent. `NotFound` when the room or the account does
+    /// not exist.
+    async fn set_member(&self, room: &str, account: &str, since: Timestamp) -> Result<()>;
+
+    /// Ends `account`'s membership of `room` (PART, KICK). Returns whether
+    /// there was one.
+    async fn remove_member(&self, room: &str, account: &str) -> Result<bool>;
+
+    /// Every membership of every room, ordered by room and account key: what
+    /// the core needs at start.
+    async fn memberships(&self) -> Result<Vec<Membership>>;
 
     /// Every room with its bans and operators: what the core needs at start.
     /// Not one snapshot: run it before accepting clients.

@@ -206,6 +206,16 @@ pub struct RoomState {
     pub operators: Vec<String>,
 }
 
+/// An account's membership of a room: since when it has been a member
+/// (history visibility: in a room with `+H` a member reads only what was said
+/// from `since` on). Keys are casefolded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Membership {
+    pub room: String,
+    pub account: String,
+    pub since: Timestamp,
+}
+
 /// One line of history.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredMessage {

@@ -153,6 +153,8 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
     let rooms = store.load_rooms().await.map_err(|e| anyhow::anyhow!("cannot load rooms: {e}"))?;
     let names: Vec<String> = rooms.iter().map(|r| r.room.name.clone()).collect();
     server.restore_rooms(rooms);
+    let members = store.memberships().await.map_err(|e| anyhow::anyhow!("cannot load room memberships: {e}"))?;
+    server.restore_memberships(members);
     if cfg.history.enabled && cfg.history.replay_on_join > 0 {
         for name in names {
             let tail = store.latest(&name, None, cfg.history.replay_on_join).await;

@@ -19,6 +19,7 @@ pub struct FileConfig {
     pub accounts: AccountsSection,
     pub history: HistorySection,
     pub rooms: RoomsSection,
+    pub presence: PresenceSection,
     pub server: ServerSection,
     pub limits: LimitsSection,
     pub flood: FloodSection,
@@ -35,6 +36,7 @@ impl Default for FileConfig {
             accounts: AccountsSection::default(),
             history: HistorySection::default(),
             rooms: RoomsSection::default(),
+            presence: PresenceSection::default(),
             server: ServerSection::default(),
             limits: LimitsSection::default(),
             flood: FloodSection::default(),
@@ -196,11 +198,41 @@ impl DmSection {
 pub struct RoomsSection {
     /// Rooms that always exist and that everyone joins on login.
     pub default: Vec<String>,
+    /// Who may read a new room's past (channel mode `+H` for `joined`).
+    pub history_visibility: HistoryVisibility,
 }
 
 impl Default for RoomsSection {
     fn default() -> Self {
-        RoomsSection { default: vec!["#general".into()] }
+        RoomsSection { default: vec!["#general".into()], history_visibility: HistoryVisibility::Shared }
+    }
+}
+
+/// `[rooms] history_visibility`: who may read a room's past.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HistoryVisibility {
+    /// Members see the room's whole history.
+    #[default]
+    Shared,
+    /// A member sees only what was said while they were a member.
+    Joined,
+}
+
+/// `[presence]`: "you are alone" and "partner left".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PresenceSection {
+    /// Tell a person who logs in while nobody else is online, and then who arrives.
+    pub alone_notice: bool,
+    /// A private conversation counts as active this many minutes after its last
+    /// message: its partners are told when one of them leaves (0 = never told).
+    pub conversation_minutes: u64,
+}
+
+impl Default for PresenceSection {
+    fn default() -> Self {
+        PresenceSection { alone_notice: true, conversation_minutes: 30 }
     }
 }
 
@@ -428,6 +460,9 @@ impl FileConfig {
                 fail("rooms.default", &format!("`{room}` is not a channel name such as \"#general\""))?;
             }
         }
+        if self.presence.conversation_minutes > 10_080 {
+            fail("presence.conversation_minutes", "must be between 0 and 10080 (a week)")?;
+        }
         if self.history.max_page == 0 || self.history.max_page > 10_000 {
             fail("history.max_page", "must be between 1 and 10000")?;
         }
@@ -533,6 +568,12 @@ impl FileConfig {
             admin_info: self.server.admin_info.clone(),
             admin_email: self.server.admin_email.clone(),
             dm: self.dm.core(),
+            alone_notice: self.presence.alone_notice,
+            conversation_window: Duration::from_secs(self.presence.conversation_minutes * 60),
+            history_visibility: match self.rooms.history_visibility {
+                HistoryVisibility::Shared => hearth_core::visibility::Visibility::Shared,
+                HistoryVisibility::Joined => hearth_core::visibility::Visibility::Joined,
+            },
             ..hearth_core::Config::default()
         }
     }
@@ -592,6 +633,19 @@ mod tests {
         assert_eq!(FileConfig::parse("[log]\nformat = \"json\"\n").unwrap().log.format, LogFormat::Json);
         let err = FileConfig::parse("[log]\nlevel = \"info\"\nformat = \"xml\"\n").unwrap_err().to_string();
         assert!(err.contains("line 3") && err.contains("format") && err.contains("json"), "{err}");
+    }
+
+    #[test]
+    fn presence_and_history_visibility() {
+        let c = FileConfig::parse("").unwrap();
+        assert!(c.presence.alone_notice);
+        assert_eq!(c.rooms.history_visibility, HistoryVisibility::Shared);
+        let c = FileConfig::parse("[rooms]\nhistory_visibility = \"joined\"\n[presence]\nconversation_minutes = 5\n")
+            .unwrap();
+        assert_eq!(c.core().history_visibility, hearth_core::visibility::Visibility::Joined);
+        assert_eq!(c.core().conversation_window, Duration::from_secs(300));
+        let err = FileConfig::parse("[rooms]\nhistory_visibility = \"secret\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("history_visibility"), "{err}");
     }
 
     #[test]

@@ -213,8 +213,9 @@ fn finish_register(
                     .with_param(acct.name.as_str())
                     .with_param("Account created"),
             );
-            let c = s.client_mut(id);
-            c.account = Some(acct.name.clone());
+            s.client_mut(id).account = Some(acct.name.clone());
+            crate::visibility::logged_in(s, id);
+            let c = s.client(id);
             let mask = if c.mask.is_empty() { "*".to_string() } else { c.mask.clone() };
             s.num(
                 &mut ctx,

@@ -92,6 +92,7 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>, marker
         None => {
             let mut ch = Channel::new(name);
             ch.persistent = s.services.is_some();
+            ch.modes.joined_history = s.cfg.history_visibility == crate::visibility::Visibility::Joined;
             let persistent = ch.persistent;
             s.channels.insert(chan_key.clone(), ch);
             // The room must be stored before its operator list refers to it.
@@ -106,6 +107,7 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>, marker
     let ch = s.channels.get_mut(&chan_key).expect("just checked or created");
     ch.members.insert(ctx.id, status);
     let display = ch.name.clone();
+    crate::visibility::joined(s, ctx.id, &chan_key);
     let c = s.client_mut(ctx.id);
     c.channels.push(chan_key.clone());
     c.invites.retain(|k| *k != chan_key);
@@ -235,6 +237,7 @@ fn part_one(s: &mut Server, ctx: &mut Ctx, chan_key: &str, reason: Option<&str>)
 
 /// Drops `id` from a channel's member list (and the channel if it is now empty).
 pub(crate) fn remove_member(s: &mut Server, chan_key: &str, id: ConnId) {
+    crate::visibility::left(s, id, chan_key);
     if let Some(ch) = s.channels.get_mut(chan_key) {
         ch.members.remove(&id);
         if ch.members.is_empty() && !ch.persistent {

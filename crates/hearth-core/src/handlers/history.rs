@@ -2,7 +2,9 @@
 //!
 //! Access rule, enforced here and nowhere else: a channel's history is readable by
 //! its current members (and operators); a conversation's only by its two
-//! participants, identified by their accounts.
+//! participants, identified by their accounts. In a room with history visibility
+//! `joined` (`+H`), a member reads only what was said since their membership began
+//! ([`crate::visibility::visible_from`]), through every path here.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -328,9 +330,14 @@ pub(crate) fn after_join(s: &mut Server, ctx: &mut Ctx, key: &str, display: &str
         return;
     }
     let caps = c.caps;
+    let since = crate::visibility::visible_from(s, ctx.id, key).unwrap_or(Timestamp::MIN);
     let Some(ch) = s.channels.get(key) else { return };
-    let lines: Vec<Message> =
-        ch.recent.iter().filter(|m| visible_to(m, caps)).flat_map(|m| replay_lines(m, caps, true)).collect();
+    let lines: Vec<Message> = ch
+        .recent
+        .iter()
+        .filter(|m| m.time >= since && visible_to(m, caps))
+        .flat_map(|m| replay_lines(m, caps, true))
+        .collect();
     if lines.is_empty() {
         return;
     }
@@ -446,11 +453,20 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         let (from, to) = if a <= b { (a, b) } else { (b, a) };
         let me = s.client(id).account.as_deref().map(casefold).unwrap_or_default();
         let channels = s.client(id).channels.clone();
+        // Rooms whose past is partly hidden (+H): a room is listed only when its latest
+        // message in the window is visible (then a visible one is in the window).
+        let hidden: HashMap<String, Timestamp> =
+            channels.iter().filter_map(|k| crate::visibility::visible_from(s, id, k).map(|t| (k.clone(), t))).collect();
         s.spawn(async move {
             let rows = match caught_up(&svc).await {
-                Ok(()) => bounded(svc.store.targets(&me, &channels, from, to, limit)).await,
+                Ok(()) => bounded(svc.store.targets(&me, &channels, from, to, limit + hidden.len())).await,
                 Err(e) => Err(e),
             };
+            let rows = rows.map(|mut rows| {
+                rows.retain(|t| hidden.get(&t.target).is_none_or(|since| t.latest >= *since));
+                rows.truncate(limit);
+                rows
+            });
             let done: Completion = Box::new(move |s: &mut Server| {
                 let lines = match rows {
                     Ok(rows) => rows
@@ -502,6 +518,7 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
     let first =
         if sub == "LATEST" && p[2] == "*" { None } else { Some(parse_bound(&p[2]).ok_or_else(|| bad_ref(&p[2]))?) };
     let second = if sub == "BETWEEN" { Some(parse_bound(&p[3]).ok_or_else(|| bad_ref(&p[3]))?) } else { None };
+    let since = crate::visibility::visible_from(s, id, &key);
     let label = ctx.label.take();
     let events = s.client(id).caps.contains(Cap::EventPlayback);
     // Pages that run into the past (BEFORE, LATEST *) or the future (AFTER) are topped
@@ -513,19 +530,31 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
     };
     s.spawn(async move {
         let store = &svc.store;
-        let rows = match (sub.as_str(), &first, &second) {
-            _ if let Err(e) = caught_up(&svc).await => Err(e),
-            ("LATEST", f, _) => bounded(store.latest(&key, f.as_ref(), limit)).await,
-            ("BEFORE", Some(f), _) => bounded(store.before(&key, f, limit)).await,
-            ("AFTER", Some(f), _) => bounded(store.after(&key, f, limit)).await,
-            ("AROUND", Some(f), _) => bounded(store.around(&key, f, limit)).await,
-            ("BETWEEN", Some(f), Some(g)) => bounded(store.between(&key, f, g, limit)).await,
-            _ => Ok(Vec::new()),
+        // In a `joined` room (+H) pages that run forward start where the member may
+        // read; what is hidden is dropped from every page afterwards.
+        let bounds = match caught_up(&svc).await {
+            Ok(()) => bounded(crate::visibility::clamp_bounds(&**store, &key, &sub, first, second, since)).await,
+            Err(e) => Err(e),
+        };
+        let rows = match bounds {
+            Err(e) => Err(e),
+            Ok((first, second)) => match (sub.as_str(), &first, &second) {
+                ("LATEST", f, _) => bounded(store.latest(&key, f.as_ref(), limit)).await,
+                ("BEFORE", Some(f), _) => bounded(store.before(&key, f, limit)).await,
+                ("AFTER", Some(f), _) => bounded(store.after(&key, f, limit)).await,
+                ("AROUND", Some(f), _) => bounded(store.around(&key, f, limit)).await,
+                ("BETWEEN", Some(f), Some(g)) => bounded(store.between(&key, f, g, limit)).await,
+                _ => Ok(Vec::new()),
+            },
         };
         let rows = match (rows, direction) {
             (Ok(rows), Some(backward)) => top_up(&**store, &key, rows, limit, backward).await,
             (rows, _) => rows,
         };
+        let rows = rows.map(|mut rows| {
+            crate::visibility::retain_visible(&mut rows, since);
+            rows
+        });
         let done: Completion = Box::new(move |s: &mut Server| {
             if !s.clients.contains_key(&session) {
                 return;

@@ -236,6 +236,9 @@ fn to_user(
     }
     let key = history::dm_target(s, ctx.id, tid);
     history::record(s, ctx.id, key, &tnick, &relay, now, tags);
+    if kind != Kind::Tagmsg {
+        crate::presence::conversed(s, ctx.id, tid);
+    }
     if kind == Kind::Privmsg
         && let Some(a) = away
     {

@@ -1,4 +1,4 @@
-//! MODE for channels (+o +v +i +k +l +m +n +t +s, mask lists +b +e +I) and users
+//! MODE for channels (+o +v +i +k +l +m +n +t +s +H, mask lists +b +e +I) and users
 //! (+i +w +B, -o).
 
 use std::time::SystemTime;
@@ -178,7 +178,7 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
             _ => {}
         }
         let takes_arg = matches!(mc, 'o' | 'v' | 'b' | 'e' | 'I') || (mc == 'k') || (mc == 'l' && add);
-        if !matches!(mc, 'o' | 'v' | 'b' | 'e' | 'I' | 'k' | 'l' | 'i' | 'm' | 'n' | 's' | 't') {
+        if !matches!(mc, 'o' | 'v' | 'b' | 'e' | 'I' | 'k' | 'l' | 'i' | 'm' | 'n' | 's' | 't' | 'H') {
             errors.push(IrcError::UnknownMode(mc));
             continue;
         }
@@ -274,6 +274,8 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
                     'm' => &mut ch.modes.moderated,
                     'n' => &mut ch.modes.no_external,
                     's' => &mut ch.modes.secret,
+                    // History visibility (crate::visibility).
+                    'H' => &mut ch.modes.joined_history,
                     _ => &mut ch.modes.topic_lock,
                 };
                 let changed = *slot != add;
@@ -302,7 +304,7 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
     for op in store_ops {
         s.store_op(op);
     }
-    if applied.chars().any(|c| "imnstkl".contains(c)) {
+    if applied.chars().any(|c| "imnstklH".contains(c)) {
         s.persist_room(&key);
     }
     if !applied.is_empty() {

@@ -139,6 +139,7 @@ fn deliver(s: &mut Server, ctx: &mut Ctx, p: Pending) -> Result<(), IrcError> {
             return Err(IrcError::NoSuchNick(p.target.clone()));
         };
         let others = if tid == ctx.id { vec![] } else { vec![tid] };
+        crate::presence::conversed(s, ctx.id, tid);
         (history::dm_target(s, ctx.id, tid), s.client(tid).nick.clone(), others)
     };
     let now = std::time::SystemTime::now();

@@ -333,6 +333,7 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
                 welcome(s, ctx);
                 s.replay_user_state(ctx);
                 crate::handlers::accept::on_login(s, ctx);
+                crate::presence::logged_in(s, ctx);
             }
             Err(why) => {
                 let c = s.client_mut(ctx.id);
@@ -358,6 +359,7 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
         crate::handlers::channel::join_default(s, ctx, &room);
     }
     crate::handlers::accept::on_login(s, ctx);
+    crate::presence::logged_in(s, ctx);
 }
 
 /// 001–005, LUSERS and MOTD.
@@ -379,7 +381,7 @@ fn welcome(s: &mut Server, ctx: &mut Ctx) {
             .with_param(server.as_str())
             .with_param(version)
             .with_param("Bgiow")
-            .with_param("Ibeiklmnostv")
+            .with_param("HIbeiklmnostv")
             .with_param("Ibeklov"),
     );
     isupport(s, ctx);

@@ -16,8 +16,8 @@ use crate::error::{Result, StoreError, classify};
 use crate::sql::{Dir, MSG_COLUMNS, Pos, append_sql, chunk_len, lower_pos, upper_pos};
 use crate::store::Store;
 use crate::types::{
-    Account, Ban, BanList, Bound, ChatRequest, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic, Unread,
-    casefold, dm_participants,
+    Account, Ban, BanList, Bound, ChatRequest, Membership, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic,
+    Unread, casefold, dm_participants,
 };
 
 #[async_trait]
@@ -168,6 +168,7 @@ impl Store for ThisStore {
         for sql in [
             "UPDATE room_bans SET room_key = $1 WHERE room_key = $2",
             "UPDATE room_operators SET room_key = $1 WHERE room_key = $2",
+            "UPDATE room_members SET room_key = $1 WHERE room_key = $2",
         ] {
             sqlx::query(sql).bind(&to_key).bind(&from_key).execute(&mut *tx).await?;
         }
@@ -252,6 +253,45 @@ impl Store for ThisStore {
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(|row| Ok(row.try_get("account_key")?)).collect()
+    }
+
+    async fn set_member(&self, room: &str, account: &str, since: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO room_members (room_key, account_key, since) VALUES ($1, $2, $3) \
+             ON CONFLICT (room_key, account_key) DO UPDATE SET since = excluded.since",
+        )
+        .bind(casefold(room))
+        .bind(casefold(account))
+        .bind(since.0)
+        .execute(&self.write)
+        .await
+        .map_err(|e| classify(e, "room or account", &format!("{room}/{account}")))?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, room: &str, account: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM room_members WHERE room_key = $1 AND account_key = $2")
+            .bind(casefold(room))
+            .bind(casefold(account))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn memberships(&self) -> Result<Vec<Membership>> {
+        let rows =
+            sqlx::query("SELECT room_key, account_key, since FROM room_members ORDER BY room_key, account_key")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Membership {
+                    room: row.try_get("room_key")?,
+                    account: row.try_get("account_key")?,
+                    since: Timestamp(row.try_get("since")?),
+                })
+            })
+            .collect()
     }
 
     async fn append(&self, messages: &[StoredMessage]) -> Result<u64> {

@@ -15,6 +15,7 @@
 mod accounts;
 mod failures;
 mod history;
+mod memberships;
 mod requests;
 mod rooms;
 mod writer;
@@ -111,6 +112,9 @@ conformance! {
     rooms::operators_need_room_and_account,
     rooms::load_rooms_restores_everything,
     rooms::rename_room_keeps_state_bans_and_operators,
+    memberships::memberships_set_replace_remove_and_list,
+    memberships::memberships_follow_renames_and_deletions,
+    memberships::journaled_memberships_apply_in_order,
     history::append_skips_duplicate_msgids,
     history::latest_is_chronological_and_casefolded,
     history::latest_after_bound,

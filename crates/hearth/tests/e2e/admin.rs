@@ -74,7 +74,8 @@ async fn shutdown_in_two_seconds_warns_then_stops_cleanly() {
     let asked = Instant::now();
     let out = s.run(&["admin", "shutdown", "--in", "2s", "new", "version"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let warning = amy.expect_cmd("NOTICE").await;
+    let warning =
+        amy.expect(|m| m.command == "NOTICE" && m.params.last().is_some_and(|t| t.contains("shut down"))).await;
     assert!(warning.params[1].contains("shut down in 2 seconds: new version"), "{warning}");
     let status = tokio::time::timeout(Duration::from_secs(10), server.wait()).await.expect("it stops").unwrap();
     assert!(status.success(), "{status:?}");

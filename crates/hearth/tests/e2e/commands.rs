@@ -266,7 +266,7 @@ async fn bot_mode_shows_in_isupport_whois_who_and_tags() {
     for want in ["BOT=B", "ELIST=CMNTU", "EXTBAN=~,aq", "ACCOUNTEXTBAN=a", "EXCEPTS=e", "INVEX=I"] {
         assert!(tokens.iter().any(|t| t == want), "{want} not in {tokens:?}");
     }
-    assert!(tokens.iter().any(|t| t == "CHANMODES=beI,k,l,imnst"), "{tokens:?}");
+    assert!(tokens.iter().any(|t| t == "CHANMODES=beI,k,l,Himnst"), "{tokens:?}");
     bot.send("MODE robot +B").await;
     assert_eq!(bot.expect_cmd("MODE").await.params, ["robot", "+B"]);
     // "When a client is marked as a bot, they are given a special numeric as part of

@@ -85,6 +85,11 @@ pub fn test_config(data_dir: &std::path::Path, toml: &str) -> FileConfig {
     if !toml.contains("[rooms]") {
         text.push_str("[rooms]\ndefault = []\n");
     }
+    // "You are alone" and arrival notices would interleave with what other tests
+    // expect; the presence tests ask for them.
+    if !toml.contains("[presence]") {
+        text.push_str("[presence]\nalone_notice = false\n");
+    }
     FileConfig::parse(&text).expect("test config parses")
 }
 

@@ -22,6 +22,7 @@ mod monitor;
 mod offline;
 mod ordering;
 mod outage;
+mod presence;
 mod queries;
 mod registration;
 mod requests;
