@@ -79,6 +79,34 @@ pub struct Config {
     pub admin_location: String,
     pub admin_info: String,
     pub admin_email: String,
+    /// IRCv3 STS (`sts` capability): set when the server has a TLS port.
+    pub sts: Option<Sts>,
+    /// SASL EXTERNAL (client-certificate fingerprints) is offered: set with TLS.
+    pub sasl_external: bool,
+}
+
+/// The `sts` capability's values (<https://ircv3.net/specs/extensions/sts>): plain
+/// connections are told the TLS port to upgrade to; TLS connections how long clients
+/// must remember to use TLS only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sts {
+    /// `sts=port=…` on plain connections.
+    pub port: u16,
+    /// `sts=duration=…` (seconds) on TLS connections; 0 tells clients to forget it.
+    pub duration: u64,
+    /// Adds `preload`: the operator agrees to the policy being preloaded in clients.
+    pub preload: bool,
+}
+
+impl Sts {
+    /// The capability value for a connection over TLS or not.
+    pub fn value(&self, tls: bool) -> String {
+        let mut v = if tls { format!("duration={}", self.duration) } else { format!("port={}", self.port) };
+        if tls && self.preload {
+            v.push_str(",preload");
+        }
+        v
+    }
 }
 
 impl Default for Config {
@@ -119,6 +147,8 @@ impl Default for Config {
             admin_location: "Hearth server".into(),
             admin_info: "Run by its administrator".into(),
             admin_email: "(no address configured)".into(),
+            sts: None,
+            sasl_external: false,
         }
     }
 }

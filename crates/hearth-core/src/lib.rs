@@ -55,7 +55,7 @@ pub mod sessions;
 pub mod sink;
 pub mod whowas;
 
-pub use client::ConnId;
+pub use client::{ConnId, ConnInfo};
 pub use config::Config;
 pub use flood::FloodGate;
 pub use outbound::Outbound;

@@ -91,6 +91,7 @@ pub fn migrator() -> Migrator {
         ("0001_initial.sql", include_str!("../../migrations/postgres/0001_initial.sql")),
         ("0002_meta.sql", include_str!("../../migrations/postgres/0002_meta.sql")),
         ("0004_ban_lists.sql", include_str!("../../migrations/postgres/0004_ban_lists.sql")),
+        ("0008_account_certs.sql", include_str!("../../migrations/postgres/0008_account_certs.sql")),
     ])
 }
 

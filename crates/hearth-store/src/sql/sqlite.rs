@@ -111,6 +111,7 @@ pub fn migrator() -> Migrator {
         ("0001_initial.sql", include_str!("../../migrations/sqlite/0001_initial.sql")),
         ("0002_meta.sql", include_str!("../../migrations/sqlite/0002_meta.sql")),
         ("0004_ban_lists.sql", include_str!("../../migrations/sqlite/0004_ban_lists.sql")),
+        ("0008_account_certs.sql", include_str!("../../migrations/sqlite/0008_account_certs.sql")),
     ])
 }
 

@@ -101,6 +101,7 @@ conformance! {
     accounts::password_and_admin_updates,
     accounts::delete_cascades_markers_ops_and_accepts,
     accounts::accept_lists,
+    accounts::client_certificates,
     rooms::upsert_get_list_delete,
     rooms::bans_add_remove_list,
     rooms::exception_lists_are_separate,
