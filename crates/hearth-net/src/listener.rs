@@ -150,7 +150,8 @@ impl Net {
 pub async fn run(listeners: Listeners, net: Net, shutdown_grace: Duration, mut shutdown: watch::Receiver<bool>) {
     let tracker = net.tracker.clone();
     let acceptor = listeners.acceptor.clone();
-    let all = listeners.tcp.into_iter().map(|l| (l, None)).chain(listeners.tls.into_iter().map(|l| (l, acceptor.clone())));
+    let all =
+        listeners.tcp.into_iter().map(|l| (l, None)).chain(listeners.tls.into_iter().map(|l| (l, acceptor.clone())));
     for ((name, listener), tls) in all {
         let net = net.clone();
         let mut stop = net.stopping();

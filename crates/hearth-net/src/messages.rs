@@ -132,7 +132,8 @@ mod tests {
         let got: Vec<Bytes> = rx.collect().await;
         assert_eq!(got, [Bytes::from_static(b":a PING x"), Bytes::from_static(b":b PONG y")]);
 
-        let input = futures::stream::iter([Ok(Bytes::from_static(b"NICK a")), Ok(Bytes::from_static(b"USER a 0 * :A\r\n"))]);
+        let input =
+            futures::stream::iter([Ok(Bytes::from_static(b"NICK a")), Ok(Bytes::from_static(b"USER a 0 * :A\r\n"))]);
         let mut lines = MessageLines(input);
         let mut pending = Vec::new();
         assert_eq!(lines.read_some(&mut pending).await.unwrap(), 7);

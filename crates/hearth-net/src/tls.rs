@@ -54,7 +54,8 @@ impl ResolvesServerCert for CertStore {
 
 /// Reads a PEM certificate chain and private key; errors name the file and what is wrong.
 pub fn load_pem(cert: &Path, key: &Path) -> io::Result<CertifiedKey> {
-    let bad = |path: &Path, what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {what}", path.display()));
+    let bad =
+        |path: &Path, what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {what}", path.display()));
     let cert_pem = std::fs::read(cert).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", cert.display())))?;
     let key_pem = std::fs::read(key).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", key.display())))?;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
@@ -63,15 +64,16 @@ pub fn load_pem(cert: &Path, key: &Path) -> io::Result<CertifiedKey> {
     if chain.is_empty() {
         return Err(bad(cert, "holds no certificate (expected -----BEGIN CERTIFICATE-----)"));
     }
-    let key_der = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| bad(key, &format!("holds no usable private key ({e})")))?;
+    let key_der =
+        PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| bad(key, &format!("holds no usable private key ({e})")))?;
     certified_key(chain, key_der).map_err(|e| bad(key, &e))
 }
 
 /// Pairs a chain with its key, checking that they belong together.
 pub fn certified_key(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<CertifiedKey, String> {
     let provider = provider();
-    let ck = CertifiedKey::from_der(chain, key, &provider).map_err(|e| format!("the key does not fit the certificate ({e})"))?;
+    let ck = CertifiedKey::from_der(chain, key, &provider)
+        .map_err(|e| format!("the key does not fit the certificate ({e})"))?;
     Ok(ck)
 }
 
@@ -181,8 +183,12 @@ mod tests {
     fn fingerprints_are_normalized() {
         let fp = fingerprint(b"not really a certificate");
         assert_eq!(fp.len(), 64);
-        let colons: String =
-            fp.as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap().to_uppercase()).collect::<Vec<_>>().join(":");
+        let colons: String = fp
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap().to_uppercase())
+            .collect::<Vec<_>>()
+            .join(":");
         assert_eq!(normalize_fingerprint(&colons).as_deref(), Some(fp.as_str()));
         assert_eq!(normalize_fingerprint("abcd"), None);
         assert_eq!(normalize_fingerprint(&"g".repeat(64)), None);

@@ -22,11 +22,14 @@ pub fn render(web: &Web) -> String {
         }
     };
     metric("hearth_connections", "gauge", "Connections open now, registered or not.", &[("", connections as u64)]);
-    metric("hearth_users", "gauge", "Registered users online (each once, whatever its sessions).", &[("", users as u64)]);
-    let accepted: Vec<(String, u64)> = Transport::ALL
-        .iter()
-        .map(|t| (format!("{{transport=\"{}\"}}", t.label()), stats.accepted_total(*t)))
-        .collect();
+    metric(
+        "hearth_users",
+        "gauge",
+        "Registered users online (each once, whatever its sessions).",
+        &[("", users as u64)],
+    );
+    let accepted: Vec<(String, u64)> =
+        Transport::ALL.iter().map(|t| (format!("{{transport=\"{}\"}}", t.label()), stats.accepted_total(*t))).collect();
     let accepted: Vec<(&str, u64)> = accepted.iter().map(|(l, v)| (l.as_str(), *v)).collect();
     metric("hearth_connections_accepted_total", "counter", "Connections served since start.", &accepted);
     metric(
@@ -61,9 +64,24 @@ pub fn render(web: &Web) -> String {
             "History journal bytes the database has not stored yet.",
             &[("", ob.lag_bytes())],
         );
-        metric("hearth_journal_appends_total", "counter", "Appends to the history journal.", &[("", ob.journal_appends())]);
-        metric("hearth_store_failing", "gauge", "1 while storing history in the database fails.", &[("", u64::from(ob.store_failing()))]);
+        metric(
+            "hearth_journal_appends_total",
+            "counter",
+            "Appends to the history journal.",
+            &[("", ob.journal_appends())],
+        );
+        metric(
+            "hearth_store_failing",
+            "gauge",
+            "1 while storing history in the database fails.",
+            &[("", u64::from(ob.store_failing()))],
+        );
     }
-    metric("hearth_uptime_seconds", "gauge", "Seconds since the server started.", &[("", web.started.elapsed().as_secs())]);
+    metric(
+        "hearth_uptime_seconds",
+        "gauge",
+        "Seconds since the server started.",
+        &[("", web.started.elapsed().as_secs())],
+    );
     out
 }

@@ -44,7 +44,9 @@ impl FromStr for Cidr {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("`{s}`: bad prefix length"))?,
+            Some(p) => {
+                p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("`{s}`: bad prefix length"))?
+            }
         };
         Ok(Cidr { addr, prefix })
     }
@@ -94,7 +96,10 @@ pub fn client_ip(proxies: &[Cidr], peer: IpAddr, headers: &HeaderMap) -> IpAddr 
 /// trusted proxy).
 pub fn forwarded_https(proxies: &[Cidr], peer: IpAddr, headers: &HeaderMap) -> bool {
     trusted(proxies, canonical(peer))
-        && headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 #[cfg(test)]
@@ -127,7 +132,10 @@ mod tests {
         assert_eq!(client_ip(&proxies, stranger, &headers("1.2.3.4")), stranger, "untrusted peer");
         assert_eq!(client_ip(&proxies, local, &headers("1.2.3.4")), "1.2.3.4".parse::<IpAddr>().unwrap());
         // A client's own forged entry sits left of the real one.
-        assert_eq!(client_ip(&proxies, local, &headers("6.6.6.6, 1.2.3.4, 10.0.0.2")), "1.2.3.4".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_ip(&proxies, local, &headers("6.6.6.6, 1.2.3.4, 10.0.0.2")),
+            "1.2.3.4".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(client_ip(&proxies, local, &HeaderMap::new()), local, "no header");
         assert_eq!(client_ip(&proxies, local, &headers("garbage")), local);
     }

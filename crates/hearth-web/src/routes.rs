@@ -51,11 +51,8 @@ async fn security_headers(mut res: Response) -> Response {
 /// history fails (messages are kept in the journal meanwhile).
 async fn healthz(State(web): State<Arc<Web>>) -> Response {
     let failing = web.outbound.as_ref().is_some_and(|o| o.store_failing());
-    let (status, body) = if failing {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
-    } else {
-        (StatusCode::OK, "ok\n")
-    };
+    let (status, body) =
+        if failing { (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n") } else { (StatusCode::OK, "ok\n") };
     (status, [(header::CACHE_CONTROL, "no-store"), (header::CONTENT_TYPE, "text/plain; charset=utf-8")], body)
         .into_response()
 }
@@ -90,7 +87,8 @@ async fn asset(method: Method, uri: Uri, headers: HeaderMap) -> Response {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mime = file.metadata.mimetype();
-        let mut res = Response::new(if method == Method::HEAD { Body::empty() } else { Body::from(file.data.into_owned()) });
+        let mut res =
+            Response::new(if method == Method::HEAD { Body::empty() } else { Body::from(file.data.into_owned()) });
         if let Ok(v) = HeaderValue::from_str(&content_type(mime)) {
             res.headers_mut().insert(header::CONTENT_TYPE, v);
         }

@@ -63,8 +63,11 @@ pub async fn run(listener: TcpListener, acceptor: Option<TlsAcceptor>, web: Arc<
 async fn connection<I, S>(io: TokioIo<I>, svc: S, mut stop: watch::Receiver<bool>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: hyper::service::Service<Request<Incoming>, Response = axum::response::Response, Error = std::convert::Infallible>
-        + Send
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Send
         + 'static,
     S::Future: Send + 'static,
 {

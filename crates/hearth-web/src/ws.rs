@@ -108,13 +108,17 @@ async fn serve(socket: WebSocket, web: Arc<Web>, ip: std::net::IpAddr, info: Con
     let output = tx
         .with(move |line: Bytes| {
             // Text messages must be UTF-8: anything else is replaced, never split.
-            let msg =
-                if binary { Message::Binary(line) } else { Message::Text(String::from_utf8_lossy(&line).into_owned().into()) };
+            let msg = if binary {
+                Message::Binary(line)
+            } else {
+                Message::Text(String::from_utf8_lossy(&line).into_owned().into())
+            };
             future::ready(Ok::<_, axum::Error>(msg))
         })
         .sink_map_err(io::Error::other);
     let settings = web.net.settings.clone();
-    serve_parts(MessageLines(input), MessageWriter::new(output), ip, info, web.net.shared.clone(), settings, permit).await;
+    serve_parts(MessageLines(input), MessageWriter::new(output), ip, info, web.net.shared.clone(), settings, permit)
+        .await;
 }
 
 #[cfg(test)]
@@ -133,7 +137,10 @@ mod tests {
     fn origins() {
         let none: Vec<String> = Vec::new();
         assert!(origin_allowed(&none, &h(&[("host", "chat.example.org")])), "no Origin: not a browser");
-        assert!(origin_allowed(&none, &h(&[("host", "Chat.example.org:8080"), ("origin", "http://chat.example.org:8080")])));
+        assert!(origin_allowed(
+            &none,
+            &h(&[("host", "Chat.example.org:8080"), ("origin", "http://chat.example.org:8080")])
+        ));
         assert!(!origin_allowed(&none, &h(&[("host", "chat.example.org"), ("origin", "https://evil.example")])));
         let allowed = vec!["https://evil.example".to_string()];
         assert!(origin_allowed(&allowed, &h(&[("host", "chat.example.org"), ("origin", "https://evil.example")])));
