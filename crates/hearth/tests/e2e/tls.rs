@@ -315,3 +315,25 @@ async fn sighup_reloads_the_certificate_without_dropping_anyone() {
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn web_side_is_https_with_the_same_certificate_when_tls_is_on() {
+    let srv = start_with(&tls_toml("[web]\nlisten = [\"127.0.0.1:0\"]\n")).await;
+    let web = srv.running.as_ref().unwrap().web_addrs[0];
+    let pem = std::fs::read_to_string(hearth::tls::self_signed_paths(srv.data.path()).0).unwrap();
+    let mut tls = tls_connect(web, &connector(&pem, None)).await;
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut raw = Vec::new();
+    use tokio::io::AsyncReadExt;
+    // A peer that closes without close_notify is an ordinary end (STACK.md, trap 7).
+    let _ = tokio::time::timeout(WAIT, tls.read_to_end(&mut raw)).await.unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200") && text.ends_with("ok\n"), "{text}");
+    // Plain HTTP is not served there.
+    let mut plain = TcpStream::connect(web).await.unwrap();
+    plain.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(WAIT, plain.read_to_end(&mut buf)).await.unwrap();
+    assert!(!String::from_utf8_lossy(&buf).contains("ok\n"));
+    srv.shutdown().await;
+}
