@@ -337,3 +337,55 @@ async fn web_side_is_https_with_the_same_certificate_when_tls_is_on() {
     assert!(!String::from_utf8_lossy(&buf).contains("ok\n"));
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn user_cert_commands_add_list_and_delete_fingerprints() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[accounts]\nargon2_memory_kib = 8\nargon2_iterations = 1\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], input: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+        cmd.arg("--config").arg(&config).args(args).env_remove("HEARTH_CONFIG").env_remove("RUST_LOG");
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    assert!(run(&["user", "add", "alice", "--password-stdin"], "long-enough\n").0);
+    let (cert, _) = make_cert("alice-laptop");
+    let file = dir.path().join("alice.pem");
+    std::fs::write(&file, &cert).unwrap();
+    let fp = pem_fingerprint(&cert);
+    let (ok, out, err) = run(&["user", "cert", "add", "alice", "--file", file.to_str().unwrap()], "");
+    assert!(ok && out.contains(&fp), "{out}{err}");
+    // The same certificate by fingerprint, with colons and upper case: already there.
+    let colons: Vec<String> = fp.as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).to_uppercase()).collect();
+    let (ok, out, _) = run(&["user", "cert", "add", "ALICE", &colons.join(":")], "");
+    assert!(ok && out.contains("already"), "{out}");
+    let (ok, out, _) = run(&["user", "cert", "list", "alice"], "");
+    assert!(ok);
+    assert_eq!(out, format!("{fp}\n"));
+    let (ok, _, err) = run(&["user", "cert", "add", "alice", "not-a-fingerprint"], "");
+    assert!(!ok && err.contains("SHA-256"), "{err}");
+    let (ok, _, err) = run(&["user", "cert", "add", "nobody", &fp], "");
+    assert!(!ok && err.contains("no account named nobody"), "{err}");
+    let (ok, out, _) = run(&["user", "cert", "del", "alice", &fp], "");
+    assert!(ok && out.contains("removed"), "{out}");
+    let (ok, out, _) = run(&["user", "cert", "list", "alice"], "");
+    assert!(ok && out.is_empty());
+}
