@@ -59,6 +59,11 @@ async fn web_client_is_served_with_a_strict_csp_and_revalidation() {
     let (status, head, _) = get(addr, "/no/such/file", "").await;
     assert_eq!(status, 404);
     assert!(head.contains("content-security-policy"), "headers on errors too");
+    for outside in ["/../Cargo.toml", "/..%2f..%2fCargo.toml", "/%2e%2e/%2e%2e/Cargo.toml", "//etc/passwd"] {
+        let (status, _, body) = get(addr, outside, "").await;
+        assert!(status == 404 || status == 400, "{outside}: {status} {body}");
+        assert!(!body.contains("[workspace]") && !body.contains("root:"), "{outside} escaped web/: {body}");
+    }
     srv.shutdown().await;
 }
 
