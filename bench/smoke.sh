@@ -88,7 +88,7 @@ else
 fi
 
 # ------------------------------------------------------------------ server
-"$HEARTH" --config "$TMP/hearth.toml" serve --listen 127.0.0.1:0 >"$TMP/hearth.log" 2>&1 </dev/null &
+"$HEARTH" --config "$TMP/hearth.toml" serve --listen 127.0.0.1:0 --web-listen 127.0.0.1:0 >"$TMP/hearth.log" 2>&1 </dev/null &
 HEARTH_PID=$!
 ADDR=""
 for _ in $(seq 1 100); do

@@ -102,7 +102,7 @@ wait_until() {
 pane_has() { pane | grep -qF -- "$1"; }
 peer_log_has() { grep -qF -- "$1" "$TMP/peer.log" 2>/dev/null; }
 peer_done() { ! kill -0 "$PEER_PID" 2>/dev/null; }
-hearth_port() { sed -n 's/^hearth: listening irc=127\.0\.0\.1:\([0-9]\+\)\r\?$/\1/p' "$TMP/hearth.out" 2>/dev/null | head -n1; }
+hearth_port() { sed -n 's/^hearth: listening irc=127\.0\.0\.1:\([0-9]\+\)\( .*\)\?\r\?$/\1/p' "$TMP/hearth.out" 2>/dev/null | head -n1; }
 have_port() { [ -n "$(hearth_port)" ] || ! kill -0 "$HEARTH_PID" 2>/dev/null; }
 
 dump_diagnostics() {
@@ -163,7 +163,7 @@ pass "hearth user add irssiuser, rawbot"
 
 : >"$TMP/hearth.out"
 NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}" \
-    "$HEARTH_BIN" -c "$CONF" serve --listen 127.0.0.1:0 >"$TMP/hearth.out" 2>"$TMP/hearth.err" </dev/null &
+    "$HEARTH_BIN" -c "$CONF" serve --listen 127.0.0.1:0 --web-listen 127.0.0.1:0 >"$TMP/hearth.out" 2>"$TMP/hearth.err" </dev/null &
 HEARTH_PID=$!
 if wait_until 10 have_port && [ -n "$(hearth_port)" ]; then
     PORT="$(hearth_port)"

@@ -114,7 +114,7 @@ class Server:
                     f"{(r.stdout + r.stderr).decode('utf-8', 'replace').strip()}"
                 )
         self.proc = subprocess.Popen(
-            [binary, "-c", self.config, "serve", "--listen", "127.0.0.1:0"],
+            [binary, "-c", self.config, "serve", "--listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self.stderr_file,
@@ -128,7 +128,7 @@ class Server:
             for raw in self.proc.stdout:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 self.stdout_lines.append(line)
-                m = re.match(r"^hearth: listening irc=127\.0\.0\.1:(\d+)\s*$", line)
+                m = re.match(r"^hearth: listening irc=127\.0\.0\.1:(\d+)(\s.*)?$", line)
                 if m and self.port is None:
                     self.port = int(m.group(1))
                     ready.set()

@@ -214,7 +214,7 @@ def start_hearth(tmp):
     err = open(os.path.join(tmp, "hearth.err"), "w")
     env.setdefault("RUST_LOG", "info")
     proc = subprocess.Popen(
-        [HEARTH_BIN, "-c", conf, "serve", "--listen", "127.0.0.1:0"],
+        [HEARTH_BIN, "-c", conf, "serve", "--listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"],
         stdin=subprocess.DEVNULL,
         stdout=out,
         stderr=err,

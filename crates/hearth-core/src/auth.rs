@@ -107,13 +107,15 @@ pub struct Attempts {
     max_per_source: u32,
     sources: HashMap<IpAddr, Tally>,
     accounts: HashMap<String, Tally>,
+    /// Failed logins since start, for `/metrics`.
+    failures: u64,
 }
 
 impl Attempts {
     /// At most `max_per_source` checks pending per address (at least one).
     pub fn new(max_per_source: usize) -> Self {
         let max_per_source = u32::try_from(max_per_source).unwrap_or(u32::MAX).max(1);
-        Attempts { max_per_source, sources: HashMap::new(), accounts: HashMap::new() }
+        Attempts { max_per_source, sources: HashMap::new(), accounts: HashMap::new(), failures: 0 }
     }
 
     /// Admits one more check from `ip` (for `account` when it is a login) and returns
@@ -140,6 +142,9 @@ impl Attempts {
 
     /// Ends a check admitted by [`Attempts::admit`] with the same `ip` and `account`.
     pub fn finish(&mut self, ip: IpAddr, account: Option<&str>, outcome: Outcome, now: Instant) {
+        if outcome == Outcome::Failed {
+            self.failures += 1;
+        }
         let key = account.map(hearth_proto::casefold);
         for tally in [self.sources.get_mut(&source(ip)), key.as_ref().and_then(|k| self.accounts.get_mut(k))]
             .into_iter()
@@ -166,6 +171,11 @@ impl Attempts {
         {
             self.accounts.remove(&k);
         }
+    }
+
+    /// Failed logins since start.
+    pub fn failures(&self) -> u64 {
+        self.failures
     }
 
     /// Checks pending from `ip`'s address.
@@ -229,6 +239,48 @@ pub fn start_login(s: &mut Server, id: ConnId, account: String, password: String
         done
     });
 }
+
+/// Starts SASL EXTERNAL for connection `id`: the account that registered the
+/// fingerprint of its TLS client certificate (`hearth user cert add`). `authzid`, when
+/// the client names one, must be that account. Nothing is guessed here (the TLS
+/// handshake proved the key), so no delay applies; a failure still counts for
+/// `/metrics`.
+pub fn start_external(s: &mut Server, id: ConnId, authzid: Option<String>, label: Option<String>) {
+    let (Some(svc), Some(fp)) = (s.services.clone(), s.client(id).conn.cert_fp.clone()) else {
+        reply_login(s, id, Checked::Busy(NO_CERT), Via::Sasl, label);
+        return;
+    };
+    s.client_mut(id).auth_pending = true;
+    s.spawn(async move {
+        let checked = match crate::handlers::history::bounded(svc.store.account_by_cert(&fp)).await {
+            Ok(Some(acct))
+                if authzid.as_deref().is_none_or(|z| hearth_proto::casefold(z) == hearth_proto::casefold(&acct.name)) =>
+            {
+                Checked::Ok { name: acct.name, admin: acct.admin }
+            }
+            // Not a password: say what is wrong with the certificate instead.
+            Ok(Some(_)) => Checked::Busy("this certificate belongs to another account"),
+            Ok(None) => Checked::Busy(UNKNOWN_CERT),
+            Err(e) => Checked::Unavailable(e.to_string()),
+        };
+        let done: Completion = Box::new(move |s: &mut Server| {
+            if matches!(checked, Checked::Busy(_)) {
+                s.attempts.failures += 1;
+                tracing::info!(ip = %s.clients.get(&id).map(|c| c.ip.to_string()).unwrap_or_default(), fingerprint = %fp, "EXTERNAL login failed");
+            }
+            if s.clients.contains_key(&id) {
+                reply_login(s, id, checked, Via::Sasl, label);
+            }
+        });
+        done
+    });
+}
+
+/// EXTERNAL without a client certificate.
+pub const NO_CERT: &str = "EXTERNAL needs a TLS client certificate";
+/// EXTERNAL with a certificate no account has registered.
+pub const UNKNOWN_CERT: &str =
+    "no account has registered this certificate (the administrator adds it with `hearth user cert add`)";
 
 /// Looks the account up and verifies the password on the hashing pool; an unknown
 /// account is verified against a dummy hash so that it takes as long.

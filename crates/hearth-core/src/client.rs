@@ -13,6 +13,15 @@ use crate::sink::Sink;
 /// Identifies a connection for its whole life; never reused within one process.
 pub type ConnId = u64;
 
+/// What the listener knows about a connection: how it arrived.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// Over TLS (directly, or a WebSocket over HTTPS).
+    pub tls: bool,
+    /// SHA-256 (lowercase hex) of the client certificate it presented, for SASL EXTERNAL.
+    pub cert_fp: Option<String>,
+}
+
 /// A session as the core sees it. Kept small: everything else lives in channels.
 #[derive(Debug)]
 pub struct Client {
@@ -52,6 +61,8 @@ pub struct Client {
     pub sasl_buf: Option<String>,
     /// The SASL payload in progress went over the limit: it is failed when it ends.
     pub sasl_overflow: bool,
+    /// The SASL exchange in progress is EXTERNAL (its payload is an optional authzid).
+    pub sasl_external: bool,
     /// A login is being checked; registration waits for it.
     pub auth_pending: bool,
     /// `PASS account:password`, checked when registration completes.
@@ -77,6 +88,8 @@ pub struct Client {
     pub sessions: Vec<ConnId>,
     /// Nicknames this connection watches with MONITOR, as given (casefold to compare).
     pub monitoring: Vec<String>,
+    /// How the connection arrived (TLS, client certificate).
+    pub conn: ConnInfo,
 }
 
 impl Client {
@@ -114,6 +127,7 @@ impl Client {
             account: None,
             sasl_buf: None,
             sasl_overflow: false,
+            sasl_external: false,
             auth_pending: false,
             pass_login: None,
             away: None,
@@ -126,6 +140,7 @@ impl Client {
             attached_to: None,
             sessions: Vec::new(),
             monitoring: Vec::new(),
+            conn: ConnInfo::default(),
         }
     }
 

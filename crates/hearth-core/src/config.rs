@@ -90,6 +90,34 @@ pub struct Config {
     pub conversation_window: Duration,
     /// History visibility of new rooms (channel mode `+H` when `Joined`).
     pub history_visibility: crate::visibility::Visibility,
+    /// IRCv3 STS (`sts` capability): set when the server has a TLS port.
+    pub sts: Option<Sts>,
+    /// SASL EXTERNAL (client-certificate fingerprints) is offered: set with TLS.
+    pub sasl_external: bool,
+}
+
+/// The `sts` capability's values (<https://ircv3.net/specs/extensions/sts>): plain
+/// connections are told the TLS port to upgrade to; TLS connections how long clients
+/// must remember to use TLS only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sts {
+    /// `sts=port=…` on plain connections.
+    pub port: u16,
+    /// `sts=duration=…` (seconds) on TLS connections; 0 tells clients to forget it.
+    pub duration: u64,
+    /// Adds `preload`: the operator agrees to the policy being preloaded in clients.
+    pub preload: bool,
+}
+
+impl Sts {
+    /// The capability value for a connection over TLS or not.
+    pub fn value(&self, tls: bool) -> String {
+        let mut v = if tls { format!("duration={}", self.duration) } else { format!("port={}", self.port) };
+        if tls && self.preload {
+            v.push_str(",preload");
+        }
+        v
+    }
 }
 
 impl Default for Config {
@@ -134,6 +162,8 @@ impl Default for Config {
             alone_notice: true,
             conversation_window: Duration::from_secs(30 * 60),
             history_visibility: crate::visibility::Visibility::Shared,
+            sts: None,
+            sasl_external: false,
         }
     }
 }

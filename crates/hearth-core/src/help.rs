@@ -35,6 +35,8 @@ Shows who runs this server and how to reach them.",
         "** AUTHENTICATE <mechanism> | <base64> | * **
 Logs in with SASL (request the sasl capability first). Hearth offers PLAIN:
 AUTHENTICATE PLAIN, then AUTHENTICATE base64(\\0account\\0password).
+Over TLS with a client certificate registered to your account (hearth user cert
+add): AUTHENTICATE EXTERNAL, then AUTHENTICATE +.
 AUTHENTICATE * aborts.",
     ),
     (

@@ -63,7 +63,7 @@ pub mod sink;
 pub mod visibility;
 pub mod whowas;
 
-pub use client::ConnId;
+pub use client::{ConnId, ConnInfo};
 pub use config::Config;
 pub use flood::FloodGate;
 pub use outbound::Outbound;

@@ -313,17 +313,22 @@ impl Outbound {
         tokio::time::timeout(limit, stored.wait_for(|s| *s >= target)).await.is_ok_and(|r| r.is_ok())
     }
 
+    /// Bytes of history journal the database has not stored yet (`/metrics`).
+    pub fn lag_bytes(&self) -> u64 {
+        let side = self.inner.side.lock();
+        side.stored_at.bytes_until(side.end)
+    }
+
+    /// Journal appends since start (`/metrics`).
+    pub fn journal_appends(&self) -> u64 {
+        self.inner.journaled.load(Ordering::Relaxed)
+    }
+
     /// Set while the database is too far behind the journal: connections then handle
     /// message commands slowly (flow control) until it catches up. Nobody is cut off
     /// and nothing is dropped; the flag is shared so listeners can check it cheaply.
     pub fn pacing(&self) -> Arc<std::sync::atomic::AtomicBool> {
         self.inner.side.lock().pacing.clone()
-    }
-
-    /// About how many bytes of journal the database has yet to store.
-    pub fn lag_bytes(&self) -> u64 {
-        let side = self.inner.side.lock();
-        side.stored_at.bytes_until(side.end)
     }
 
     /// Whether storing into the database is failing right now.

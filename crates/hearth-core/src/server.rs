@@ -259,10 +259,22 @@ impl Server {
 
     /// A new connection from `ip`; its output goes to `sink`.
     pub fn connect(&mut self, ip: IpAddr, sink: Arc<Sink>) -> ConnId {
+        self.connect_with(ip, sink, crate::ConnInfo::default())
+    }
+
+    /// [`Server::connect`] with what the listener knows (TLS, a client certificate).
+    pub fn connect_with(&mut self, ip: IpAddr, sink: Arc<Sink>, info: crate::ConnInfo) -> ConnId {
         let id = self.next_conn;
         self.next_conn += 1;
-        self.clients.insert(id, Client::new(id, ip, sink));
+        let mut client = Client::new(id, ip, sink);
+        client.conn = info;
+        self.clients.insert(id, client);
         id
+    }
+
+    /// Logins refused for a wrong password (or an unknown certificate) since start.
+    pub fn login_failures(&self) -> u64 {
+        self.attempts.failures()
     }
 
     /// Handles one parsed line from connection `id`.

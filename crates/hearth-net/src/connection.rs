@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::io;
 
 use bytes::Bytes;
-use hearth_core::{ConnId, FloodGate, Sink};
+use hearth_core::{ConnId, ConnInfo, FloodGate, Sink};
 use hearth_proto::{MAX_LINE_LEN, ParseError, parse_line};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,6 +24,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::Shared;
+use crate::stats::NetStats;
 
 /// Timeouts and flood settings one connection needs (copied from the core config).
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct ConnSettings {
     pub flood_rate: f64,
     /// How long the writer keeps trying to flush after the session ended.
     pub linger: Duration,
+    /// Counters for `/metrics`, shared by every connection.
+    pub stats: Arc<NetStats>,
 }
 
 impl ConnSettings {
@@ -48,6 +51,7 @@ impl ConnSettings {
             flood_burst: cfg.flood_burst,
             flood_rate: cfg.flood_rate,
             linger: Duration::from_secs(2),
+            stats: Arc::default(),
         }
     }
 }
@@ -107,7 +111,7 @@ pub fn serve_tcp<G: Send + 'static>(
     guard: G,
 ) -> impl Future<Output = ()> + Send {
     let (rd, wr) = stream.into_split();
-    serve_parts(rd, wr, ip, shared, settings, guard)
+    serve_parts(rd, wr, ip, ConnInfo::default(), shared, settings, guard)
 }
 
 /// Serves one connection over any byte stream until either side ends it.
@@ -115,12 +119,38 @@ pub fn serve<S>(stream: S, ip: IpAddr, shared: Shared, settings: ConnSettings) -
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (rd, wr) = tokio::io::split(stream);
-    serve_parts(Stream(rd), wr, ip, shared, settings, ())
+    serve_with(stream, ip, ConnInfo::default(), shared, settings, ())
 }
 
-async fn serve_parts<R, W, G>(rd: R, wr: W, ip: IpAddr, shared: Shared, settings: ConnSettings, guard: G)
+/// [`serve`] with what the listener knows about the connection (TLS, a client
+/// certificate) and a guard that lives as long as the connection.
+pub fn serve_with<S, G>(
+    stream: S,
+    ip: IpAddr,
+    info: ConnInfo,
+    shared: Shared,
+    settings: ConnSettings,
+    guard: G,
+) -> impl Future<Output = ()> + Send
 where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+    G: Send + 'static,
+{
+    let (rd, wr) = tokio::io::split(stream);
+    serve_parts(Stream(rd), wr, ip, info, shared, settings, guard)
+}
+
+/// Serves one connection whose input comes through `rd` and output goes to `wr` —
+/// e.g. the message adapters of [`crate::messages`] for WebSocket.
+pub async fn serve_parts<R, W, G>(
+    rd: R,
+    wr: W,
+    ip: IpAddr,
+    info: ConnInfo,
+    shared: Shared,
+    settings: ConnSettings,
+    guard: G,
+) where
     R: ReadSome,
     W: AsyncWrite + Unpin,
 {
@@ -128,7 +158,7 @@ where
     let sink = Arc::new(Sink::new(settings.sendq));
     let (id, pacing) = {
         let mut core = shared.lock();
-        (core.connect(ip, sink.clone()), core.pacing())
+        (core.connect_with(ip, sink.clone(), info), core.pacing())
     };
     tracing::debug!(conn = id, %ip, "connected");
     let (reason, ()) = tokio::join!(
@@ -235,6 +265,12 @@ where
                 }
             }
             let parsed = parse_line(line);
+            settings.stats.lines.fetch_add(1, Ordering::Relaxed);
+            if let Ok(msg) = &parsed
+                && matches!(msg.command.as_str(), "PRIVMSG" | "NOTICE" | "TAGMSG")
+            {
+                settings.stats.messages.fetch_add(1, Ordering::Relaxed);
+            }
             if let (Some(flag), Ok(msg)) = (pacing, &parsed)
                 && flag.load(Ordering::Relaxed)
                 && matches!(msg.command.as_str(), "PRIVMSG" | "NOTICE" | "TAGMSG")
@@ -310,15 +346,17 @@ where
     while sink.next_batch(&mut batch).await {
         let write = async {
             if batch.len() == 1 {
-                wr.write_all(&batch[0]).await
+                wr.write_all(&batch[0]).await?;
             } else {
                 // One write for everything queued; the buffer lives only while writing.
                 let mut joined = Vec::with_capacity(batch.iter().map(Bytes::len).sum());
                 for b in &batch {
                     joined.extend_from_slice(b);
                 }
-                wr.write_all(&joined).await
+                wr.write_all(&joined).await?;
             }
+            // A no-op on TCP; TLS and WebSocket hold output until flushed.
+            wr.flush().await
         };
         let ok = tokio::select! {
             r = write => r.is_ok(),

@@ -8,11 +8,17 @@
 //! - [`connection`]: one connection's reader and writer, generic over
 //!   `AsyncRead + AsyncWrite`, with ping/registration timeouts and flood control.
 //! - [`limits`]: the permit objects a connection task owns while it lives.
+//! - [`tls`]: rustls acceptors, the reloadable certificate, client-certificate fingerprints.
+//! - [`messages`]: adapters for message transports (WebSocket): one line per message.
+//! - [`stats`]: counters for `/metrics`.
 #![forbid(unsafe_code)]
 
 pub mod connection;
 pub mod limits;
 pub mod listener;
+pub mod messages;
+pub mod stats;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -20,4 +26,4 @@ use std::sync::Arc;
 /// command's state change and fan-out into in-memory queues.
 pub type Shared = Arc<parking_lot::Mutex<hearth_core::Server>>;
 
-pub use listener::{Listeners, NetConfig};
+pub use listener::{Listeners, Net, NetConfig};

@@ -1,16 +1,21 @@
 //! Accept loops for the configured listeners, connection limits, graceful shutdown.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use hearth_core::ConnInfo;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
 
 use crate::Shared;
 use crate::connection::{self, ConnSettings};
-use crate::limits::Limits;
+use crate::limits::{Limits, Permit, Refusal};
+use crate::stats::{NetStats, Transport};
 
 /// Listener-level settings.
 #[derive(Debug, Clone)]
@@ -26,49 +31,130 @@ pub struct NetConfig {
 
 /// Bound listeners, each with the name printed in the `hearth: listening` line.
 pub struct Listeners {
+    /// Plain IRC (`irc=`).
     pub tcp: Vec<(String, TcpListener)>,
+    /// IRC over TLS (`ircs=`), served with `tls`.
+    pub tls: Vec<(String, TcpListener)>,
+    pub acceptor: Option<TlsAcceptor>,
 }
 
 impl Listeners {
     /// Binds every `(name, address)`; port 0 picks a free port.
     pub async fn bind(addrs: &[(String, SocketAddr)]) -> std::io::Result<Self> {
-        let mut tcp = Vec::new();
-        for (name, addr) in addrs {
-            let l = TcpListener::bind(addr)
-                .await
-                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-            tcp.push((name.clone(), l));
-        }
-        Ok(Listeners { tcp })
+        Ok(Listeners { tcp: bind_all(addrs).await?, tls: Vec::new(), acceptor: None })
     }
 
-    /// `irc=127.0.0.1:6667 …` with the ports the OS actually chose.
+    /// Adds TLS listeners served with `acceptor`.
+    pub async fn bind_tls(&mut self, addrs: &[(String, SocketAddr)], acceptor: TlsAcceptor) -> std::io::Result<()> {
+        self.tls = bind_all(addrs).await?;
+        self.acceptor = Some(acceptor);
+        Ok(())
+    }
+
+    /// `irc=127.0.0.1:6667 ircs=…` with the ports the OS actually chose.
     pub fn describe(&self) -> String {
-        self.tcp
-            .iter()
-            .map(|(name, l)| format!("{name}={}", l.local_addr().map(|a| a.to_string()).unwrap_or_default()))
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.tcp.iter().chain(&self.tls).map(|(name, l)| describe(name, l)).collect::<Vec<_>>().join(" ")
     }
 
+    /// The plain listeners' addresses.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.tcp.iter().filter_map(|(_, l)| l.local_addr().ok()).collect()
+    }
+
+    /// The TLS listeners' addresses.
+    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+        self.tls.iter().filter_map(|(_, l)| l.local_addr().ok()).collect()
+    }
+}
+
+/// `name=addr` for one listener.
+pub fn describe(name: &str, l: &TcpListener) -> String {
+    format!("{name}={}", l.local_addr().map(|a| a.to_string()).unwrap_or_default())
+}
+
+/// Binds a TCP listener; the error names the address.
+pub async fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+}
+
+async fn bind_all(addrs: &[(String, SocketAddr)]) -> std::io::Result<Vec<(String, TcpListener)>> {
+    let mut out = Vec::new();
+    for (name, addr) in addrs {
+        out.push((name.clone(), bind_one(*addr).await?));
+    }
+    Ok(out)
+}
+
+/// What every listener shares: the core, the connection limits, the settings, the
+/// counters, and the task tracker that shutdown waits on. Other listeners (the HTTP
+/// side's WebSocket) admit and serve their connections through it, so that they get
+/// the same limits, flood control and SendQ as TCP.
+#[derive(Clone)]
+pub struct Net {
+    pub shared: Shared,
+    pub limits: Limits,
+    pub settings: ConnSettings,
+    pub tracker: TaskTracker,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+impl Net {
+    pub fn new(shared: Shared, cfg: &NetConfig) -> Self {
+        Net {
+            shared,
+            limits: Limits::new(cfg.max_clients, cfg.max_per_ip),
+            settings: cfg.conn.clone(),
+            tracker: TaskTracker::new(),
+            stop: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    pub fn stats(&self) -> &NetStats {
+        &self.settings.stats
+    }
+
+    /// Turns true when the server starts shutting down: accept loops stop then.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Takes a connection slot for `ip`, counting refusals.
+    pub fn admit(&self, ip: IpAddr) -> Result<Permit, Refusal> {
+        let r = self.limits.admit(ip);
+        if r.is_err() {
+            self.stats().refused.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// Serves an admitted connection over any byte stream, in a tracked task.
+    pub fn spawn_stream<S>(&self, stream: S, ip: IpAddr, info: ConnInfo, permit: Permit, transport: Transport)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        self.stats().accepted(transport);
+        self.tracker.spawn(connection::serve_with(
+            stream,
+            ip,
+            info,
+            self.shared.clone(),
+            self.settings.clone(),
+            permit,
+        ));
     }
 }
 
 /// Serves every listener until `shutdown` turns true, then shuts down gracefully: every
 /// client gets a NOTICE and `ERROR :Server shutting down`, queued output is flushed
 /// (bounded by `shutdown_grace`), and this returns.
-pub async fn run(listeners: Listeners, shared: Shared, cfg: NetConfig, mut shutdown: watch::Receiver<bool>) {
-    let tracker = TaskTracker::new();
-    let limits = Limits::new(cfg.max_clients, cfg.max_per_ip);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    for (name, listener) in listeners.tcp {
-        let shared = shared.clone();
-        let limits = limits.clone();
-        let settings = cfg.conn.clone();
-        let tracker2 = tracker.clone();
-        let mut stop = stop_rx.clone();
+pub async fn run(listeners: Listeners, net: Net, shutdown_grace: Duration, mut shutdown: watch::Receiver<bool>) {
+    let tracker = net.tracker.clone();
+    let acceptor = listeners.acceptor.clone();
+    let all =
+        listeners.tcp.into_iter().map(|l| (l, None)).chain(listeners.tls.into_iter().map(|l| (l, acceptor.clone())));
+    for ((name, listener), tls) in all {
+        let net = net.clone();
+        let mut stop = net.stopping();
         tracker.spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -76,7 +162,7 @@ pub async fn run(listeners: Listeners, shared: Shared, cfg: NetConfig, mut shutd
                     _ = stop.changed() => break,
                 };
                 match accepted {
-                    Ok((stream, peer)) => accept(stream, peer, &shared, &limits, &settings, &tracker2),
+                    Ok((stream, peer)) => accept(stream, peer, &net, tls.as_ref()),
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
                         tracing::warn!(listener = %name, "accept failed: {e}");
@@ -91,36 +177,57 @@ pub async fn run(listeners: Listeners, shared: Shared, cfg: NetConfig, mut shutd
             break;
         }
     }
-    tracing::info!("shutting down: notifying {} connections", limits.current());
-    let _ = stop_tx.send(true);
-    shared.lock().shutdown("Server shutting down, see you soon");
+    tracing::info!("shutting down: notifying {} connections", net.limits.current());
+    let _ = net.stop.send(true);
+    net.shared.lock().shutdown("Server shutting down, see you soon");
     tracker.close();
-    if tokio::time::timeout(cfg.shutdown_grace, tracker.wait()).await.is_err() {
-        tracing::warn!("some connections did not close within {:?}", cfg.shutdown_grace);
+    if tokio::time::timeout(shutdown_grace, tracker.wait()).await.is_err() {
+        tracing::warn!("some connections did not close within {:?}", shutdown_grace);
     }
 }
 
-fn accept(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: &Shared,
-    limits: &Limits,
-    settings: &ConnSettings,
-    tracker: &TaskTracker,
-) {
+fn accept(stream: TcpStream, peer: SocketAddr, net: &Net, tls: Option<&TlsAcceptor>) {
     let _ = stream.set_nodelay(true);
     let ip = peer.ip();
-    match limits.admit(ip) {
-        Ok(permit) => {
+    match (net.admit(ip), tls) {
+        (Ok(permit), None) => {
             // The permit lives exactly as long as the connection task.
-            tracker.spawn(connection::serve_tcp(stream, ip, shared.clone(), settings.clone(), permit));
+            net.stats().accepted(Transport::Plain);
+            net.tracker.spawn(connection::serve_tcp(stream, ip, net.shared.clone(), net.settings.clone(), permit));
         }
-        Err(refusal) => {
+        (Ok(permit), Some(acceptor)) => {
+            let (net2, acceptor) = (net.clone(), acceptor.clone());
+            net.tracker.spawn(async move {
+                let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => {
+                        net2.stats().tls_failures.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(%peer, "TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        net2.stats().tls_failures.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+                let info = ConnInfo { tls: true, cert_fp: crate::tls::peer_fingerprint(tls.get_ref().1) };
+                net2.spawn_stream(tls, ip, info, permit, Transport::Tls);
+            });
+        }
+        (Err(refusal), None) => {
             tracing::info!(%peer, "refused: {}", refusal.message());
-            tracker.spawn(refuse(stream, refusal.message()));
+            net.tracker.spawn(refuse(stream, refusal.message()));
+        }
+        (Err(refusal), Some(_)) => {
+            // No handshake is spent on a refused client; it sees the connection close.
+            tracing::info!(%peer, "refused (TLS): {}", refusal.message());
         }
     }
 }
+
+/// How long a TLS client may take to finish its handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sends a refused connection its `ERROR` line and closes it gracefully, all within
 /// [`REFUSE_GRACE`].

@@ -73,6 +73,8 @@ caps! {
     ChannelRename = "draft/channel-rename", "https://ircv3.net/specs/extensions/channel-rename";
     /// AWAY/ACCOUNT/SETNAME/CHGHOST for monitored nicks without a shared channel.
     ExtendedMonitor = "extended-monitor", "https://ircv3.net/specs/extensions/extended-monitor";
+    /// Advertised in CAP LS only (never requested): the TLS upgrade policy.
+    Sts = "sts", "https://ircv3.net/specs/extensions/sts";
 }
 
 impl Cap {

@@ -259,4 +259,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// exist yet) while others keep using it: SQLite only (`VACUUM INTO`); PostgreSQL
     /// answers `InvalidInput` (use `pg_dump`).
     async fn backup_to(&self, path: &std::path::Path) -> Result<()>;
+
+    // ----- client certificates (SASL EXTERNAL) -----
+
+    /// Registers a client-certificate fingerprint (lowercase hex SHA-256, as given)
+    /// for SASL EXTERNAL. `false` when the account already has it; `AlreadyExists`
+    /// when another account has it; `NotFound` when the account does not exist.
+    async fn add_cert(&self, account: &str, fingerprint: &str) -> Result<bool>;
+
+    /// Removes a fingerprint from an account; `false` when it did not have it.
+    async fn remove_cert(&self, account: &str, fingerprint: &str) -> Result<bool>;
+
+    /// An account's fingerprints, sorted.
+    async fn certs(&self, account: &str) -> Result<Vec<String>>;
+
+    /// The account a fingerprint logs in to. Deleting the account removes its
+    /// fingerprints.
+    async fn account_by_cert(&self, fingerprint: &str) -> Result<Option<Account>>;
 }

@@ -82,12 +82,29 @@ pub fn argon2_params(cfg: &FileConfig) -> anyhow::Result<hearth_store::password:
     Ok(hearth_store::password::Argon2Params::new(a.argon2_memory_kib, a.argon2_iterations, a.argon2_parallelism)?)
 }
 
+/// Listen addresses from the command line; an empty list means the config's.
+#[derive(Debug, Clone, Default)]
+pub struct Listen {
+    /// Plain IRC (`--listen`).
+    pub irc: Vec<SocketAddr>,
+    /// IRC over TLS (`--tls-listen`).
+    pub ircs: Vec<SocketAddr>,
+    /// HTTP / HTTPS (`--web-listen`).
+    pub web: Vec<SocketAddr>,
+}
+
 /// A server that is accepting connections.
 pub struct Running {
     /// `name=addr` for each listener, as printed on stdout.
     pub description: String,
-    /// The bound addresses (with the real port when 0 was asked for).
+    /// The bound plain IRC addresses (with the real port when 0 was asked for).
     pub addrs: Vec<SocketAddr>,
+    /// The bound IRC-over-TLS addresses.
+    pub tls_addrs: Vec<SocketAddr>,
+    /// The bound HTTP(S) addresses.
+    pub web_addrs: Vec<SocketAddr>,
+    /// The certificate, when TLS is on.
+    pub tls: Option<Arc<crate::tls::Tls>>,
     pub shared: Shared,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -125,16 +142,51 @@ impl Running {
     }
 }
 
-/// Binds the listeners (`listen` overrides the config's) and starts serving.
+/// Binds the listeners (`listen` overrides the config's plain IRC addresses; TLS and
+/// HTTP come from the config) and starts serving.
 pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Running> {
+    start_listening(cfg, &Listen { irc: listen.to_vec(), ..Listen::default() }).await
+}
+
+/// Binds the listeners (each non-empty list of `listen` overrides the config's) and
+/// starts serving.
+pub async fn start_listening(cfg: &FileConfig, listen: &Listen) -> anyhow::Result<Running> {
     // First of all: one server per data directory.
     let lock = crate::datadir::DataDirLock::acquire(&cfg.data_dir)?;
-    let addrs: Vec<SocketAddr> = if listen.is_empty() { cfg.listen_addrs() } else { listen.to_vec() };
-    let named: Vec<(String, SocketAddr)> = addrs.iter().map(|a| ("irc".to_string(), *a)).collect();
-    let listeners = Listeners::bind(&named).await?;
-    let description = listeners.describe();
+    let pick =
+        |given: &[SocketAddr], configured: Vec<SocketAddr>| if given.is_empty() { configured } else { given.to_vec() };
+    let named =
+        |name: &str, addrs: Vec<SocketAddr>| addrs.into_iter().map(|a| (name.to_string(), a)).collect::<Vec<_>>();
+    let mut listeners = Listeners::bind(&named("irc", pick(&listen.irc, cfg.listen_addrs()))).await?;
+    let tls_addrs = pick(&listen.ircs, cfg.tls_listen_addrs());
+    let tls = if tls_addrs.is_empty() { None } else { Some(Arc::new(crate::tls::Tls::setup(cfg)?)) };
+    if let Some(tls) = &tls {
+        let acceptor = hearth_net::tls::irc_acceptor(tls.certs.clone());
+        listeners.bind_tls(&named("ircs", tls_addrs), acceptor).await?;
+    }
+    let mut web_listeners = Vec::new();
+    for addr in pick(&listen.web, cfg.web_listen_addrs()) {
+        web_listeners.push(hearth_net::listener::bind_one(addr).await?);
+    }
+    let mut description = listeners.describe();
+    for l in &web_listeners {
+        description.push(' ');
+        description.push_str(&hearth_net::listener::describe("web", l));
+    }
     let bound = listeners.local_addrs();
-    let core_cfg = cfg.core();
+    let bound_tls = listeners.tls_addrs();
+    let web_addrs: Vec<SocketAddr> = web_listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+    let mut core_cfg = cfg.core();
+    core_cfg.sasl_external = tls.is_some();
+    if let (Some(tls), Some(first)) = (&tls, bound_tls.first())
+        && cfg.tls.sts.unwrap_or(!tls.self_signed)
+    {
+        core_cfg.sts = Some(hearth_core::config::Sts {
+            port: cfg.tls.sts_port.unwrap_or(first.port()),
+            duration: cfg.tls.sts_duration,
+            preload: cfg.tls.sts_preload,
+        });
+    }
     let net = NetConfig {
         max_clients: cfg.limits.max_clients,
         max_per_ip: cfg.limits.max_per_ip,
@@ -210,10 +262,26 @@ pub async fn start(cfg: &FileConfig, listen: &[SocketAddr]) -> anyhow::Result<Ru
             None
         }
     };
-    let task = tokio::spawn(hearth_net::listener::run(listeners, shared.clone(), net, rx));
+    let grace = net.shutdown_grace;
+    let net = hearth_net::Net::new(shared.clone(), &net);
+    let web_acceptor = tls.as_ref().filter(|_| cfg.web.https).map(|t| hearth_net::tls::http_acceptor(t.certs.clone()));
+    let web = Arc::new(hearth_web::Web {
+        net: net.clone(),
+        cfg: cfg.web(),
+        outbound: Some(outbound.clone()),
+        tls: web_acceptor.is_some(),
+        started: std::time::Instant::now(),
+    });
+    for l in web_listeners {
+        net.tracker.spawn(hearth_web::run(l, web_acceptor.clone(), web.clone()));
+    }
+    let task = tokio::spawn(hearth_net::listener::run(listeners, net, grace, rx));
     Ok(Running {
         description,
         addrs: bound,
+        tls_addrs: bound_tls,
+        web_addrs,
+        tls,
         shared,
         shutdown: tx,
         task,

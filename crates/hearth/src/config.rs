@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub timeouts: TimeoutsSection,
     pub log: LogSection,
     pub dm: DmSection,
+    pub tls: TlsSection,
+    pub web: WebSection,
 }
 
 impl Default for FileConfig {
@@ -43,6 +45,8 @@ impl Default for FileConfig {
             timeouts: TimeoutsSection::default(),
             log: LogSection::default(),
             dm: DmSection::default(),
+            tls: TlsSection::default(),
+            web: WebSection::default(),
         }
     }
 }
@@ -255,6 +259,8 @@ pub struct ServerSection {
     pub network: String,
     /// Addresses to listen on for plain IRC.
     pub listen: Vec<String>,
+    /// Addresses to listen on for IRC over TLS (6697 by convention); empty: no TLS.
+    pub tls_listen: Vec<String>,
     /// Message of the day (may contain newlines).
     pub motd: String,
     /// Read the MOTD from this file instead (relative to the config file).
@@ -274,12 +280,67 @@ impl Default for ServerSection {
             name: "hearth.local".into(),
             network: "Hearth".into(),
             listen: vec!["127.0.0.1:6667".into()],
+            tls_listen: Vec::new(),
             motd: "Welcome to Hearth.".into(),
             motd_file: None,
             password: None,
             admin_location: hearth_core::Config::default().admin_location,
             admin_info: hearth_core::Config::default().admin_info,
             admin_email: hearth_core::Config::default().admin_email,
+        }
+    }
+}
+
+/// `[tls]`: the certificate for `server.tls_listen` (and HTTPS).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// PEM certificate chain (leaf first); relative to the config file. Without
+    /// `cert` and `key`, a self-signed certificate is made in `data_dir/tls/`.
+    pub cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1); relative to the config file.
+    pub key: Option<PathBuf>,
+    /// Advertise IRCv3 STS (`sts` capability). Default: on with `cert`/`key` files,
+    /// off with the self-signed certificate (clients would then refuse to connect).
+    pub sts: Option<bool>,
+    /// Port STS tells plain clients to use (default: the first `tls_listen` port).
+    pub sts_port: Option<u16>,
+    /// Seconds clients keep the STS policy (0 tells them to drop it).
+    pub sts_duration: u64,
+    /// Allow the policy to be preloaded into clients.
+    pub sts_preload: bool,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        TlsSection { cert: None, key: None, sts: None, sts_port: None, sts_duration: 30 * 86_400, sts_preload: false }
+    }
+}
+
+/// `[web]`: the HTTP listener (web client, /healthz, /metrics, IRC over WebSocket).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSection {
+    /// Addresses for HTTP; empty turns the web side off.
+    pub listen: Vec<String>,
+    /// Serve HTTPS (with the `[tls]` certificate) when IRC has TLS listeners. `false`
+    /// keeps plain HTTP, e.g. behind a reverse proxy that terminates TLS.
+    pub https: bool,
+    /// Web pages from other origins allowed to open the WebSocket
+    /// (`https://chat.example.org`, or `*`); the page's own origin always may.
+    pub allowed_origins: Vec<String>,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for WebSection {
+    fn default() -> Self {
+        WebSection {
+            listen: vec!["127.0.0.1:8080".into()],
+            https: true,
+            allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -401,6 +462,12 @@ impl FileConfig {
         if cfg.data_dir.is_relative() {
             cfg.data_dir = path.parent().unwrap_or(Path::new(".")).join(&cfg.data_dir);
         }
+        // Certificate paths too.
+        for p in [&mut cfg.tls.cert, &mut cfg.tls.key].into_iter().flatten() {
+            if p.is_relative() {
+                *p = path.parent().unwrap_or(Path::new(".")).join(&*p);
+            }
+        }
         if let Some(motd) = &cfg.server.motd_file {
             let full = path.parent().unwrap_or(Path::new(".")).join(motd);
             cfg.server.motd = std::fs::read_to_string(&full).with_context(|| {
@@ -437,12 +504,37 @@ impl FileConfig {
         if self.server.network.is_empty() || self.server.network.contains(' ') {
             fail("server.network", "must be one word")?;
         }
-        if self.server.listen.is_empty() {
-            fail("server.listen", "needs at least one address such as \"127.0.0.1:6667\"")?;
+        if self.server.listen.is_empty() && self.server.tls_listen.is_empty() {
+            fail("server.listen", "needs at least one address such as \"127.0.0.1:6667\" (or use server.tls_listen)")?;
         }
-        for a in &self.server.listen {
-            if a.parse::<SocketAddr>().is_err() {
-                fail("server.listen", &format!("`{a}` is not an IP:port address such as \"0.0.0.0:6667\""))?;
+        for (key, list, example) in [
+            ("server.listen", &self.server.listen, "0.0.0.0:6667"),
+            ("server.tls_listen", &self.server.tls_listen, "0.0.0.0:6697"),
+            ("web.listen", &self.web.listen, "127.0.0.1:8080"),
+        ] {
+            for a in list {
+                if a.parse::<SocketAddr>().is_err() {
+                    fail(key, &format!("`{a}` is not an IP:port address such as \"{example}\""))?;
+                }
+            }
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            fail(
+                if self.tls.cert.is_some() { "tls.cert" } else { "tls.key" },
+                "give both `cert` and `key`, or neither",
+            )?;
+        }
+        for p in &self.web.trusted_proxies {
+            if let Err(e) = p.parse::<hearth_web::Cidr>() {
+                fail("web.trusted_proxies", &e)?;
+            }
+        }
+        for o in &self.web.allowed_origins {
+            if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
+                fail(
+                    "web.allowed_origins",
+                    &format!("`{o}` is not an origin such as \"https://chat.example.org\" (or \"*\")"),
+                )?;
             }
         }
         if let Some(p) = &self.server.password
@@ -526,6 +618,24 @@ impl FileConfig {
     /// The listen addresses, already validated.
     pub fn listen_addrs(&self) -> Vec<SocketAddr> {
         self.server.listen.iter().filter_map(|a| a.parse().ok()).collect()
+    }
+
+    /// The TLS listen addresses, already validated.
+    pub fn tls_listen_addrs(&self) -> Vec<SocketAddr> {
+        self.server.tls_listen.iter().filter_map(|a| a.parse().ok()).collect()
+    }
+
+    /// The HTTP listen addresses, already validated.
+    pub fn web_listen_addrs(&self) -> Vec<SocketAddr> {
+        self.web.listen.iter().filter_map(|a| a.parse().ok()).collect()
+    }
+
+    /// The `[web]` settings the HTTP side needs.
+    pub fn web(&self) -> hearth_web::WebConfig {
+        hearth_web::WebConfig {
+            allowed_origins: self.web.allowed_origins.clone(),
+            trusted_proxies: self.web.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect(),
+        }
     }
 
     /// The core's view of this configuration.

@@ -58,6 +58,15 @@ pub enum Request {
         name: String,
         admin: bool,
     },
+    /// Registers a client-certificate fingerprint (SASL EXTERNAL) for an account.
+    CertAdd {
+        name: String,
+        fingerprint: String,
+    },
+    CertDel {
+        name: String,
+        fingerprint: String,
+    },
     /// `target` is a conversation key; `before` milliseconds since the epoch.
     Purge {
         target: Option<String>,
@@ -289,7 +298,10 @@ impl Handler {
                 }
                 r
             }
-            Request::UserPasswd { .. } | Request::UserAdmin { .. } => account_op(&*self.store, &req).await,
+            Request::UserPasswd { .. }
+            | Request::UserAdmin { .. }
+            | Request::CertAdd { .. }
+            | Request::CertDel { .. } => account_op(&*self.store, &req).await,
             Request::Purge { target, before } => {
                 let id = self.shared.lock().purge_history(target.as_deref(), before.map(Timestamp));
                 self.wait(id).await
@@ -378,6 +390,21 @@ async fn account_op(store: &dyn Store, req: &Request) -> Response {
             let what = if *admin { "is an administrator" } else { "is not an administrator" };
             format!("{name} {what} (from the next login)")
         }),
+        Request::CertAdd { name, fingerprint } => match store.add_cert(name, fingerprint).await {
+            Ok(true) => Ok(format!("{name} can now log in with the certificate {fingerprint} (SASL EXTERNAL)")),
+            Ok(false) => Ok(format!("{name} already has the certificate {fingerprint}")),
+            Err(StoreError::AlreadyExists { .. }) => {
+                return Response::err(format!(
+                    "the certificate {fingerprint} is registered to another account; remove it there first"
+                ));
+            }
+            Err(e) => Err(e),
+        },
+        Request::CertDel { name, fingerprint } => match store.remove_cert(name, fingerprint).await {
+            Ok(true) => Ok(format!("removed the certificate {fingerprint} from {name}")),
+            Ok(false) => return Response::err(format!("{name} has no certificate {fingerprint}")),
+            Err(e) => Err(e),
+        },
         _ => return Response::err("not an account request"),
     };
     match result {

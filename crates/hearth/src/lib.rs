@@ -6,6 +6,7 @@
 //! - [`app`]: binds listeners and starts core + network; graceful shutdown.
 //! - [`datadir`]: the data directory's lock (one server per directory).
 //! - [`control`]: the control socket admin commands use to reach the running server.
+//! - [`tls`]: the TLS certificate (configured or self-signed) and its reload.
 //! - `main.rs` / `cli/`: the command line (clap).
 #![forbid(unsafe_code)]
 
@@ -13,3 +14,4 @@ pub mod app;
 pub mod config;
 pub mod control;
 pub mod datadir;
+pub mod tls;

@@ -21,7 +21,8 @@ use tracing_subscriber::EnvFilter;
     version,
     propagate_version = true,
     after_help = "Quick start:\n  hearth user add alice --admin        create the first account\n  \
-                  hearth serve [--config FILE] [--listen ADDR]...   run the server (default 127.0.0.1:6667)\n\n\
+                  hearth serve [--config FILE] [--listen ADDR]...   run the server (default 127.0.0.1:6667,\n  \
+                  web client on http://127.0.0.1:8080)\n\n\
                   Every command accepts --config FILE (before or after the command).\n\
                   Docs: README.md, docs/configuration.md, docs/cli.md"
 )]
@@ -39,14 +40,24 @@ struct Cli {
 enum Command {
     /// Run the chat server until SIGINT or SIGTERM (graceful shutdown).
     ///
-    /// When the listeners are up it prints one line to stdout, e.g.
-    /// `hearth: listening irc=127.0.0.1:6667` (with port 0 the port the OS chose).
+    /// When the listeners are up it prints one line to stdout naming each of them,
+    /// e.g. `hearth: listening irc=127.0.0.1:6667 ircs=127.0.0.1:6697 web=127.0.0.1:8080`
+    /// (with port 0 the port the OS chose). SIGHUP reloads the TLS certificate.
     /// Logs go to stderr; set the level with RUST_LOG or `[log] level`.
     Serve {
         /// Listen on ADDR (IP:port) instead of the config's `server.listen`.
         /// Repeat for several listeners; port 0 picks a free port.
         #[arg(long, short = 'l', value_name = "ADDR")]
         listen: Vec<SocketAddr>,
+        /// IRC over TLS on ADDR instead of the config's `server.tls_listen`
+        /// (6697 by convention). Repeatable; port 0 picks a free port.
+        #[arg(long, value_name = "ADDR")]
+        tls_listen: Vec<SocketAddr>,
+        /// HTTP (web client, /healthz, /metrics, IRC over WebSocket) on ADDR instead
+        /// of the config's `web.listen` (127.0.0.1:8080). Repeatable; port 0 picks a
+        /// free port.
+        #[arg(long, value_name = "ADDR")]
+        web_listen: Vec<SocketAddr>,
     },
     /// Manage accounts: add, list, delete, change passwords, administrators.
     ///
@@ -107,6 +118,9 @@ fn init_logging(level: &str, format: LogFormat) {
 }
 
 fn main() -> std::process::ExitCode {
+    // Before anything touches TLS: one crypto provider for the whole process (rcgen and
+    // rustls must agree; see shared/STACK.md).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -124,10 +138,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         cli::Ctx::new(cfg, cli.config.as_deref())
     };
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, tls_listen, web_listen } => {
             init_logging(&cfg.log.level, cfg.log.format);
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            rt.block_on(serve(cfg, listen))
+            rt.block_on(serve(cfg, hearth::app::Listen { irc: listen, ircs: tls_listen, web: web_listen }))
         }
         Command::User(cmd) => cli::block_on(cli::user::run(&admin(cfg), cmd)),
         Command::History(cmd) => cli::block_on(cli::history::run(&admin(cfg), cmd)),
@@ -138,11 +152,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(cfg: FileConfig, listen: Vec<SocketAddr>) -> anyhow::Result<()> {
+async fn serve(cfg: FileConfig, listen: hearth::app::Listen) -> anyhow::Result<()> {
     // Install the handlers before announcing readiness: whoever reads the line below
     // may signal at once, and an uninstalled handler means the default action (death).
-    let signals = Signals::install()?;
-    let running = hearth::app::start(&cfg, &listen).await.context("cannot start the server")?;
+    let mut signals = Signals::install()?;
+    let running = hearth::app::start_listening(&cfg, &listen).await.context("cannot start the server")?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "hearth: listening {}", running.description)?;
@@ -154,8 +168,17 @@ async fn serve(cfg: FileConfig, listen: Vec<SocketAddr>) -> anyhow::Result<()> {
     }
     tracing::info!("listening {}", running.description);
     let stop = running.shutdown_sender();
+    let tls = running.tls.clone();
     tokio::spawn(async move {
-        signals.wait().await;
+        while signals.wait().await == Signal::Reload {
+            match &tls {
+                Some(tls) => match tls.reload() {
+                    Ok(fp) => tracing::info!(fingerprint = %fp, "SIGHUP: TLS certificate reloaded"),
+                    Err(e) => tracing::error!("SIGHUP: {e:#}; the certificate in use stays"),
+                },
+                None => tracing::info!("SIGHUP: no TLS listener, nothing to reload"),
+            }
+        }
         tracing::info!("signal received, shutting down");
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         let _ = stop.send(true);
@@ -165,10 +188,18 @@ async fn serve(cfg: FileConfig, listen: Vec<SocketAddr>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGTERM and SIGINT, both ending the server gracefully.
+/// SIGTERM and SIGINT, both ending the server gracefully; SIGHUP, reloading the
+/// TLS certificate.
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Signal {
+    Stop,
+    Reload,
 }
 
 impl Signals {
@@ -177,13 +208,15 @@ impl Signals {
         Ok(Signals {
             term: signal(SignalKind::terminate()).context("install SIGTERM handler")?,
             int: signal(SignalKind::interrupt()).context("install SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("install SIGHUP handler")?,
         })
     }
 
-    async fn wait(mut self) {
+    async fn wait(&mut self) -> Signal {
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
+            _ = self.term.recv() => Signal::Stop,
+            _ = self.int.recv() => Signal::Stop,
+            _ = self.hup.recv() => Signal::Reload,
         }
     }
 }

@@ -40,6 +40,7 @@ pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), 
     if arg == "*" {
         s.client_mut(ctx.id).sasl_buf = None;
         s.client_mut(ctx.id).sasl_overflow = false;
+        s.client_mut(ctx.id).sasl_external = false;
         s.num(ctx, ERR_SASLABORTED, [], "SASL authentication aborted");
         return Ok(());
     }
@@ -47,8 +48,18 @@ pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), 
         if arg.eq_ignore_ascii_case("PLAIN") {
             s.client_mut(ctx.id).sasl_buf = Some(String::new());
             ctx.reply(Message::new("AUTHENTICATE").with_param("+"));
+        } else if arg.eq_ignore_ascii_case("EXTERNAL") && s.cfg.sasl_external {
+            if s.client(ctx.id).conn.cert_fp.is_none() {
+                sasl_fail(s, ctx, auth::NO_CERT);
+                return Ok(());
+            }
+            let c = s.client_mut(ctx.id);
+            c.sasl_buf = Some(String::new());
+            c.sasl_external = true;
+            ctx.reply(Message::new("AUTHENTICATE").with_param("+"));
         } else {
-            s.num(ctx, RPL_SASLMECHS, ["PLAIN"], "are available SASL mechanisms");
+            let mechs = if s.cfg.sasl_external { "PLAIN,EXTERNAL" } else { "PLAIN" };
+            s.num(ctx, RPL_SASLMECHS, [mechs], "are available SASL mechanisms");
             sasl_fail(s, ctx, "unknown mechanism");
         }
         return Ok(());
@@ -77,9 +88,21 @@ pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), 
     let c = s.client_mut(ctx.id);
     c.sasl_buf = None;
     c.sasl_overflow = false;
+    let external = std::mem::take(&mut c.sasl_external);
     if overflow {
         // A whole payload over the limit fails like any bad payload: 904 (as ergo).
         sasl_fail(s, ctx, "the SASL payload is too long");
+        return Ok(());
+    }
+    if external {
+        // The payload is empty (`+`) or the account to log in to (authzid).
+        match base64::engine::general_purpose::STANDARD.decode(&buf).ok().and_then(|b| String::from_utf8(b).ok()) {
+            Some(authzid) => {
+                let authzid = (!authzid.is_empty()).then_some(authzid);
+                auth::start_external(s, ctx.id, authzid, ctx.label.take());
+            }
+            None => sasl_fail(s, ctx, "malformed EXTERNAL payload"),
+        }
         return Ok(());
     }
     match decode_plain(&buf) {

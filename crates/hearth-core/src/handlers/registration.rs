@@ -33,7 +33,7 @@ pub const OFFERED: &[Cap] = &[
 pub fn offered(s: &Server) -> Vec<(Cap, Option<&'static str>)> {
     let mut caps: Vec<(Cap, Option<&'static str>)> = OFFERED.iter().map(|c| (*c, None)).collect();
     if s.services.is_some() {
-        caps.push((Cap::Sasl, Some("PLAIN")));
+        caps.push((Cap::Sasl, Some(if s.cfg.sasl_external { "PLAIN,EXTERNAL" } else { "PLAIN" })));
         caps.push((Cap::ReadMarker, None));
         if s.cfg.history {
             caps.push((Cap::ChatHistory, None));
@@ -72,13 +72,21 @@ pub fn cap(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError>
                 // cap-notify is implied by CAP LS 302.
                 c.caps.insert(Cap::CapNotify);
             }
-            let names: Vec<String> = offered(s)
+            let mut names: Vec<String> = offered(s)
                 .into_iter()
                 .map(|(c, v)| match v {
                     Some(v) if version >= 302 => format!("{}={v}", c.name()),
                     _ => c.name().to_string(),
                 })
                 .collect();
+            // STS is announced, never requested (so it is not in `offered`); its value
+            // depends on the connection: the TLS port, or the policy's duration on TLS.
+            if let Some(sts) = &s.cfg.sts
+                && version >= 302
+            {
+                names.push(format!("{}={}", Cap::Sts.name(), sts.value(s.client(ctx.session).conn.tls)));
+                names.sort();
+            }
             // Keep each line well under 512 bytes; 302 clients accept continuation lines.
             let mut chunks: Vec<String> = Vec::new();
             let mut cur = String::new();

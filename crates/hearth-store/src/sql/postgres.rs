@@ -100,6 +100,7 @@ pub fn migrator() -> Migrator {
         ("0004_ban_lists.sql", include_str!("../../migrations/postgres/0004_ban_lists.sql")),
         ("0005_chat_requests.sql", include_str!("../../migrations/postgres/0005_chat_requests.sql")),
         ("0006_room_members.sql", include_str!("../../migrations/postgres/0006_room_members.sql")),
+        ("0008_account_certs.sql", include_str!("../../migrations/postgres/0008_account_certs.sql")),
     ])
 }
 

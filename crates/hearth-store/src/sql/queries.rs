@@ -660,6 +660,58 @@ impl Store for ThisStore {
     async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
         self.backup_impl(path).await
     }
+
+    async fn add_cert(&self, account: &str, fingerprint: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO account_certs (fingerprint, account_key, added_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (fingerprint) DO NOTHING",
+        )
+        .bind(fingerprint)
+        .bind(casefold(account))
+        .bind(Timestamp::now().0)
+        .execute(&self.write)
+        .await
+        .map_err(|e| classify(e, "account", account))?;
+        if done.rows_affected() > 0 {
+            return Ok(true);
+        }
+        let owner = sqlx::query("SELECT account_key FROM account_certs WHERE fingerprint = $1")
+            .bind(fingerprint)
+            .fetch_optional(&self.write)
+            .await?;
+        match owner {
+            Some(row) if row.try_get::<String, _>("account_key")? == casefold(account) => Ok(false),
+            _ => Err(StoreError::AlreadyExists { kind: "certificate", name: fingerprint.to_string() }),
+        }
+    }
+
+    async fn remove_cert(&self, account: &str, fingerprint: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM account_certs WHERE account_key = $1 AND fingerprint = $2")
+            .bind(casefold(account))
+            .bind(fingerprint)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn certs(&self, account: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT fingerprint FROM account_certs WHERE account_key = $1 ORDER BY fingerprint")
+            .bind(casefold(account))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("fingerprint")?)).collect()
+    }
+
+    async fn account_by_cert(&self, fingerprint: &str) -> Result<Option<Account>> {
+        let row = sqlx::query(
+            "SELECT a.name, a.password_hash, a.admin, a.created_at FROM account_certs c \
+             JOIN accounts a ON a.name_key = c.account_key WHERE c.fingerprint = $1",
+        )
+        .bind(fingerprint)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
 }
 
 /// The body of [`Store::append`] on one write connection.

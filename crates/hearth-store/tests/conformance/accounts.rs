@@ -75,3 +75,25 @@ pub async fn accept_lists(store: Arc<dyn Store>) {
     let err = store.accept_add("nobody", "bob").await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
+
+pub async fn client_certificates(store: Arc<dyn Store>) {
+    let (fp1, fp2) = ("a".repeat(64), "b".repeat(64));
+    store.create_account("Alice", "h").await.unwrap();
+    store.create_account("bob", "h").await.unwrap();
+    assert!(store.add_cert("alice", &fp2).await.unwrap());
+    assert!(store.add_cert("ALICE", &fp1).await.unwrap());
+    assert!(!store.add_cert("alice", &fp1).await.unwrap(), "already there");
+    let err = store.add_cert("bob", &fp1).await.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { kind: "certificate", .. }), "{err:?}");
+    let err = store.add_cert("nobody", &"c".repeat(64)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    assert_eq!(store.certs("alice").await.unwrap(), [fp1.clone(), fp2.clone()]);
+    assert_eq!(store.account_by_cert(&fp1).await.unwrap().unwrap().name, "Alice");
+    assert!(store.account_by_cert(&"c".repeat(64)).await.unwrap().is_none());
+    assert!(store.remove_cert("alice", &fp2).await.unwrap());
+    assert!(!store.remove_cert("alice", &fp2).await.unwrap());
+    assert!(!store.remove_cert("bob", &fp1).await.unwrap(), "not bob's");
+    assert!(store.delete_account("alice").await.unwrap());
+    assert!(store.account_by_cert(&fp1).await.unwrap().is_none(), "deleted with the account");
+    assert!(store.add_cert("bob", &fp1).await.unwrap(), "free again");
+}

@@ -106,6 +106,7 @@ conformance! {
     requests::chat_requests_round_trip_and_cascade,
     requests::unread_counts_are_absolute_and_cleared,
     requests::every_accept_list_at_once,
+    accounts::client_certificates,
     rooms::upsert_get_list_delete,
     rooms::bans_add_remove_list,
     rooms::exception_lists_are_separate,

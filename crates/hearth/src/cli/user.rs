@@ -61,6 +61,40 @@ pub enum UserCommand {
         #[arg(value_enum)]
         state: OnOff,
     },
+    /// Client certificates that log in to an account (SASL EXTERNAL over TLS).
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Let a client certificate log in to NAME, by its SHA-256 fingerprint
+    /// (64 hex digits, colons allowed) or from its PEM file with --file.
+    Add {
+        /// The account name (any case).
+        name: String,
+        /// The certificate's SHA-256 fingerprint, e.g. from
+        /// `openssl x509 -in cert.pem -noout -fingerprint -sha256`.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        fingerprint: Option<String>,
+        /// Read the certificate (PEM) and take its fingerprint.
+        #[arg(long, value_name = "CERT.PEM")]
+        file: Option<std::path::PathBuf>,
+    },
+    /// List the certificate fingerprints of NAME.
+    #[command(visible_alias = "ls")]
+    List { name: String },
+    /// Stop a certificate from logging in to NAME.
+    #[command(visible_alias = "rm")]
+    Del {
+        name: String,
+        /// The fingerprint, as `list` shows it (or with colons).
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        fingerprint: Option<String>,
+        /// Read the certificate (PEM) and take its fingerprint.
+        #[arg(long, value_name = "CERT.PEM")]
+        file: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -85,7 +119,57 @@ pub async fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Del { name } => del(ctx, &name).await,
         UserCommand::Passwd { name, password } => passwd(ctx, &name, &password).await,
         UserCommand::Admin { name, state } => set_admin(ctx, &name, state == OnOff::On).await,
+        UserCommand::Cert(cmd) => cert(ctx, cmd).await,
     }
+}
+
+async fn cert(ctx: &Ctx, cmd: CertCommand) -> anyhow::Result<()> {
+    let name = match &cmd {
+        CertCommand::Add { name, .. } | CertCommand::List { name } | CertCommand::Del { name, .. } => name.clone(),
+    };
+    let store = ctx.open_store().await?;
+    let Some(account) = store.account(&name).await? else { bail!(not_found(ctx, &name)) };
+    match cmd {
+        CertCommand::List { .. } => {
+            let certs = store.certs(&account.name).await?;
+            if certs.is_empty() {
+                eprintln!(
+                    "{} has no certificates; add one with {}",
+                    account.name,
+                    ctx.hint("user cert add NAME FINGERPRINT")
+                );
+            }
+            for fp in certs {
+                println!("{fp}");
+            }
+            Ok(())
+        }
+        CertCommand::Add { fingerprint, file, .. } => {
+            let fingerprint = fingerprint_of(fingerprint, file)?;
+            finish(ctx, ctx.request(Request::CertAdd { name: account.name, fingerprint }).await?)
+        }
+        CertCommand::Del { fingerprint, file, .. } => {
+            let fingerprint = fingerprint_of(fingerprint, file)?;
+            finish(ctx, ctx.request(Request::CertDel { name: account.name, fingerprint }).await?)
+        }
+    }
+}
+
+/// The fingerprint given, normalised, or the one of the certificate in `file`.
+fn fingerprint_of(given: Option<String>, file: Option<std::path::PathBuf>) -> anyhow::Result<String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    if let Some(path) = file {
+        let der = CertificateDer::from_pem_file(&path)
+            .with_context(|| format!("{}: not a PEM certificate file", path.display()))?;
+        return Ok(hearth_net::tls::fingerprint(&der));
+    }
+    let text = given.unwrap_or_default();
+    hearth_net::tls::normalize_fingerprint(&text).with_context(|| {
+        format!(
+            "`{text}` is not a SHA-256 fingerprint (64 hex digits, colons allowed); or give the certificate with --file"
+        )
+    })
 }
 
 async fn add(ctx: &Ctx, name: &str, admin: bool, input: &PasswordInput) -> anyhow::Result<()> {

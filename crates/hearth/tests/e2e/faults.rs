@@ -66,7 +66,7 @@ impl Setup {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
             .arg("--config")
             .arg(&self.config)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"])
             .env_remove("HEARTH_CONFIG")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -78,10 +78,10 @@ impl Setup {
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         tokio::time::timeout(WAIT, out.read_line(&mut line)).await.expect("no listening line").unwrap();
-        let addr = line.trim_end().strip_prefix("hearth: listening irc=").unwrap_or_else(|| {
+        let addr = crate::harness::listening_addr(&line, "irc").unwrap_or_else(|| {
             panic!("{line:?}; stderr: {}", std::fs::read_to_string(self.stderr_file(n)).unwrap_or_default())
         });
-        (child, addr.parse().unwrap())
+        (child, addr)
     }
 
     /// `hearth --config FILE args…`, with `stdin`.
@@ -197,7 +197,7 @@ async fn a_second_serve_on_the_same_data_directory_is_refused() {
     join(&mut alice, "#c").await;
     let before = say(&mut alice, "#c", 3).await;
 
-    let out = s.run(&["serve", "--listen", "127.0.0.1:0"]).await;
+    let out = s.run(&["serve", "--listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"]).await;
     assert!(!out.status.success(), "a second server started on the same data directory");
     let err = stderr(&out);
     assert!(err.contains(&format!("pid {pid}")) && err.contains("data directory"), "{err}");
@@ -465,7 +465,7 @@ async fn commands_without_a_server_take_the_lock() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains(&format!("pid {}", std::process::id())), "{}", stderr(&out));
     let started = Instant::now();
-    let out = s.run(&["serve", "--listen", "127.0.0.1:0"]).await;
+    let out = s.run(&["serve", "--listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"]).await;
     assert!(!out.status.success() && started.elapsed() < Duration::from_secs(5), "{}", stderr(&out));
 }
 

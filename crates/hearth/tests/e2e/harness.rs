@@ -90,6 +90,10 @@ pub fn test_config(data_dir: &std::path::Path, toml: &str) -> FileConfig {
     if !toml.contains("[presence]") {
         text.push_str("[presence]\nalone_notice = false\n");
     }
+    if !toml.contains("[web]") {
+        // No HTTP listener unless a test asks: the default 8080 would clash.
+        text.push_str("[web]\nlisten = []\n");
+    }
     FileConfig::parse(&text).expect("test config parses")
 }
 
@@ -99,7 +103,7 @@ pub async fn serve_binary(config: &std::path::Path) -> (tokio::process::Child, S
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
         .arg("--config")
         .arg(config)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"])
         .env_remove("HEARTH_CONFIG")
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())
@@ -111,8 +115,15 @@ pub async fn serve_binary(config: &std::path::Path) -> (tokio::process::Child, S
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     tokio::time::timeout(WAIT, out.read_line(&mut line)).await.expect("no listening line").unwrap();
-    let addr = line.trim_end().strip_prefix("hearth: listening irc=").unwrap_or_else(|| panic!("{line:?}"));
-    (child, addr.parse().unwrap())
+    (child, listening_addr(&line, "irc").unwrap_or_else(|| panic!("{line:?}")))
+}
+
+/// The first `name=ADDR` of a `hearth: listening …` line.
+pub fn listening_addr(line: &str, name: &str) -> Option<SocketAddr> {
+    line.trim_end()
+        .strip_prefix("hearth: listening ")?
+        .split(' ')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
 }
 
 /// One IRC connection, read line by line.

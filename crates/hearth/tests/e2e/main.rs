@@ -30,3 +30,5 @@ mod robustness;
 mod sessions;
 mod spec_replies;
 mod timeouts;
+mod tls;
+mod web;

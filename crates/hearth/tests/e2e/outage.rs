@@ -48,7 +48,7 @@ pub async fn serve_logged(config: &Path, log: &Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .arg("--config")
         .arg(config)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"])
         .env_remove("HEARTH_CONFIG")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
@@ -60,10 +60,10 @@ pub async fn serve_logged(config: &Path, log: &Path) -> (Child, SocketAddr) {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     tokio::time::timeout(WAIT * 2, out.read_line(&mut line)).await.expect("no listening line").unwrap();
-    let addr = line.trim_end().strip_prefix("hearth: listening irc=").unwrap_or_else(|| {
+    let addr = crate::harness::listening_addr(&line, "irc").unwrap_or_else(|| {
         panic!("unexpected first line {line:?}; log:\n{}", std::fs::read_to_string(log).unwrap_or_default())
     });
-    (child, addr.parse().unwrap())
+    (child, addr)
 }
 
 /// SIGTERM, then waits (boundedly) for a clean exit.
