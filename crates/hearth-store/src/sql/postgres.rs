@@ -91,8 +91,18 @@ pub fn migrator() -> Migrator {
         ("0001_initial.sql", include_str!("../../migrations/postgres/0001_initial.sql")),
         ("0002_meta.sql", include_str!("../../migrations/postgres/0002_meta.sql")),
         ("0004_ban_lists.sql", include_str!("../../migrations/postgres/0004_ban_lists.sql")),
+        ("0007_search.sql", include_str!("../../migrations/postgres/0007_search.sql")),
     ])
 }
+
+/// Full-text matching on the generated `text_tsv` column (migration 0007), with
+/// the 'simple' configuration it was built with.
+const TEXT_MATCH: super::search::TextMatch = super::search::TextMatch {
+    from: "messages m",
+    condition: "m.text_tsv @@ to_tsquery('simple', $?)",
+    order: "m.seq",
+    query: crate::search::tsquery,
+};
 
 include!("rows.rs");
 include!("queries.rs");

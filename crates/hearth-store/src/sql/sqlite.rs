@@ -111,8 +111,18 @@ pub fn migrator() -> Migrator {
         ("0001_initial.sql", include_str!("../../migrations/sqlite/0001_initial.sql")),
         ("0002_meta.sql", include_str!("../../migrations/sqlite/0002_meta.sql")),
         ("0004_ban_lists.sql", include_str!("../../migrations/sqlite/0004_ban_lists.sql")),
+        ("0007_search.sql", include_str!("../../migrations/sqlite/0007_search.sql")),
     ])
 }
+
+/// Full-text matching through the FTS5 table `messages_fts` (migration 0007),
+/// walked in rowid (= `seq`) order so that a LIMIT stops the walk early.
+const TEXT_MATCH: super::search::TextMatch = super::search::TextMatch {
+    from: "messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid",
+    condition: "messages_fts MATCH $?",
+    order: "messages_fts.rowid",
+    query: crate::search::fts5_query,
+};
 
 include!("rows.rs");
 include!("queries.rs");

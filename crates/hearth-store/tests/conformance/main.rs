@@ -16,6 +16,7 @@ mod accounts;
 mod failures;
 mod history;
 mod rooms;
+mod search;
 mod writer;
 
 use std::sync::Arc;
@@ -126,6 +127,12 @@ conformance! {
     history::redact_deletes_one_message_of_its_target,
     history::journal_replay_keeps_redacted_messages_deleted,
     history::rename_history_moves_messages_and_markers,
+    search::search_matches_words_case_folded_and_chronological,
+    search::search_finds_only_privmsg_and_notice,
+    search::search_filters_sender_time_and_limit,
+    search::search_stays_inside_its_scope,
+    search::search_never_finds_purged_redacted_or_trimmed_messages,
+    search::search_text_is_never_query_syntax,
     writer::acks_only_after_commit,
     writer::concurrent_writers_are_batched,
     writer::shutdown_flushes_queue,
