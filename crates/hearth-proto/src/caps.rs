@@ -73,6 +73,8 @@ caps! {
     ChannelRename = "draft/channel-rename", "https://ircv3.net/specs/extensions/channel-rename";
     /// AWAY/ACCOUNT/SETNAME/CHGHOST for monitored nicks without a shared channel.
     ExtendedMonitor = "extended-monitor", "https://ircv3.net/specs/extensions/extended-monitor";
+    /// Full-text search of history (SEARCH), a soju extension.
+    Search = "soju.im/search", "https://codeberg.org/emersion/soju/src/branch/master/doc/ext/search.md";
 }
 
 impl Cap {

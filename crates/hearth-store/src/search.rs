@@ -8,16 +8,11 @@
 //! nothing but letters and digits. So `"`, `*`, `:`, `&`, `|`, `!`, `(`, `NEAR`, `OR`
 //! and friends are plain separators or plain words, never syntax.
 
-use crate::types::Timestamp;
+use crate::types::{Timestamp, casefold};
 
 /// At most this many words of a query are used; the rest are ignored (a bound on
 /// the work one query can cause).
 pub const MAX_TERMS: usize = 16;
-
-/// Words this long or longer also match as prefixes (`fast` finds "fasting");
-/// shorter ones match whole words only, so that `a` does not mean "every word
-/// starting with a".
-pub const PREFIX_MIN_CHARS: usize = 3;
 
 /// A conversation a search may look into.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +59,11 @@ pub struct SearchQuery {
 
 /// The words of `text` that a search matches: runs of letters and digits,
 /// lowercased, each once, in order of appearance, at most [`MAX_TERMS`].
+///
+/// Each matches whole words only, not as a prefix: an FTS5 prefix query merges the
+/// doclists of every word it covers before it can return the first row, which made
+/// a search of a common prefix over 1,000,000 messages take hundreds of
+/// milliseconds (see docs/performance.md, "Search").
 pub fn search_terms(text: &str) -> Vec<String> {
     let mut terms: Vec<String> = Vec::new();
     for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
@@ -78,24 +78,34 @@ pub fn search_terms(text: &str) -> Vec<String> {
     terms
 }
 
-fn is_prefix(term: &str) -> bool {
-    term.chars().count() >= PREFIX_MIN_CHARS
+/// An FTS5 MATCH expression for `q` with its words `terms`: every term in the text
+/// column, the scope's tokens in the scope column, the sender's token in the sender
+/// column (as migration 0007 indexes them), e.g.
+/// `{text}: ("fast" "is") AND {scope}: ("t2361" OR "p616c696365")`.
+/// Terms are quoted strings (FTS5 reads nothing inside quotes as syntax, and terms
+/// hold no `"`); tokens are hex.
+pub(crate) fn fts5_query(q: &SearchQuery, terms: &[String]) -> String {
+    let words: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
+    let mut scope: Vec<String> = q.targets.iter().map(|t| format!("\"t{}\"", hex(&casefold(&t.key)))).collect();
+    if let Some(me) = &q.participant {
+        scope.push(format!("\"p{}\"", hex(&casefold(me))));
+    }
+    let mut out = format!("{{text}}: ({}) AND {{scope}}: ({})", words.join(" "), scope.join(" OR "));
+    if let Some(sender) = &q.sender {
+        out.push_str(&format!(" AND {{sender}}: \"{}\"", hex(&casefold(sender))));
+    }
+    out
 }
 
-/// An FTS5 MATCH expression requiring every term: `"fast"* "is"`. Each term is a
-/// quoted string (FTS5 reads nothing inside quotes as syntax, and terms hold no `"`).
-pub(crate) fn fts5_query(terms: &[String]) -> String {
-    let parts: Vec<String> =
-        terms.iter().map(|t| if is_prefix(t) { format!("\"{t}\"*") } else { format!("\"{t}\"") }).collect();
-    parts.join(" ")
+/// Lowercase hex of the UTF-8 bytes (SQLite's `hex()`, folded as FTS5 folds it).
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A `to_tsquery('simple', …)` expression requiring every term: `fast:* & is`.
+/// A `to_tsquery('simple', …)` expression requiring every term: `fast & is`.
 /// Terms hold only letters and digits, which `tsquery` reads as plain lexemes.
-pub(crate) fn tsquery(terms: &[String]) -> String {
-    let parts: Vec<String> =
-        terms.iter().map(|t| if is_prefix(t) { format!("{t}:*") } else { t.clone() }).collect();
-    parts.join(" & ")
+pub(crate) fn tsquery(_q: &SearchQuery, terms: &[String]) -> String {
+    terms.join(" & ")
 }
 
 #[cfg(test)]
@@ -116,7 +126,16 @@ mod tests {
     fn syntax_characters_never_reach_the_query() {
         let terms = search_terms("a\"b OR c* NEAR(d) e:f & g | !h 'i' -j ^k");
         assert_eq!(terms, ["a", "b", "or", "c", "near", "d", "e", "f", "g", "h", "i", "j", "k"]);
-        assert_eq!(fts5_query(&search_terms("fast is")), "\"fast\"* \"is\"");
-        assert_eq!(tsquery(&search_terms("fast is")), "fast:* & is");
+        let q = SearchQuery {
+            targets: vec![SearchTarget::all("#A")],
+            participant: Some("Al".into()),
+            sender: Some("BOB".into()),
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            fts5_query(&q, &search_terms("fast is")),
+            "{text}: (\"fast\" \"is\") AND {scope}: (\"t2361\" OR \"p616c\") AND {sender}: \"626f62\""
+        );
+        assert_eq!(tsquery(&q, &search_terms("fast is")), "fast & is");
     }
 }

@@ -162,8 +162,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Full-text search (soju.im/search): PRIVMSG and NOTICE messages inside the
     /// query's scope that meet every condition it gives (see [`SearchQuery`]).
     ///
-    /// Text matches by words: every word of `text` must occur in the message, case
-    /// folded; words of three characters or more also match as prefixes. The text
+    /// Text matches by words: every word of `text` must occur in the message as a
+    /// whole word, case folded (`fast` finds "FAST!" but not "fasting"). The text
     /// is never parsed as query syntax (see [`search_terms`](crate::search_terms)).
     /// When `after` is given the limit keeps the earliest matches, otherwise the
     /// latest ("searched from" that end, as the extension says), by stored order,

@@ -20,7 +20,7 @@ use crate::server::{Completion, Ctx, Server, server_time};
 /// Who a DM participant is in the store: the account if logged in, else `~nick`.
 /// The `~` (never in an account name, which must be a valid nickname) keeps a
 /// guest's conversations away from an account that later takes the same name.
-fn identity(s: &Server, id: ConnId) -> String {
+pub(crate) fn identity(s: &Server, id: ConnId) -> String {
     let c = s.client(id);
     match &c.account {
         Some(account) => casefold(account),
@@ -145,7 +145,7 @@ pub(crate) fn dm_target(s: &Server, sender: ConnId, other: ConnId) -> String {
 /// clients without server-time (replay on join). A multiline message (draft/multiline)
 /// becomes a nested `draft/multiline` batch for clients with draft/multiline and batch,
 /// and its non-blank lines (msgid on the first) for the others.
-fn replay_lines(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bool) -> Vec<Message> {
+pub(crate) fn replay_lines(m: &StoredMessage, caps: hearth_proto::CapSet, prefix_time: bool) -> Vec<Message> {
     let source = m.sender.as_str();
     let mut client_tags = tags_from_string(&m.tags);
     client_tags.retain(|t| t.key != hearth_store::MULTILINE_TAG);
@@ -248,7 +248,7 @@ fn visible_to(m: &StoredMessage, caps: hearth_proto::CapSet) -> bool {
 }
 
 /// Wraps `lines` in a batch when the client supports it.
-fn batched(s: &mut Server, id: ConnId, kind: &str, target: Option<&str>, lines: Vec<Message>) -> Vec<Message> {
+pub(crate) fn batched(s: &mut Server, id: ConnId, kind: &str, target: Option<&str>, lines: Vec<Message>) -> Vec<Message> {
     if !s.client(id).caps.contains(Cap::Batch) {
         return lines;
     }

@@ -13,5 +13,6 @@ pub mod query;
 pub mod redact;
 pub mod registration;
 pub mod rename;
+pub mod search;
 pub mod server_info;
 pub mod whowas;

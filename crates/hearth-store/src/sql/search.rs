@@ -27,8 +27,8 @@ pub(crate) struct TextMatch {
     pub condition: &'static str,
     /// What to order by, in stored order, when there is text to match.
     pub order: &'static str,
-    /// The query string from the search terms (never empty).
-    pub query: fn(&[String]) -> String,
+    /// The query string from the search and its words (never empty).
+    pub query: fn(&SearchQuery, &[String]) -> String,
 }
 
 /// The statement and its binds, or `None` when nothing can match (empty scope,
@@ -51,7 +51,7 @@ pub(crate) fn search_sql(q: &SearchQuery, dialect: &TextMatch) -> Option<(String
             if terms.is_empty() {
                 return None;
             }
-            let p = arg(Arg::Text((dialect.query)(&terms)));
+            let p = arg(Arg::Text((dialect.query)(q, &terms)));
             conditions.push(dialect.condition.replace("$?", &p));
             (dialect.from, dialect.order)
         }
@@ -125,7 +125,7 @@ mod tests {
     use crate::types::Timestamp;
 
     const DIALECT: TextMatch =
-        TextMatch { from: "f JOIN messages m", condition: "f MATCH $?", order: "f.rowid", query: |t| t.join(" ") };
+        TextMatch { from: "f JOIN messages m", condition: "f MATCH $?", order: "f.rowid", query: |_, t| t.join(" ") };
 
     #[test]
     fn nothing_to_find_is_no_statement() {

@@ -23,6 +23,7 @@ mod outage;
 mod queries;
 mod registration;
 mod robustness;
+mod search;
 mod sessions;
 mod spec_replies;
 mod timeouts;
