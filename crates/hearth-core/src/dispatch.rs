@@ -4,8 +4,8 @@ use hearth_proto::Message;
 
 use crate::error::IrcError;
 use crate::handlers::{
-    account, channel, history, message, mode, monitor, multiline, oper, query, redact, registration, rename,
-    search, server_info, whowas,
+    account, channel, history, message, mode, monitor, multiline, oper, query, redact, registration, rename, search,
+    server_info, whowas,
 };
 use crate::server::{Ctx, Server};
 

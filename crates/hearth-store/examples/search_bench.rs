@@ -78,8 +78,10 @@ impl Rng {
 
 /// Pronounceable distinct words of 4 to 9 letters.
 fn vocabulary() -> Vec<String> {
-    const SYLLABLES: [&str; 24] =
-        ["ka", "lo", "mi", "nu", "ra", "te", "so", "vi", "de", "ba", "po", "ze", "fu", "gi", "ha", "je", "qua", "wy", "xe", "cor", "tin", "mal", "ser", "dun"];
+    const SYLLABLES: [&str; 24] = [
+        "ka", "lo", "mi", "nu", "ra", "te", "so", "vi", "de", "ba", "po", "ze", "fu", "gi", "ha", "je", "qua", "wy",
+        "xe", "cor", "tin", "mal", "ser", "dun",
+    ];
     let mut out = Vec::with_capacity(VOCABULARY);
     let mut i = 0usize;
     while out.len() < VOCABULARY {

@@ -61,9 +61,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use error::{Result, StoreError};
+pub use search::{MAX_TERMS, SearchQuery, SearchTarget, search_terms};
 pub use sql::postgres::{PostgresOptions, PostgresStore};
 pub use sql::sqlite::{DB_FILE, SqliteOptions, SqliteStore};
-pub use search::{MAX_TERMS, SearchQuery, SearchTarget, search_terms};
 pub use store::Store;
 pub use types::{
     Account, Ban, BanList, Bound, DM_SEPARATOR, MULTILINE_TAG, Retention, Room, RoomState, StoredMessage,

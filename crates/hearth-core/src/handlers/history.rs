@@ -248,7 +248,13 @@ fn visible_to(m: &StoredMessage, caps: hearth_proto::CapSet) -> bool {
 }
 
 /// Wraps `lines` in a batch when the client supports it.
-pub(crate) fn batched(s: &mut Server, id: ConnId, kind: &str, target: Option<&str>, lines: Vec<Message>) -> Vec<Message> {
+pub(crate) fn batched(
+    s: &mut Server,
+    id: ConnId,
+    kind: &str,
+    target: Option<&str>,
+    lines: Vec<Message>,
+) -> Vec<Message> {
     if !s.client(id).caps.contains(Cap::Batch) {
         return lines;
     }

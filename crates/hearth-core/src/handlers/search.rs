@@ -56,9 +56,7 @@ fn parse_attributes(raw: &str) -> Result<Attributes, IrcError> {
         if value.is_empty() {
             continue;
         }
-        let time = |v: &str| {
-            humantime::parse_rfc3339_weak(v).map(Timestamp::from).map_err(|_| invalid(key))
-        };
+        let time = |v: &str| humantime::parse_rfc3339_weak(v).map(Timestamp::from).map_err(|_| invalid(key));
         match key {
             "text" => a.text = Some(value),
             "from" => a.from = Some(value),

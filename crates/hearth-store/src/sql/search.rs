@@ -138,10 +138,7 @@ mod tests {
     #[test]
     fn every_value_is_a_bind_parameter() {
         let q = SearchQuery {
-            targets: vec![
-                SearchTarget::all("#A"),
-                SearchTarget { key: "#b".into(), visible_from: Some(Timestamp(5)) },
-            ],
+            targets: vec![SearchTarget::all("#A"), SearchTarget { key: "#b".into(), visible_from: Some(Timestamp(5)) }],
             participant: Some("alice".into()),
             text: Some("Hello' OR 1=1 --".into()),
             sender: Some("we_ird\\%".into()),

@@ -88,8 +88,7 @@ pub async fn search_filters_sender_time_and_limit(store: Arc<dyn Store>) {
     assert!(found(&*store, &from("b%")).await.is_empty(), "LIKE wildcards are plain characters");
 
     // Time bounds are inclusive.
-    let window =
-        SearchQuery { after: Some(Timestamp(20)), before: Some(Timestamp(35)), ..find("fast", &both) };
+    let window = SearchQuery { after: Some(Timestamp(20)), before: Some(Timestamp(35)), ..find("fast", &both) };
     assert_eq!(found(&*store, &window).await, ["b1"]);
     let before = SearchQuery { before: Some(Timestamp(35)), ..find("fast", &both) };
     assert_eq!(found(&*store, &before).await, ["a1", "b1"]);

@@ -139,10 +139,7 @@ async fn search_filters_by_sender_room_time_and_limit() {
     // Otherwise, messages SHOULD be searched from the `before` time, which defaults to
     // the current server time."
     assert_eq!(texts(&mut a, "text=apple;limit=2").await, ["apple three", "apple four"]);
-    assert_eq!(
-        texts(&mut a, "text=apple;limit=2;after=2000-01-01T00:00:00.000Z").await,
-        ["apple one", "apple two"]
-    );
+    assert_eq!(texts(&mut a, "text=apple;limit=2;after=2000-01-01T00:00:00.000Z").await, ["apple one", "apple two"]);
     // "If the selectors were invalid, the `INVALID_PARAMS` error code SHOULD be returned."
     for bad in ["limit=0", "limit=lots", "after=yesterday", "before=2019-13-40T00:00:00Z"] {
         let fail = search(&mut a, bad).await.unwrap_err();
