@@ -81,6 +81,9 @@ fn query_for(s: &Server, id: ConnId, a: Attributes) -> Result<SearchQuery, IrcEr
             let room = readable_rooms(s, id).into_iter().find(|r| r.key == key).ok_or_else(|| invalid("in"))?;
             (vec![room], None)
         }
+        // A space would make a conversation key of three names (a value may hold
+        // one, escaped as `\s`); no nick has one.
+        Some(nick) if nick.contains(hearth_store::DM_SEPARATOR) => return Err(invalid("in")),
         Some(nick) => {
             // The conversation with `nick`: keyed by whom it is now (their account, or
             // `~nick` for a guest) while online; once gone, the account of that name

@@ -180,6 +180,8 @@ async fn nobody_finds_text_from_a_room_they_are_not_in_or_from_someone_elses_con
     assert!(texts(&mut c, "text=secret;in=alice").await.is_empty());
     assert!(texts(&mut c, "text=secret;in=bob").await.is_empty());
     assert_eq!(texts(&mut b, "text=secret;in=alice").await, ["secret direct plan"]);
+    let fail = search(&mut c, "text=secret;in=alice\\sbob").await.unwrap_err();
+    assert_eq!(fail.params[1..3], ["INVALID_PARAMS", "in"], "{fail}");
     // Alice's conversation with the guest stays hers once he is gone.
     guest.send("QUIT").await;
     guest.read_to_close().await;
