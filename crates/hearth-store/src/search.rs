@@ -19,8 +19,8 @@ pub const MAX_TERMS: usize = 16;
 pub struct SearchTarget {
     /// The conversation key: a channel key or a [`dm_key`](crate::dm_key).
     pub key: String,
-    /// Messages before this time (exclusive: a message at exactly this time is
-    /// visible) are hidden from this reader; `None` hides nothing.
+    /// Messages earlier than this time are hidden from this reader (one at exactly
+    /// this time is visible); `None` hides nothing.
     pub visible_from: Option<Timestamp>,
 }
 
