@@ -5,7 +5,7 @@ use hearth_proto::Message;
 use crate::error::IrcError;
 use crate::handlers::{
     accept, account, channel, history, message, mode, monitor, multiline, oper, query, redact, registration, rename,
-    server_info, whowas,
+    search, server_info, whowas,
 };
 use crate::server::{Ctx, Server};
 
@@ -64,6 +64,7 @@ pub const COMMANDS: &[&str] = &[
     "PRIVMSG",
     "QUIT",
     "REGISTER",
+    "SEARCH",
     "SETNAME",
     "STATS",
     "TAGMSG",
@@ -93,6 +94,7 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "CHATHISTORY" => spec(history::chathistory, 1, true),
         // draft/read-marker wants `FAIL MARKREAD NEED_MORE_PARAMS`, not 461.
         "MARKREAD" => spec(history::markread, 0, true),
+        "SEARCH" => spec(search::search, 1, true),
         "JOIN" => spec(channel::join, 1, true),
         "PART" => spec(channel::part, 1, true),
         "TOPIC" => spec(channel::topic, 1, true),

@@ -11,8 +11,8 @@ Hearth is a private chat server that speaks IRC.
 Try HELP <command> for one command, e.g. HELP JOIN.
 Commands: ACCEPT ADMIN AUTHENTICATE AWAY CAP CHATHISTORY HELP HELPOP INFO INVITE ISON JOIN
 KICK KILL LINKS LIST LUSERS MARKREAD MODE MOTD NAMES NICK NOTICE OPER PART PASS
-PING PONG PRIVMSG QUIT REGISTER SETNAME STATS TAGMSG TIME TOPIC USER USERHOST
-VERSION WALLOPS WHO WHOIS WHOWAS
+PING PONG PRIVMSG QUIT REGISTER SEARCH SETNAME STATS TAGMSG TIME TOPIC USER
+USERHOST VERSION WALLOPS WHO WHOIS WHOWAS
 Also: HELP UMODES (user modes), HELP CMODES (channel modes), HELP EXTBANS.",
     ),
     (
@@ -192,6 +192,13 @@ Disconnects, telling the people in your channels <reason>.",
         "** REGISTER <account> <email> <password> **
 Creates an account (draft/account-registration), when this server allows
 sign-up; * as <account> means your current nickname.",
+    ),
+    (
+        "SEARCH",
+        "** SEARCH <key>=<value>[;<key>=<value>…] **
+Searches the history you may read (soju.im/search): the rooms you are in and
+your own conversations. Keys: text (words), from (nick), in (room or nick),
+after, before (timestamps), limit. Write a space in a value as \\s.",
     ),
     (
         "SETNAME",

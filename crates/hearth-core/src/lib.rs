@@ -11,7 +11,7 @@
 //! - [`dispatch`]: the command table; checks registration, parameter count and
 //!   operator status once for every command.
 //! - [`handlers`]: one file per command family (registration, channel, message, mode,
-//!   query).
+//!   query, history, search, …).
 //! - [`relay`]: serialise-once fan-out, one cached variant per capability set.
 //! - [`sink`]: bounded byte-counted send queues ("SendQ exceeded").
 //! - [`client`], [`channel`]: session and channel state.

@@ -75,6 +75,8 @@ caps! {
     ExtendedMonitor = "extended-monitor", "https://ircv3.net/specs/extensions/extended-monitor";
     /// Advertised in CAP LS only (never requested): the TLS upgrade policy.
     Sts = "sts", "https://ircv3.net/specs/extensions/sts";
+    /// Full-text search of history (SEARCH), a soju extension.
+    Search = "soju.im/search", "https://codeberg.org/emersion/soju/src/branch/master/doc/ext/search.md";
 }
 
 impl Cap {
@@ -184,7 +186,13 @@ mod tests {
     fn names_round_trip_and_are_unique() {
         for &cap in Cap::ALL {
             assert_eq!(Cap::from_name(cap.name()), Some(cap));
-            assert!(cap.spec().starts_with("https://ircv3.net/specs/"), "{cap}");
+            // IRCv3's own, or a vendor extension from its vendor (`soju.im/…`).
+            let vendor = cap.name().split_once('/').map(|(v, _)| v).filter(|v| v.contains('.'));
+            let home = match vendor {
+                Some("soju.im") => "https://codeberg.org/emersion/soju/",
+                _ => "https://ircv3.net/specs/",
+            };
+            assert!(cap.spec().starts_with(home), "{cap}");
         }
         let mut names: Vec<_> = Cap::ALL.iter().map(|c| c.name()).collect();
         names.sort_unstable();

@@ -30,7 +30,9 @@
 //! error.rs        StoreError
 //! password.rs     argon2id hash_password / verify_password (run off the event loop)
 //! writer.rs       HistoryWriter: batching, group commit, acks after commit
+//! search.rs       SearchQuery, SearchTarget; words of a search → FTS5 / tsquery text
 //! sql/mod.rs      shared SQL helpers, embedded migrator
+//! sql/search.rs   the search statement: shared clauses, per-dialect text match
 //! sql/queries.rs  the Store impl, include!d by both backends (one SQL text)
 //! sql/rows.rs     row decoding and range helpers, include!d likewise
 //! sql/sqlite.rs   SqliteStore: open, pragmas, reader pool + one writer connection
@@ -41,12 +43,14 @@
 //! migrations/sqlite/, migrations/postgres/   versioned schema, one dialect each
 //! tests/conformance.rs   one suite, run against both backends
 //! examples/history_bench.rs   1M-message fill and query latency
+//! examples/search_bench.rs    1M-message fill and search latency
 //! ```
 #![forbid(unsafe_code)]
 
 mod error;
 pub mod journal;
 pub mod password;
+mod search;
 mod sql;
 mod store;
 pub mod testing;
@@ -57,6 +61,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use error::{Result, StoreError};
+pub use search::{MAX_TERMS, SearchQuery, SearchTarget, search_terms};
 pub use sql::postgres::{PostgresOptions, PostgresStore};
 pub use sql::sqlite::{DB_FILE, SqliteOptions, SqliteStore};
 pub use store::Store;

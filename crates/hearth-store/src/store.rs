@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::error::Result;
+use crate::search::SearchQuery;
 use crate::types::{
     Account, Ban, Bound, ChatRequest, Membership, Retention, Room, RoomState, StoredMessage, TargetSummary, Timestamp,
     Unread,
@@ -174,6 +175,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every message of `target` with `from <= time <= to`, chronological:
     /// for exports, not for CHATHISTORY.
     async fn export(&self, target: &str, from: Timestamp, to: Timestamp) -> Result<Vec<StoredMessage>>;
+
+    /// Full-text search (soju.im/search): PRIVMSG and NOTICE messages inside the
+    /// query's scope that meet every condition it gives (see [`SearchQuery`]).
+    ///
+    /// Text matches by words: every word of `text` must occur in the message as a
+    /// whole word, case folded (`fast` finds "FAST!" but not "fasting"). The text
+    /// is never parsed as query syntax (see [`search_terms`](crate::search_terms)).
+    /// When `after` is given the limit keeps the earliest matches, otherwise the
+    /// latest ("searched from" that end, as the extension says), by stored order,
+    /// which follows time. The result is chronological (by time, ties in stored
+    /// order). Purged, redacted and trimmed messages are never found; a renamed
+    /// channel's messages are found under its new key.
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<StoredMessage>>;
 
     // ----- read markers -----
 

@@ -22,7 +22,7 @@ use crate::server::{Completion, Ctx, Server, server_time};
 /// Who a DM participant is in the store: the account if logged in, else `~nick`.
 /// The `~` (never in an account name, which must be a valid nickname) keeps a
 /// guest's conversations away from an account that later takes the same name.
-fn identity(s: &Server, id: ConnId) -> String {
+pub(crate) fn identity(s: &Server, id: ConnId) -> String {
     let c = s.client(id);
     match &c.account {
         Some(account) => casefold(account),
@@ -250,7 +250,13 @@ fn visible_to(m: &StoredMessage, caps: hearth_proto::CapSet) -> bool {
 }
 
 /// Wraps `lines` in a batch when the client supports it.
-fn batched(s: &mut Server, id: ConnId, kind: &str, target: Option<&str>, lines: Vec<Message>) -> Vec<Message> {
+pub(crate) fn batched(
+    s: &mut Server,
+    id: ConnId,
+    kind: &str,
+    target: Option<&str>,
+    lines: Vec<Message>,
+) -> Vec<Message> {
     if !s.client(id).caps.contains(Cap::Batch) {
         return lines;
     }

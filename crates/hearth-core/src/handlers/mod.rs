@@ -14,5 +14,6 @@ pub mod query;
 pub mod redact;
 pub mod registration;
 pub mod rename;
+pub mod search;
 pub mod server_info;
 pub mod whowas;

@@ -38,6 +38,7 @@ pub fn offered(s: &Server) -> Vec<(Cap, Option<&'static str>)> {
         if s.cfg.history {
             caps.push((Cap::ChatHistory, None));
             caps.push((Cap::EventPlayback, None));
+            caps.push((Cap::Search, None));
         }
         if s.cfg.open_registration {
             caps.push((Cap::AccountRegistration, Some("before-connect")));

@@ -4,6 +4,7 @@
 //! in their migrations (`migrations/sqlite/`, `migrations/postgres/`).
 
 pub mod postgres;
+pub(crate) mod search;
 pub mod sqlite;
 
 use std::borrow::Cow;
@@ -41,6 +42,10 @@ pub(crate) enum Dir {
 
 /// Columns of `messages` that make a `StoredMessage`.
 pub(crate) const MSG_COLUMNS: &str = "msgid, time, target, recipient, sender, sender_account, command, tags, text";
+
+/// [`MSG_COLUMNS`] of the messages aliased `m` (search joins another table).
+pub(crate) const MSG_COLUMNS_M: &str =
+    "m.msgid, m.time, m.target, m.recipient, m.sender, m.sender_account, m.command, m.tags, m.text";
 
 /// Bind parameters per inserted message.
 const PARAMS_PER_MESSAGE: usize = 9;

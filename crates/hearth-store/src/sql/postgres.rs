@@ -100,9 +100,19 @@ pub fn migrator() -> Migrator {
         ("0004_ban_lists.sql", include_str!("../../migrations/postgres/0004_ban_lists.sql")),
         ("0005_chat_requests.sql", include_str!("../../migrations/postgres/0005_chat_requests.sql")),
         ("0006_room_members.sql", include_str!("../../migrations/postgres/0006_room_members.sql")),
+        ("0007_search.sql", include_str!("../../migrations/postgres/0007_search.sql")),
         ("0008_account_certs.sql", include_str!("../../migrations/postgres/0008_account_certs.sql")),
     ])
 }
+
+/// Full-text matching on the generated `text_tsv` column (migration 0007), with
+/// the 'simple' configuration it was built with.
+const TEXT_MATCH: super::search::TextMatch = super::search::TextMatch {
+    from: "messages m",
+    condition: "m.text_tsv @@ to_tsquery('simple', $?)",
+    order: "m.seq",
+    query: crate::search::tsquery,
+};
 
 include!("rows.rs");
 include!("queries.rs");

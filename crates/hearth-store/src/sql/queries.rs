@@ -14,6 +14,8 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::{Result, StoreError, classify};
 use crate::sql::{Dir, MSG_COLUMNS, Pos, append_sql, chunk_len, lower_pos, upper_pos};
+use crate::search::SearchQuery;
+use crate::sql::search::{Arg, search_sql};
 use crate::store::Store;
 use crate::types::{
     Account, Ban, BanList, Bound, ChatRequest, Membership, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic,
@@ -410,6 +412,27 @@ impl Store for ThisStore {
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(message_from_row).collect()
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<StoredMessage>> {
+        let Some((sql, args)) = search_sql(query, &TEXT_MATCH) else {
+            return Ok(Vec::new());
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for a in args {
+            q = match a {
+                Arg::Text(t) => q.bind(t),
+                Arg::Int(i) => q.bind(i),
+            };
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        let mut out = rows.iter().map(message_from_row).collect::<Result<Vec<_>>>()?;
+        if query.after.is_none() {
+            out.reverse();
+        }
+        // Stored order, then by time: stable, so ties keep their stored order.
+        out.sort_by_key(|m| m.time);
+        Ok(out)
     }
 
     async fn set_read_marker(&self, account: &str, target: &str, time: Timestamp) -> Result<Timestamp> {

@@ -120,9 +120,19 @@ pub fn migrator() -> Migrator {
         ("0004_ban_lists.sql", include_str!("../../migrations/sqlite/0004_ban_lists.sql")),
         ("0005_chat_requests.sql", include_str!("../../migrations/sqlite/0005_chat_requests.sql")),
         ("0006_room_members.sql", include_str!("../../migrations/sqlite/0006_room_members.sql")),
+        ("0007_search.sql", include_str!("../../migrations/sqlite/0007_search.sql")),
         ("0008_account_certs.sql", include_str!("../../migrations/sqlite/0008_account_certs.sql")),
     ])
 }
+
+/// Full-text matching through the FTS5 table `messages_fts` (migration 0007),
+/// walked in rowid (= `seq`) order so that a LIMIT stops the walk early.
+const TEXT_MATCH: super::search::TextMatch = super::search::TextMatch {
+    from: "messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid",
+    condition: "messages_fts MATCH $?",
+    order: "messages_fts.rowid",
+    query: crate::search::fts5_query,
+};
 
 include!("rows.rs");
 include!("queries.rs");

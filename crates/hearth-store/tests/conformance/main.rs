@@ -18,6 +18,7 @@ mod history;
 mod memberships;
 mod requests;
 mod rooms;
+mod search;
 mod writer;
 
 use std::sync::Arc;
@@ -136,6 +137,12 @@ conformance! {
     history::journal_replay_keeps_redacted_messages_deleted,
     history::rename_history_moves_messages_and_markers,
     history::message_counts_per_target,
+    search::search_matches_words_case_folded_and_chronological,
+    search::search_finds_only_privmsg_and_notice,
+    search::search_filters_sender_time_and_limit,
+    search::search_stays_inside_its_scope,
+    search::search_never_finds_purged_redacted_or_trimmed_messages,
+    search::search_text_is_never_query_syntax,
     writer::acks_only_after_commit,
     writer::concurrent_writers_are_batched,
     writer::shutdown_flushes_queue,

@@ -27,6 +27,7 @@ mod queries;
 mod registration;
 mod requests;
 mod robustness;
+mod search;
 mod sessions;
 mod spec_replies;
 mod timeouts;
