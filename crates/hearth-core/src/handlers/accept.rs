@@ -313,17 +313,28 @@ fn summary(s: &mut Server, session: ConnId, me: String, unread: Vec<Unread>) {
         return;
     }
     let user = s.user_of(session);
-    let rooms: Vec<(String, String)> =
-        s.client(user).channels.iter().filter_map(|k| s.channels.get(k).map(|c| (k.clone(), c.name.clone()))).collect();
+    // In a `joined` room (+H) only what was said while the person was a member counts.
+    let rooms: Vec<(String, String, Option<Timestamp>)> = s
+        .client(user)
+        .channels
+        .iter()
+        .filter_map(|k| {
+            s.channels.get(k).map(|c| (k.clone(), c.name.clone(), crate::visibility::visible_from(s, session, k)))
+        })
+        .collect();
     let replay = !s.client(session).caps.contains(Cap::ChatHistory);
     s.spawn(async move {
         let mut counts = Vec::new();
         let mut missed = Vec::new();
         if caught_up(&svc).await.is_ok() {
-            for (key, name) in rooms {
+            for (key, name, visible_from) in rooms {
                 let Ok(Some(marker)) = bounded(svc.store.read_marker(&me, &key)).await else { continue };
                 let Ok(rows) = bounded(svc.store.after(&key, &Bound::Time(marker), 1000)).await else { continue };
-                let n = rows.iter().filter(|m| matches!(m.command.as_str(), "PRIVMSG" | "NOTICE")).count();
+                let n = rows
+                    .iter()
+                    .filter(|m| matches!(m.command.as_str(), "PRIVMSG" | "NOTICE"))
+                    .filter(|m| visible_from.is_none_or(|t| m.time >= t))
+                    .count();
                 if n > 0 {
                     counts.push((name, n));
                 }
