@@ -1,0 +1,809 @@
+//! The client model: what the person sees, as plain data, changed by pure functions.
+//!
+//! [`apply`] takes one message from the server and returns the lines to send back
+//! (PONG, CAP REQ, AUTHENTICATE, MARKREAD…); [`crate::command::command`] does the
+//! same for what the person typed. Nothing here does I/O or reads a clock: the app
+//! sets [`State::now`] before each call.
+
+use std::collections::{BTreeSet, HashMap};
+
+use base64::Engine;
+use hearth_proto::{Message, casefold, numeric as n};
+
+use crate::input::Input;
+
+/// The capabilities the client asks for when the server offers them.
+pub const WANTED_CAPS: &[&str] = &[
+    "server-time",
+    "message-tags",
+    "echo-message",
+    "batch",
+    "labeled-response",
+    "draft/chathistory",
+    "draft/event-playback",
+    "draft/read-marker",
+    "multi-prefix",
+    "away-notify",
+    "extended-monitor",
+    "soju.im/search",
+];
+
+/// How many lines one CHATHISTORY request asks for.
+pub const HISTORY_PAGE: usize = 50;
+
+/// Where the connection is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    Connecting,
+    Registering,
+    Online,
+    Disconnected { reason: String, retry_in: u64 },
+}
+
+/// What a conversation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The home buffer: server messages, the online list, help.
+    Home,
+    Room,
+    Private,
+}
+
+/// How a line is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Message,
+    Action,
+    Notice,
+    /// Joins, parts, quits, topic changes.
+    Event,
+    /// Said by the client itself (help, "connecting…").
+    Info,
+    Error,
+}
+
+/// One line of scrollback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// `server-time` form; sorts as text.
+    pub time: String,
+    pub from: String,
+    pub text: String,
+    pub kind: LineKind,
+    pub msgid: Option<String>,
+    /// Mentions the person's nick.
+    pub mention: bool,
+}
+
+/// A room, a private chat or the home buffer.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    pub name: String,
+    pub kind: Kind,
+    pub lines: Vec<Line>,
+    pub unread: usize,
+    pub mentioned: bool,
+    pub topic: String,
+    pub members: Vec<String>,
+    /// Rows scrolled back from the bottom (0 = following new lines).
+    pub scroll: usize,
+    /// A chat request was sent and the other person has not accepted yet.
+    pub waiting: bool,
+    /// The room was left or the partner went away.
+    pub left: bool,
+    /// The newest read marker known (`server-time` form).
+    pub read_marker: Option<String>,
+    /// CHATHISTORY BEFORE returned nothing: no older lines exist.
+    pub history_done: bool,
+    pub fetching: bool,
+}
+
+impl Conversation {
+    pub fn new(name: &str, kind: Kind) -> Conversation {
+        Conversation {
+            name: name.to_string(),
+            kind,
+            lines: Vec::new(),
+            unread: 0,
+            mentioned: false,
+            topic: String::new(),
+            members: Vec::new(),
+            scroll: 0,
+            waiting: false,
+            left: false,
+            read_marker: None,
+            history_done: false,
+            fetching: false,
+        }
+    }
+
+    /// Adds a line in time order; a line whose msgid is already here is dropped
+    /// (history replays overlap what was seen live). Returns whether it was added.
+    pub fn insert(&mut self, line: Line) -> bool {
+        if line.msgid.is_some() && self.lines.iter().any(|l| l.msgid == line.msgid) {
+            return false;
+        }
+        let at = self.lines.partition_point(|l| l.time <= line.time);
+        self.lines.insert(at, line);
+        true
+    }
+
+    fn oldest_time(&self) -> Option<&str> {
+        self.lines.iter().find(|l| l.kind != LineKind::Info).map(|l| l.time.as_str())
+    }
+
+    pub fn newest_time(&self) -> Option<&str> {
+        self.lines.iter().rev().find(|l| l.kind != LineKind::Info).map(|l| l.time.as_str())
+    }
+}
+
+/// Someone asked to chat with the person (numeric 718).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub nick: String,
+    pub userhost: String,
+}
+
+/// An open `BATCH`.
+#[derive(Debug, Clone)]
+struct Batch {
+    kind: String,
+    target: String,
+    count: usize,
+}
+
+/// Everything the screen shows and the client remembers.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// `host:port` as the person gave it.
+    pub server: String,
+    pub nick: String,
+    pub account: String,
+    pub password: Option<String>,
+    pub phase: Phase,
+    /// Capabilities the server offered (name → value).
+    pub offered: HashMap<String, String>,
+    /// Capabilities acknowledged.
+    pub caps: BTreeSet<String>,
+    /// The server announced MONITOR in ISUPPORT.
+    pub monitor: bool,
+    pub convs: Vec<Conversation>,
+    pub current: usize,
+    /// People online (from WHO, MONITOR, joins and quits), without the person.
+    pub online: Vec<String>,
+    /// Incoming chat requests waiting for [a]ccept / [d]ecline.
+    pub requests: Vec<Request>,
+    pub input: Input,
+    /// The time given to lines without `server-time`; set by the app.
+    pub now: String,
+    /// Ring the bell at the next draw.
+    pub bell: bool,
+    /// The person asked to leave; the app ends after sending QUIT.
+    pub quitting: bool,
+    /// The newest `server-time` seen: the start of the gap after a reconnect.
+    pub last_seen: Option<String>,
+    /// Connected once already: the next welcome fills the gap from history.
+    pub reconnecting: bool,
+    batches: HashMap<String, Batch>,
+    who: Option<Vec<String>>,
+    cap_ls: Vec<String>,
+}
+
+impl State {
+    pub fn new(server: &str, nick: &str, password: Option<String>) -> State {
+        let mut home = Conversation::new("hearth", Kind::Home);
+        home.history_done = true;
+        State {
+            server: server.to_string(),
+            nick: nick.to_string(),
+            account: nick.to_string(),
+            password,
+            phase: Phase::Connecting,
+            offered: HashMap::new(),
+            caps: BTreeSet::new(),
+            monitor: false,
+            convs: vec![home],
+            current: 0,
+            online: Vec::new(),
+            requests: Vec::new(),
+            input: Input::default(),
+            now: String::new(),
+            bell: false,
+            quitting: false,
+            last_seen: None,
+            reconnecting: false,
+            batches: HashMap::new(),
+            who: None,
+            cap_ls: Vec::new(),
+        }
+    }
+
+    pub fn has_cap(&self, cap: &str) -> bool {
+        self.caps.contains(cap)
+    }
+
+    /// The conversation with `name`, if open (names compare casefolded).
+    pub fn find(&self, name: &str) -> Option<usize> {
+        let folded = casefold(name);
+        self.convs.iter().position(|c| c.kind != Kind::Home && casefold(&c.name) == folded)
+    }
+
+    /// The conversation with `name`, opened if needed.
+    pub fn open(&mut self, name: &str) -> usize {
+        if let Some(i) = self.find(name) {
+            return i;
+        }
+        let kind = if is_channel(name) { Kind::Room } else { Kind::Private };
+        self.convs.push(Conversation::new(name, kind));
+        self.convs.len() - 1
+    }
+
+    pub fn current(&self) -> &Conversation {
+        &self.convs[self.current]
+    }
+
+    /// Adds a line the client says itself to conversation `at`.
+    pub fn info(&mut self, at: usize, text: impl Into<String>) {
+        let line = Line {
+            time: self.now.clone(),
+            from: String::new(),
+            text: text.into(),
+            kind: LineKind::Info,
+            msgid: None,
+            mention: false,
+        };
+        self.convs[at].lines.push(line);
+    }
+
+    /// Shows conversation `at`, clears its unread count and marks it read.
+    pub fn select(&mut self, at: usize) -> Vec<Message> {
+        if at >= self.convs.len() {
+            return Vec::new();
+        }
+        self.current = at;
+        let conv = &mut self.convs[at];
+        conv.unread = 0;
+        conv.mentioned = false;
+        self.mark_read(at)
+    }
+
+    /// MARKREAD for the newest line of conversation `at`, when the server keeps markers.
+    fn mark_read(&mut self, at: usize) -> Vec<Message> {
+        let conv = &mut self.convs[at];
+        let Some(newest) = conv.newest_time().map(str::to_string) else { return Vec::new() };
+        if conv.kind == Kind::Home || conv.read_marker.as_deref() >= Some(newest.as_str()) {
+            return Vec::new();
+        }
+        conv.read_marker = Some(newest.clone());
+        if !self.caps.contains("draft/read-marker") {
+            return Vec::new();
+        }
+        vec![Message::new("MARKREAD").with_params([conv.name.clone(), format!("timestamp={newest}")])]
+    }
+
+    /// The person number `n` (1-based) of the online list.
+    pub fn person(&self, number: usize) -> Option<&str> {
+        self.online.get(number.checked_sub(1)?).map(String::as_str)
+    }
+
+    /// Nicks for Tab completion: the current room's members, the online list, partners.
+    pub fn completion_nicks(&self) -> Vec<String> {
+        let mut v = self.current().members.clone();
+        v.extend(self.online.iter().cloned());
+        v.extend(self.convs.iter().filter(|c| c.kind == Kind::Private).map(|c| c.name.clone()));
+        v
+    }
+
+    fn is_me(&self, nick: &str) -> bool {
+        casefold(nick) == casefold(&self.nick)
+    }
+
+    fn set_online(&mut self, nick: &str, online: bool) {
+        let folded = casefold(nick);
+        self.online.retain(|n| casefold(n) != folded);
+        if online && !self.is_me(nick) {
+            self.online.push(nick.to_string());
+            self.online.sort_by_key(|n| casefold(n));
+        }
+    }
+
+    /// The lines that start a connection: CAP LS first, so registration waits for CAP END.
+    pub fn on_connected(&mut self) -> Vec<Message> {
+        self.phase = Phase::Registering;
+        self.caps.clear();
+        self.offered.clear();
+        self.batches.clear();
+        self.cap_ls.clear();
+        let text = format!("Connected to {}, logging in as {}…", self.server, self.account);
+        self.info(0, text);
+        vec![
+            Message::new("CAP").with_params(["LS", "302"]),
+            Message::new("NICK").with_param(self.nick.clone()),
+            Message::new("USER").with_params([self.account.clone(), "0".into(), "*".into(), self.account.clone()]),
+        ]
+    }
+
+    /// The connection dropped; the app retries in `retry_in` seconds.
+    pub fn on_disconnected(&mut self, reason: &str, retry_in: u64) {
+        if self.phase == Phase::Online {
+            self.reconnecting = true;
+        }
+        self.phase = Phase::Disconnected { reason: reason.to_string(), retry_in };
+        let text = format!("Disconnected ({reason}); reconnecting in {retry_in} s…");
+        self.info(self.current, text);
+    }
+}
+
+pub fn is_channel(name: &str) -> bool {
+    name.starts_with(['#', '&'])
+}
+
+/// The nick of a `nick!user@host` source.
+pub fn nick_of(source: &str) -> &str {
+    source.split('!').next().unwrap_or(source)
+}
+
+/// Applies one message from the server; returns the lines to send back.
+pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
+    let mut out = Vec::new();
+    if let Some(t) = msg.tag("time")
+        && st.last_seen.as_deref() < Some(t)
+    {
+        st.last_seen = Some(t.to_string());
+    }
+    let from = msg.source.as_deref().map(nick_of).unwrap_or("").to_string();
+    let p = |i: usize| msg.param(i).unwrap_or("");
+    match msg.command.as_str() {
+        "PING" => out.push(Message::new("PONG").with_params(msg.params.clone())),
+        "CAP" => cap(st, msg, &mut out),
+        "AUTHENTICATE" if p(0) == "+" => {
+            let pass = st.password.clone().unwrap_or_default();
+            let blob = format!("{0}\0{0}\0{pass}", st.account);
+            let b64 = base64::engine::general_purpose::STANDARD.encode(blob);
+            // SASL splits payloads into 400-byte chunks; a final "+" if the last is full.
+            for chunk in b64.as_bytes().chunks(400) {
+                out.push(Message::new("AUTHENTICATE").with_param(String::from_utf8_lossy(chunk).into_owned()));
+            }
+            if b64.len() % 400 == 0 {
+                out.push(Message::new("AUTHENTICATE").with_param("+"));
+            }
+        }
+        n::RPL_LOGGEDIN | n::RPL_SASLSUCCESS => {
+            if msg.command == n::RPL_SASLSUCCESS {
+                out.push(Message::new("CAP").with_param("END"));
+            }
+        }
+        n::ERR_SASLFAIL | n::ERR_SASLTOOLONG | n::ERR_SASLABORTED => {
+            st.info(0, format!("Login failed: {}", msg.params.last().map_or("", String::as_str)));
+            out.push(Message::new("CAP").with_param("END"));
+        }
+        n::RPL_WELCOME => welcome(st, msg, &mut out),
+        n::RPL_ISUPPORT => {
+            if msg.params.iter().any(|p| p == "MONITOR" || p.starts_with("MONITOR=")) {
+                st.monitor = true;
+            }
+        }
+        n::ERR_NICKNAMEINUSE if st.phase == Phase::Registering => {
+            st.nick.push('_');
+            out.push(Message::new("NICK").with_param(st.nick.clone()));
+        }
+        n::RPL_WHOREPLY => {
+            // <me> <channel> <user> <host> <server> <nick> <flags> :<hops> <realname>
+            if let Some(list) = st.who.as_mut() {
+                list.push(p(5).to_string());
+            }
+        }
+        n::RPL_ENDOFWHO => {
+            if let Some(list) = st.who.take() {
+                st.online.clear();
+                for nick in list {
+                    st.set_online(&nick, true);
+                }
+            }
+        }
+        n::RPL_MONONLINE | n::RPL_MONOFFLINE => {
+            for target in p(1).split(',').filter(|t| !t.is_empty()) {
+                st.set_online(nick_of(target), msg.command == n::RPL_MONONLINE);
+            }
+        }
+        n::RPL_TOPIC => {
+            let at = st.open(p(1));
+            st.convs[at].topic = p(2).to_string();
+        }
+        n::RPL_NAMREPLY => {
+            let at = st.open(p(2));
+            for name in p(3).split(' ').filter(|s| !s.is_empty()) {
+                let nick = name.trim_start_matches(['~', '&', '@', '%', '+']);
+                let nick = nick_of(nick).to_string();
+                if !st.convs[at].members.contains(&nick) {
+                    st.convs[at].members.push(nick);
+                }
+            }
+        }
+        // Hearth's chat requests, in ircd-hybrid caller-ID form.
+        n::ERR_TARGUMODEG | n::RPL_TARGNOTIFY => {
+            let at = st.open(p(1));
+            st.convs[at].waiting = true;
+        }
+        n::RPL_UMODEGMSG => {
+            let nick = p(1).to_string();
+            if !st.requests.iter().any(|r| casefold(&r.nick) == casefold(&nick)) {
+                st.requests.push(Request { nick: nick.clone(), userhost: p(2).to_string() });
+                st.bell = true;
+            }
+        }
+        "BATCH" => batch(st, msg, &mut out),
+        "PRIVMSG" | "NOTICE" => message(st, msg, &from, &mut out),
+        "JOIN" => {
+            let at = st.open(p(0));
+            let conv = &mut st.convs[at];
+            if !conv.members.iter().any(|m| casefold(m) == casefold(&from)) {
+                conv.members.push(from.clone());
+            }
+            if st.is_me(&from) {
+                st.convs[at].left = false;
+                st.convs[at].members.clear();
+                if !st.reconnecting {
+                    out.extend(st.select(at));
+                }
+            } else {
+                event(st, at, msg, format!("{from} joined"));
+                st.set_online(&from, true);
+            }
+        }
+        "PART" | "KICK" => {
+            let (chan, who) = if msg.command == "KICK" { (p(0), p(1)) } else { (p(0), from.as_str()) };
+            if let Some(at) = st.find(chan) {
+                st.convs[at].members.retain(|m| casefold(m) != casefold(who));
+                let text = if msg.command == "KICK" {
+                    format!("{who} was removed by {from} ({})", p(2))
+                } else {
+                    format!("{who} left")
+                };
+                event(st, at, msg, text);
+                if st.is_me(who) {
+                    st.convs[at].left = true;
+                }
+            }
+        }
+        "QUIT" => {
+            st.set_online(&from, false);
+            for at in 0..st.convs.len() {
+                let conv = &mut st.convs[at];
+                let member = conv.members.iter().any(|m| casefold(m) == casefold(&from));
+                conv.members.retain(|m| casefold(m) != casefold(&from));
+                let partner = conv.kind == Kind::Private && casefold(&conv.name) == casefold(&from);
+                if partner {
+                    conv.left = true;
+                    event(st, at, msg, format!("{from} has left"));
+                } else if member {
+                    event(st, at, msg, format!("{from} quit"));
+                }
+            }
+        }
+        "NICK" => {
+            let new = p(0).to_string();
+            if st.is_me(&from) {
+                st.nick = new.clone();
+            } else {
+                st.set_online(&from, false);
+                st.set_online(&new, true);
+            }
+            for conv in &mut st.convs {
+                for m in conv.members.iter_mut().filter(|m| casefold(m) == casefold(&from)) {
+                    *m = new.clone();
+                }
+                if conv.kind == Kind::Private && casefold(&conv.name) == casefold(&from) {
+                    conv.name = new.clone();
+                }
+            }
+        }
+        "TOPIC" => {
+            let at = st.open(p(0));
+            st.convs[at].topic = p(1).to_string();
+            event(st, at, msg, format!("{from} set the topic: {}", p(1)));
+        }
+        "MARKREAD" => {
+            if let Some(at) = st.find(p(0))
+                && let Some(ts) = p(1).strip_prefix("timestamp=")
+            {
+                let conv = &mut st.convs[at];
+                conv.read_marker = Some(ts.to_string());
+                conv.unread = conv.lines.iter().filter(|l| counts(l) && l.time.as_str() > ts).count();
+                if conv.unread == 0 {
+                    conv.mentioned = false;
+                }
+            }
+        }
+        "ERROR" => st.info(st.current, format!("Server closed the connection: {}", p(0))),
+        "FAIL" => {
+            let text = format!("{} {}: {}", p(0), p(1), msg.params.last().map_or("", String::as_str));
+            st.info(st.current, text);
+        }
+        cmd if cmd.len() == 3 && cmd.as_bytes().iter().all(u8::is_ascii_digit) => numeric(st, msg),
+        _ => {}
+    }
+    out
+}
+
+/// Numerics without a meaning of their own are shown in the home buffer;
+/// errors also in the conversation being looked at.
+fn numeric(st: &mut State, msg: &Message) {
+    const QUIET: &[&str] = &[
+        n::RPL_YOURHOST,
+        n::RPL_CREATED,
+        n::RPL_MYINFO,
+        n::RPL_ENDOFNAMES,
+        n::RPL_TOPICWHOTIME,
+        "333",
+        "353",
+        "366",
+        "900",
+        "903",
+        "730",
+        "731",
+        "732",
+        "733",
+    ];
+    if QUIET.contains(&msg.command.as_str()) {
+        return;
+    }
+    let text = msg.params.iter().skip(1).cloned().collect::<Vec<_>>().join(" ");
+    let error = msg.command.starts_with('4') || msg.command.starts_with('5');
+    if error && st.current != 0 {
+        let at = st.current;
+        st.info(at, text.clone());
+        st.convs[at].lines.last_mut().unwrap().kind = LineKind::Error;
+    }
+    st.info(0, text);
+    if error {
+        st.convs[0].lines.last_mut().unwrap().kind = LineKind::Error;
+    }
+}
+
+fn cap(st: &mut State, msg: &Message, out: &mut Vec<Message>) {
+    let sub = msg.param(1).unwrap_or("");
+    let last = msg.params.last().cloned().unwrap_or_default();
+    match sub {
+        "LS" => {
+            st.cap_ls.push(last);
+            if msg.param(2) == Some("*") {
+                return; // more lines follow
+            }
+            for item in std::mem::take(&mut st.cap_ls).iter().flat_map(|l| l.split(' ')) {
+                let (name, value) = item.split_once('=').unwrap_or((item, ""));
+                if !name.is_empty() {
+                    st.offered.insert(name.to_string(), value.to_string());
+                }
+            }
+            let mut want: Vec<&str> = WANTED_CAPS.iter().copied().filter(|c| st.offered.contains_key(*c)).collect();
+            let sasl = st.password.is_some() && st.offered.contains_key("sasl");
+            if sasl {
+                want.push("sasl");
+            } else if let Some(pass) = &st.password {
+                // No SASL: the account and password as the server password.
+                out.push(Message::new("PASS").with_param(format!("{}:{pass}", st.account)));
+            }
+            if want.is_empty() {
+                out.push(Message::new("CAP").with_param("END"));
+            } else {
+                out.push(Message::new("CAP").with_params(["REQ".to_string(), want.join(" ")]));
+            }
+        }
+        "ACK" => {
+            for c in last.split(' ').filter(|c| !c.is_empty()) {
+                match c.strip_prefix('-') {
+                    Some(off) => st.caps.remove(off),
+                    None => st.caps.insert(c.to_string()),
+                };
+            }
+            if st.phase == Phase::Registering {
+                if st.caps.contains("sasl") && st.password.is_some() {
+                    out.push(Message::new("AUTHENTICATE").with_param("PLAIN"));
+                } else {
+                    out.push(Message::new("CAP").with_param("END"));
+                }
+            }
+        }
+        "NAK" if st.phase == Phase::Registering => out.push(Message::new("CAP").with_param("END")),
+        _ => {}
+    }
+}
+
+/// 001: registration is done. Look who is online; after a reconnect, rejoin
+/// the rooms and fill the gap from history.
+fn welcome(st: &mut State, msg: &Message, out: &mut Vec<Message>) {
+    if let Some(me) = msg.param(0) {
+        st.nick = me.to_string();
+    }
+    st.phase = Phase::Online;
+    st.info(0, format!("Logged in as {}. Type a person's number to chat, /help for commands.", st.nick));
+    st.who = Some(Vec::new());
+    out.push(Message::new("WHO").with_param("*"));
+    let privates: Vec<String> = st.convs.iter().filter(|c| c.kind == Kind::Private).map(|c| c.name.clone()).collect();
+    if st.monitor && !privates.is_empty() {
+        out.push(Message::new("MONITOR").with_params(["+".to_string(), privates.join(",")]));
+    }
+    if !st.reconnecting {
+        return;
+    }
+    for conv in st.convs.iter().filter(|c| c.kind == Kind::Room && !c.left) {
+        out.push(Message::new("JOIN").with_param(conv.name.clone()));
+    }
+    if let (true, Some(since)) = (st.caps.contains("draft/chathistory"), st.last_seen.clone()) {
+        for conv in st.convs.iter().filter(|c| c.kind != Kind::Home && !c.left) {
+            out.push(Message::new("CHATHISTORY").with_params([
+                "AFTER".to_string(),
+                conv.name.clone(),
+                format!("timestamp={since}"),
+                "100".to_string(),
+            ]));
+        }
+    }
+}
+
+fn batch(st: &mut State, msg: &Message, _out: &mut [Message]) {
+    let reference = msg.param(0).unwrap_or("");
+    if let Some(id) = reference.strip_prefix('+') {
+        let kind = msg.param(1).unwrap_or("").to_string();
+        let target = msg.param(2).unwrap_or("").to_string();
+        st.batches.insert(id.to_string(), Batch { kind, target, count: 0 });
+    } else if let Some(id) = reference.strip_prefix('-')
+        && let Some(b) = st.batches.remove(id)
+        && b.kind == "chathistory"
+        && let Some(at) = st.find(&b.target)
+    {
+        let conv = &mut st.convs[at];
+        conv.fetching = false;
+        if b.count == 0 {
+            conv.history_done = true;
+        }
+        // History with the partner means the request was accepted.
+        conv.waiting = conv.waiting && b.count == 0;
+    }
+}
+
+/// Whether a line counts as unread.
+fn counts(l: &Line) -> bool {
+    matches!(l.kind, LineKind::Message | LineKind::Action | LineKind::Notice)
+}
+
+fn event(st: &mut State, at: usize, msg: &Message, text: String) {
+    let line = Line {
+        time: msg.tag("time").map_or_else(|| st.now.clone(), str::to_string),
+        from: String::new(),
+        text,
+        kind: LineKind::Event,
+        msgid: msg.tag("msgid").map(str::to_string),
+        mention: false,
+    };
+    st.convs[at].insert(line);
+}
+
+fn message(st: &mut State, msg: &Message, from: &str, out: &mut Vec<Message>) {
+    let target = msg.param(0).unwrap_or("");
+    let mut text = msg.param(1).unwrap_or("").to_string();
+    let server_notice = !msg.source.as_deref().unwrap_or("").contains('!');
+    let history = msg.tag("batch").is_some_and(|b| st.batches.get(b).is_some_and(|b| b.kind == "chathistory"));
+    let mine = st.is_me(from) && !server_notice;
+    // Before registration a notice is about the connection: the home buffer.
+    let at = if st.phase != Phase::Online && server_notice {
+        0
+    } else if server_notice {
+        st.current
+    } else if is_channel(target) {
+        st.open(target)
+    } else if mine {
+        st.open(target)
+    } else if msg.command == "NOTICE" && st.find(from).is_none() {
+        st.current
+    } else {
+        st.open(from)
+    };
+    if let Some(b) = msg.tag("batch").and_then(|b| st.batches.get_mut(b)) {
+        b.count += 1;
+        if b.kind == "soju.im/search" {
+            // A search hit: shown where the search was typed, not filed as new.
+            let time = msg.tag("time").unwrap_or("");
+            let hit = format!("{} {} {target} <{from}> {text}", crate::time::day(time), crate::time::hhmm(time));
+            st.info(st.current, hit);
+            return;
+        }
+    }
+    let mut kind = if msg.command == "NOTICE" { LineKind::Notice } else { LineKind::Message };
+    if let Some(action) = text.strip_prefix("\u{1}ACTION ") {
+        text = action.trim_end_matches('\u{1}').to_string();
+        kind = LineKind::Action;
+    } else if text.starts_with('\u{1}') {
+        return; // other CTCP
+    }
+    let mention = !mine && !server_notice && mentions(&text, &st.nick);
+    let line = Line {
+        time: msg.tag("time").map_or_else(|| st.now.clone(), str::to_string),
+        from: if server_notice { String::new() } else { from.to_string() },
+        text,
+        kind,
+        msgid: msg.tag("msgid").map(str::to_string),
+        mention,
+    };
+    let newer_than_marker = st.convs[at].read_marker.as_deref().is_none_or(|m| line.time.as_str() > m);
+    if !st.convs[at].insert(line) {
+        return;
+    }
+    let conv = &mut st.convs[at];
+    if !mine && !server_notice {
+        conv.waiting = false; // they wrote: the request was accepted
+        conv.left = false;
+    }
+    if mine || (history && !newer_than_marker) {
+        return;
+    }
+    let private = conv.kind == Kind::Private;
+    if at == st.current && conv.scroll == 0 {
+        if !history {
+            out.extend(st.mark_read(at));
+        }
+    } else if !server_notice {
+        conv.unread += 1;
+        conv.mentioned |= mention || private;
+    }
+    if !history && (mention || (private && at != st.current)) {
+        st.bell = true;
+    }
+}
+
+/// Whether `text` names `nick` as a word.
+pub fn mentions(text: &str, nick: &str) -> bool {
+    let nick = casefold(nick);
+    casefold(text).split(|c: char| !(c.is_alphanumeric() || "-_[]{}\\|^`".contains(c))).any(|w| w == nick)
+}
+
+/// CHATHISTORY BEFORE for conversation `at` (PgUp at the top of the scrollback).
+pub fn fetch_older(st: &mut State, at: usize) -> Vec<Message> {
+    let conv = &mut st.convs[at];
+    if conv.kind == Kind::Home || conv.history_done || conv.fetching || !st.caps.contains("draft/chathistory") {
+        return Vec::new();
+    }
+    conv.fetching = true;
+    let anchor = conv.oldest_time().map_or_else(|| "*".to_string(), |t| format!("timestamp={t}"));
+    let sub = if anchor == "*" { "LATEST" } else { "BEFORE" };
+    vec![Message::new("CHATHISTORY").with_params([
+        sub.to_string(),
+        conv.name.clone(),
+        anchor,
+        HISTORY_PAGE.to_string(),
+    ])]
+}
+
+/// The online list was asked for: WHO everyone (the replies replace the list).
+pub fn refresh_online(st: &mut State) -> Vec<Message> {
+    if st.phase != Phase::Online || st.who.is_some() {
+        return Vec::new();
+    }
+    st.who = Some(Vec::new());
+    vec![Message::new("WHO").with_param("*")]
+}
+
+/// [a]ccept: ACCEPT the first pending request, open the chat and load its history.
+pub fn accept_request(st: &mut State) -> Vec<Message> {
+    if st.requests.is_empty() {
+        return Vec::new();
+    }
+    let r = st.requests.remove(0);
+    let mut out = vec![Message::new("ACCEPT").with_param(r.nick.clone())];
+    let at = st.open(&r.nick);
+    out.extend(st.select(at));
+    st.info(at, format!("You accepted {}'s chat request.", r.nick));
+    out.extend(fetch_older(st, at));
+    out
+}
+
+/// [d]ecline: ACCEPT -nick for the first pending request.
+pub fn decline_request(st: &mut State) -> Vec<Message> {
+    if st.requests.is_empty() {
+        return Vec::new();
+    }
+    let r = st.requests.remove(0);
+    st.info(st.current, format!("You declined {}'s chat request.", r.nick));
+    vec![Message::new("ACCEPT").with_param(format!("-{}", r.nick))]
+}
