@@ -402,8 +402,19 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
             }
         }
         n::RPL_MONONLINE | n::RPL_MONOFFLINE => {
+            let online = msg.command == n::RPL_MONONLINE;
             for target in p(1).split(',').filter(|t| !t.is_empty()) {
-                st.set_online(nick_of(target), msg.command == n::RPL_MONONLINE);
+                let nick = nick_of(target).to_string();
+                st.set_online(&nick, online);
+                // A private partner going away (or coming back) is said in the chat.
+                if let Some(at) = st.find(&nick)
+                    && st.convs[at].kind == Kind::Private
+                    && st.convs[at].left == online
+                {
+                    st.convs[at].left = !online;
+                    let text = if online { format!("{nick} is back") } else { format!("{nick} has left") };
+                    event(st, at, msg, text);
+                }
             }
         }
         n::RPL_TOPIC => {
@@ -548,8 +559,11 @@ fn numeric(st: &mut State, msg: &Message) {
     if QUIET.contains(&msg.command.as_str()) {
         return;
     }
-    let text = msg.params.iter().skip(1).cloned().collect::<Vec<_>>().join(" ");
     let error = msg.command.starts_with('4') || msg.command.starts_with('5');
+    // The text is the last parameter; errors also name what they are about.
+    let last = msg.params.last().map_or("", String::as_str);
+    let about = msg.params.get(1..msg.params.len().saturating_sub(1)).unwrap_or(&[]).join(" ");
+    let text = if error && !about.is_empty() { format!("{about}: {last}") } else { last.to_string() };
     if error && st.current != 0 {
         let at = st.current;
         st.info(at, text.clone());

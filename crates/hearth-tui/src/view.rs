@@ -186,7 +186,7 @@ fn sidebar(st: &State, colors: Colors) -> Vec<TextLine<'static>> {
 fn draw_chat(frame: &mut Frame, st: &State, colors: Colors, area: Rect) {
     let conv = st.current();
     let heading = match conv.kind {
-        Kind::Home => "People online are numbered on the left: type a number to chat.".to_string(),
+        Kind::Home => "Home: type a person's number to chat, /help for help.".to_string(),
         Kind::Room if conv.topic.is_empty() => format!("{} ({} here)", conv.name, conv.members.len()),
         Kind::Room => format!("{}: {}", conv.name, conv.topic),
         Kind::Private => format!("Private chat with {}", conv.name),
@@ -203,6 +203,8 @@ fn draw_chat(frame: &mut Frame, st: &State, colors: Colors, area: Rect) {
             .areas(area);
     let head_text = format!(" {}", clip(&heading, usize::from(area.width).saturating_sub(1)));
     frame.render_widget(Paragraph::new(head_text).style(colors.dim().add_modifier(Modifier::BOLD)), head);
+    // One column of margin after the sidebar's border.
+    let body = Rect { x: body.x + 1, width: body.width.saturating_sub(1), ..body };
     let rows = rows(conv, usize::from(body.width), colors);
     let height = usize::from(body.height);
     let scroll = conv.scroll.min(rows.len().saturating_sub(height));
@@ -221,7 +223,7 @@ fn draw_chat(frame: &mut Frame, st: &State, colors: Colors, area: Rect) {
 
 /// How many rows conversation `conv` takes at `width` (for scrolling).
 pub fn row_count(conv: &Conversation, width: u16) -> usize {
-    rows(conv, usize::from(width), Colors::Mono).len()
+    rows(conv, usize::from(width.saturating_sub(1)), Colors::Mono).len()
 }
 
 /// The scrollback as screen rows: date separators, then each line wrapped.
@@ -275,14 +277,15 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut line = String::new();
     let mut cols = 0;
     for word in text.split_inclusive(' ') {
-        let w: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+        // The trailing space may hang over the edge.
+        let w: usize = word.trim_end().chars().map(|c| c.width().unwrap_or(0)).sum();
         if cols + w.min(width) > width && !line.is_empty() {
             out.push(std::mem::take(&mut line).trim_end().to_string());
             cols = 0;
         }
         for c in word.chars() {
             let cw = c.width().unwrap_or(0);
-            if cols + cw > width {
+            if cols + cw > width && c != ' ' {
                 out.push(std::mem::take(&mut line));
                 cols = 0;
             }
