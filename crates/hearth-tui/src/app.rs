@@ -171,7 +171,7 @@ async fn event_loop(
                     *retry_in = at.saturating_duration_since(Instant::now()).as_secs();
                 }
                 // Nobody announces arrivals: look again every minute.
-                if ticks % 60 == 0 {
+                if ticks.is_multiple_of(60) {
                     out = state::refresh_online(&mut st);
                 }
             }

@@ -11,6 +11,8 @@
 //! ```text
 //! state.rs     the model (conversations, scrollback, online list, chat requests)
 //!              and apply(&mut State, &Message) -> lines to send
+//! register.rs  CAP LS 302, SASL PLAIN / PASS, what to send once welcomed
+//! messages.rs  PRIVMSG, NOTICE, BATCH: routing, unread, mentions, history
 //! command.rs   command(&mut State, input) -> lines to send: /join, /msg, _LIST_…
 //! input.rs     the input line: editing, history, Tab completion
 //! view.rs      draws a State with ratatui (sidebar, conversation, prompt, input)
@@ -24,7 +26,9 @@
 pub mod app;
 pub mod command;
 pub mod input;
+pub mod messages;
 pub mod net;
+pub mod register;
 pub mod settings;
 pub mod state;
 pub mod time;

@@ -7,10 +7,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use base64::Engine;
 use hearth_proto::{Message, casefold, numeric as n};
 
 use crate::input::Input;
+pub use crate::messages::mentions;
+use crate::messages::{self, counts, event};
+use crate::register;
 
 /// The capabilities the client asks for when the server offers them.
 pub const WANTED_CAPS: &[&str] = &[
@@ -128,7 +130,7 @@ impl Conversation {
         true
     }
 
-    fn oldest_time(&self) -> Option<&str> {
+    pub(crate) fn oldest_time(&self) -> Option<&str> {
         self.lines.iter().find(|l| l.kind != LineKind::Info).map(|l| l.time.as_str())
     }
 
@@ -146,10 +148,10 @@ pub struct Request {
 
 /// An open `BATCH`.
 #[derive(Debug, Clone)]
-struct Batch {
-    kind: String,
-    target: String,
-    count: usize,
+pub(crate) struct Batch {
+    pub(crate) kind: String,
+    pub(crate) target: String,
+    pub(crate) count: usize,
 }
 
 /// Everything the screen shows and the client remembers.
@@ -184,9 +186,9 @@ pub struct State {
     pub last_seen: Option<String>,
     /// Connected once already: the next welcome fills the gap from history.
     pub reconnecting: bool,
-    batches: HashMap<String, Batch>,
-    who: Option<Vec<String>>,
-    cap_ls: Vec<String>,
+    pub(crate) batches: HashMap<String, Batch>,
+    pub(crate) who: Option<Vec<String>>,
+    pub(crate) cap_ls: Vec<String>,
 }
 
 impl State {
@@ -268,7 +270,7 @@ impl State {
     }
 
     /// MARKREAD for the newest line of conversation `at`, when the server keeps markers.
-    fn mark_read(&mut self, at: usize) -> Vec<Message> {
+    pub(crate) fn mark_read(&mut self, at: usize) -> Vec<Message> {
         let conv = &mut self.convs[at];
         let Some(newest) = conv.newest_time().map(str::to_string) else { return Vec::new() };
         if conv.kind == Kind::Home || conv.read_marker.as_deref() >= Some(newest.as_str()) {
@@ -294,11 +296,11 @@ impl State {
         v
     }
 
-    fn is_me(&self, nick: &str) -> bool {
+    pub(crate) fn is_me(&self, nick: &str) -> bool {
         casefold(nick) == casefold(&self.nick)
     }
 
-    fn set_online(&mut self, nick: &str, online: bool) {
+    pub(crate) fn set_online(&mut self, nick: &str, online: bool) {
         let folded = casefold(nick);
         self.online.retain(|n| casefold(n) != folded);
         if online && !self.is_me(nick) {
@@ -355,34 +357,15 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
     let p = |i: usize| msg.param(i).unwrap_or("");
     match msg.command.as_str() {
         "PING" => out.push(Message::new("PONG").with_params(msg.params.clone())),
-        "CAP" => cap(st, msg, &mut out),
-        "AUTHENTICATE" if p(0) == "+" => {
-            let pass = st.password.clone().unwrap_or_default();
-            let blob = format!("{0}\0{0}\0{pass}", st.account);
-            let b64 = base64::engine::general_purpose::STANDARD.encode(blob);
-            // SASL splits payloads into 400-byte chunks; a final "+" if the last is full.
-            for chunk in b64.as_bytes().chunks(400) {
-                out.push(Message::new("AUTHENTICATE").with_param(String::from_utf8_lossy(chunk).into_owned()));
-            }
-            if b64.len() % 400 == 0 {
-                out.push(Message::new("AUTHENTICATE").with_param("+"));
-            }
-        }
-        n::RPL_LOGGEDIN | n::RPL_SASLSUCCESS => {
-            if msg.command == n::RPL_SASLSUCCESS {
-                out.push(Message::new("CAP").with_param("END"));
-            }
-        }
+        "CAP" => register::cap(st, msg, &mut out),
+        "AUTHENTICATE" if p(0) == "+" => out.extend(register::sasl_plain(st)),
+        n::RPL_SASLSUCCESS => out.push(Message::new("CAP").with_param("END")),
         n::ERR_SASLFAIL | n::ERR_SASLTOOLONG | n::ERR_SASLABORTED => {
             st.info(0, format!("Login failed: {}", msg.params.last().map_or("", String::as_str)));
             out.push(Message::new("CAP").with_param("END"));
         }
-        n::RPL_WELCOME => welcome(st, msg, &mut out),
-        n::RPL_ISUPPORT => {
-            if msg.params.iter().any(|p| p == "MONITOR" || p.starts_with("MONITOR=")) {
-                st.monitor = true;
-            }
-        }
+        n::RPL_WELCOME => register::welcome(st, msg, &mut out),
+        n::RPL_ISUPPORT => st.monitor |= msg.params.iter().any(|p| p == "MONITOR" || p.starts_with("MONITOR=")),
         n::ERR_NICKNAMEINUSE if st.phase == Phase::Registering => {
             st.nick.push('_');
             out.push(Message::new("NICK").with_param(st.nick.clone()));
@@ -443,8 +426,8 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
                 st.bell = true;
             }
         }
-        "BATCH" => batch(st, msg, &mut out),
-        "PRIVMSG" | "NOTICE" => message(st, msg, &from, &mut out),
+        "BATCH" => messages::batch(st, msg),
+        "PRIVMSG" | "NOTICE" => messages::message(st, msg, &from, &mut out),
         "JOIN" => {
             let at = st.open(p(0));
             let conv = &mut st.convs[at];
@@ -573,203 +556,6 @@ fn numeric(st: &mut State, msg: &Message) {
     if error {
         st.convs[0].lines.last_mut().unwrap().kind = LineKind::Error;
     }
-}
-
-fn cap(st: &mut State, msg: &Message, out: &mut Vec<Message>) {
-    let sub = msg.param(1).unwrap_or("");
-    let last = msg.params.last().cloned().unwrap_or_default();
-    match sub {
-        "LS" => {
-            st.cap_ls.push(last);
-            if msg.param(2) == Some("*") {
-                return; // more lines follow
-            }
-            for item in std::mem::take(&mut st.cap_ls).iter().flat_map(|l| l.split(' ')) {
-                let (name, value) = item.split_once('=').unwrap_or((item, ""));
-                if !name.is_empty() {
-                    st.offered.insert(name.to_string(), value.to_string());
-                }
-            }
-            let mut want: Vec<&str> = WANTED_CAPS.iter().copied().filter(|c| st.offered.contains_key(*c)).collect();
-            let sasl = st.password.is_some() && st.offered.contains_key("sasl");
-            if sasl {
-                want.push("sasl");
-            } else if let Some(pass) = &st.password {
-                // No SASL: the account and password as the server password.
-                out.push(Message::new("PASS").with_param(format!("{}:{pass}", st.account)));
-            }
-            if want.is_empty() {
-                out.push(Message::new("CAP").with_param("END"));
-            } else {
-                out.push(Message::new("CAP").with_params(["REQ".to_string(), want.join(" ")]));
-            }
-        }
-        "ACK" => {
-            for c in last.split(' ').filter(|c| !c.is_empty()) {
-                match c.strip_prefix('-') {
-                    Some(off) => st.caps.remove(off),
-                    None => st.caps.insert(c.to_string()),
-                };
-            }
-            if st.phase == Phase::Registering {
-                if st.caps.contains("sasl") && st.password.is_some() {
-                    out.push(Message::new("AUTHENTICATE").with_param("PLAIN"));
-                } else {
-                    out.push(Message::new("CAP").with_param("END"));
-                }
-            }
-        }
-        "NAK" if st.phase == Phase::Registering => out.push(Message::new("CAP").with_param("END")),
-        _ => {}
-    }
-}
-
-/// 001: registration is done. Look who is online; after a reconnect, rejoin
-/// the rooms and fill the gap from history.
-fn welcome(st: &mut State, msg: &Message, out: &mut Vec<Message>) {
-    if let Some(me) = msg.param(0) {
-        st.nick = me.to_string();
-    }
-    st.phase = Phase::Online;
-    st.info(0, format!("Logged in as {}. Type a person's number to chat, /help for commands.", st.nick));
-    st.who = Some(Vec::new());
-    out.push(Message::new("WHO").with_param("*"));
-    let privates: Vec<String> = st.convs.iter().filter(|c| c.kind == Kind::Private).map(|c| c.name.clone()).collect();
-    if st.monitor && !privates.is_empty() {
-        out.push(Message::new("MONITOR").with_params(["+".to_string(), privates.join(",")]));
-    }
-    if !st.reconnecting {
-        return;
-    }
-    for conv in st.convs.iter().filter(|c| c.kind == Kind::Room && !c.left) {
-        out.push(Message::new("JOIN").with_param(conv.name.clone()));
-    }
-    if let (true, Some(since)) = (st.caps.contains("draft/chathistory"), st.last_seen.clone()) {
-        for conv in st.convs.iter().filter(|c| c.kind != Kind::Home && !c.left) {
-            out.push(Message::new("CHATHISTORY").with_params([
-                "AFTER".to_string(),
-                conv.name.clone(),
-                format!("timestamp={since}"),
-                "100".to_string(),
-            ]));
-        }
-    }
-}
-
-fn batch(st: &mut State, msg: &Message, _out: &mut [Message]) {
-    let reference = msg.param(0).unwrap_or("");
-    if let Some(id) = reference.strip_prefix('+') {
-        let kind = msg.param(1).unwrap_or("").to_string();
-        let target = msg.param(2).unwrap_or("").to_string();
-        st.batches.insert(id.to_string(), Batch { kind, target, count: 0 });
-    } else if let Some(id) = reference.strip_prefix('-')
-        && let Some(b) = st.batches.remove(id)
-        && b.kind == "chathistory"
-        && let Some(at) = st.find(&b.target)
-    {
-        let conv = &mut st.convs[at];
-        conv.fetching = false;
-        if b.count == 0 {
-            conv.history_done = true;
-        }
-        // History with the partner means the request was accepted.
-        conv.waiting = conv.waiting && b.count == 0;
-    }
-}
-
-/// Whether a line counts as unread.
-fn counts(l: &Line) -> bool {
-    matches!(l.kind, LineKind::Message | LineKind::Action | LineKind::Notice)
-}
-
-fn event(st: &mut State, at: usize, msg: &Message, text: String) {
-    let line = Line {
-        time: msg.tag("time").map_or_else(|| st.now.clone(), str::to_string),
-        from: String::new(),
-        text,
-        kind: LineKind::Event,
-        msgid: msg.tag("msgid").map(str::to_string),
-        mention: false,
-    };
-    st.convs[at].insert(line);
-}
-
-fn message(st: &mut State, msg: &Message, from: &str, out: &mut Vec<Message>) {
-    let target = msg.param(0).unwrap_or("");
-    let mut text = msg.param(1).unwrap_or("").to_string();
-    let server_notice = !msg.source.as_deref().unwrap_or("").contains('!');
-    let history = msg.tag("batch").is_some_and(|b| st.batches.get(b).is_some_and(|b| b.kind == "chathistory"));
-    let mine = st.is_me(from) && !server_notice;
-    // Before registration a notice is about the connection: the home buffer.
-    let at = if st.phase != Phase::Online && server_notice {
-        0
-    } else if server_notice {
-        st.current
-    } else if is_channel(target) {
-        st.open(target)
-    } else if mine {
-        st.open(target)
-    } else if msg.command == "NOTICE" && st.find(from).is_none() {
-        st.current
-    } else {
-        st.open(from)
-    };
-    if let Some(b) = msg.tag("batch").and_then(|b| st.batches.get_mut(b)) {
-        b.count += 1;
-        if b.kind == "soju.im/search" {
-            // A search hit: shown where the search was typed, not filed as new.
-            let time = msg.tag("time").unwrap_or("");
-            let hit = format!("{} {} {target} <{from}> {text}", crate::time::day(time), crate::time::hhmm(time));
-            st.info(st.current, hit);
-            return;
-        }
-    }
-    let mut kind = if msg.command == "NOTICE" { LineKind::Notice } else { LineKind::Message };
-    if let Some(action) = text.strip_prefix("\u{1}ACTION ") {
-        text = action.trim_end_matches('\u{1}').to_string();
-        kind = LineKind::Action;
-    } else if text.starts_with('\u{1}') {
-        return; // other CTCP
-    }
-    let mention = !mine && !server_notice && mentions(&text, &st.nick);
-    let line = Line {
-        time: msg.tag("time").map_or_else(|| st.now.clone(), str::to_string),
-        from: if server_notice { String::new() } else { from.to_string() },
-        text,
-        kind,
-        msgid: msg.tag("msgid").map(str::to_string),
-        mention,
-    };
-    let newer_than_marker = st.convs[at].read_marker.as_deref().is_none_or(|m| line.time.as_str() > m);
-    if !st.convs[at].insert(line) {
-        return;
-    }
-    let conv = &mut st.convs[at];
-    if !mine && !server_notice {
-        conv.waiting = false; // they wrote: the request was accepted
-        conv.left = false;
-    }
-    if mine || (history && !newer_than_marker) {
-        return;
-    }
-    let private = conv.kind == Kind::Private;
-    if at == st.current && conv.scroll == 0 {
-        if !history {
-            out.extend(st.mark_read(at));
-        }
-    } else if !server_notice {
-        conv.unread += 1;
-        conv.mentioned |= mention || private;
-    }
-    if !history && (mention || (private && at != st.current)) {
-        st.bell = true;
-    }
-}
-
-/// Whether `text` names `nick` as a word.
-pub fn mentions(text: &str, nick: &str) -> bool {
-    let nick = casefold(nick);
-    casefold(text).split(|c: char| !(c.is_alphanumeric() || "-_[]{}\\|^`".contains(c))).any(|w| w == nick)
 }
 
 /// CHATHISTORY BEFORE for conversation `at` (PgUp at the top of the scrollback).
