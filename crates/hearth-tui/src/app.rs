@@ -11,7 +11,7 @@ use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::command::{command, quit};
+use crate::command::{command, quit, show};
 use crate::net::{self, Conn, Event, Target};
 use crate::settings::{self, Settings, SettingsError};
 use crate::state::{self, Kind, Phase, State, apply};
@@ -210,9 +210,9 @@ pub fn key(st: &mut State, k: KeyEvent, size: Rect) -> Vec<Message> {
     match k.code {
         KeyCode::Char('c') if ctrl => return quit(st, ""),
         KeyCode::Char('d') if ctrl && st.input.text.is_empty() => return quit(st, ""),
-        KeyCode::Char('n') if ctrl => return st.select((st.current + 1) % st.convs.len()),
-        KeyCode::Char('p') if ctrl => return st.select((st.current + st.convs.len() - 1) % st.convs.len()),
-        KeyCode::Char(c @ '1'..='9') if alt => return st.select(c as usize - '1' as usize),
+        KeyCode::Char('n') if ctrl => return show(st, (st.current + 1) % st.convs.len()),
+        KeyCode::Char('p') if ctrl => return show(st, (st.current + st.convs.len() - 1) % st.convs.len()),
+        KeyCode::Char(c @ '1'..='9') if alt => return show(st, c as usize - '1' as usize),
         KeyCode::Char('u') if ctrl => st.input.clear(),
         KeyCode::Char('w') if ctrl => st.input.delete_word(),
         KeyCode::Char('a') if ctrl => st.input.home(),

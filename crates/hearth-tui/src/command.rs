@@ -127,11 +127,18 @@ fn open_person(st: &mut State, n: usize) -> Vec<Message> {
 pub fn open_chat(st: &mut State, nick: &str) -> Vec<Message> {
     let fresh = st.find(nick).is_none();
     let at = st.open(nick);
+    let mut out = Vec::new();
+    if fresh && st.monitor && st.convs[at].kind == Kind::Private {
+        out.push(Message::new("MONITOR").with_params(["+", nick]));
+    }
+    out.extend(show(st, at));
+    out
+}
+
+/// Shows conversation `at`, loading its latest history the first time.
+pub fn show(st: &mut State, at: usize) -> Vec<Message> {
     let mut out = st.select(at);
-    if fresh {
-        if st.monitor && st.convs[at].kind == Kind::Private {
-            out.push(Message::new("MONITOR").with_params(["+", nick]));
-        }
+    if st.convs.get(at).is_some_and(|c| c.newest_time().is_none()) {
         out.extend(fetch_older(st, at));
     }
     out

@@ -50,7 +50,21 @@ pub(crate) fn message(st: &mut State, msg: &Message, from: &str, out: &mut Vec<M
     let history = msg.tag("batch").is_some_and(|b| st.batches.get(b).is_some_and(|b| b.kind == "chathistory"));
     let mine = st.is_me(from) && !server_notice;
     // Before registration a notice is about the connection: the home buffer.
-    let at = if st.phase != Phase::Online && server_notice {
+    // A server notice about a pending request ("bob accepted / declined…") goes to
+    // that chat and ends the wait.
+    let answered = server_notice
+        .then(|| {
+            let folded = casefold(&text);
+            let answer = folded.contains("accept") || folded.contains("declin");
+            st.convs.iter().position(|c| c.waiting && answer && crate::state::mentions(&text, &c.name))
+        })
+        .flatten();
+    if let Some(at) = answered {
+        st.convs[at].waiting = false;
+    }
+    let at = if let Some(at) = answered {
+        at
+    } else if st.phase != Phase::Online && server_notice {
         0
     } else if server_notice {
         st.current

@@ -87,6 +87,15 @@ pub(crate) fn welcome(st: &mut State, msg: &Message, out: &mut Vec<Message>) {
         out.push(Message::new("MONITOR").with_params(["+".to_string(), privates.join(",")]));
     }
     if !st.reconnecting {
+        // The private conversations of the past, for the sidebar.
+        if st.caps.contains("draft/chathistory") {
+            out.push(Message::new("CHATHISTORY").with_params([
+                "TARGETS".to_string(),
+                "timestamp=1970-01-01T00:00:00.000Z".to_string(),
+                format!("timestamp={}", st.now),
+                "50".to_string(),
+            ]));
+        }
         return;
     }
     for conv in st.convs.iter().filter(|c| c.kind == Kind::Room && !c.left) {

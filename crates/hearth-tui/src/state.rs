@@ -497,6 +497,10 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
             st.convs[at].topic = p(1).to_string();
             event(st, at, msg, format!("{from} set the topic: {}", p(1)));
         }
+        // CHATHISTORY TARGETS <nick | channel> <time>: a past private conversation.
+        "CHATHISTORY" if p(0) == "TARGETS" && !is_channel(p(1)) && !p(1).is_empty() => {
+            st.open(p(1));
+        }
         "MARKREAD" => {
             if let Some(at) = st.find(p(0))
                 && let Some(ts) = p(1).strip_prefix("timestamp=")

@@ -20,9 +20,27 @@ fn registration_asks_for_offered_caps_then_logs_in_with_sasl_plain() {
     assert_eq!(out, ["AUTHENTICATE YWxpY2UAYWxpY2UAcHc="]);
     let out = feed(&mut st, &[":srv 900 alice alice!a@h alice :You are now logged in", ":srv 903 alice :SASL ok"]);
     assert_eq!(out, ["CAP END"]);
+    st.now = "2026-11-29T10:00:00.000Z".into();
     let out = feed(&mut st, &[":srv 001 alice :Welcome"]);
     assert_eq!(st.phase, Phase::Online);
-    assert_eq!(out, ["WHO *"]);
+    assert_eq!(
+        out,
+        ["WHO *", "CHATHISTORY TARGETS timestamp=1970-01-01T00:00:00.000Z timestamp=2026-11-29T10:00:00.000Z 50"]
+    );
+    // Past private conversations appear in the sidebar; their history loads when shown.
+    feed(
+        &mut st,
+        &[
+            ":srv BATCH +t draft/chathistory-targets",
+            "@batch=t :srv CHATHISTORY TARGETS carol 2026-11-20T10:00:00.000Z",
+            "@batch=t :srv CHATHISTORY TARGETS #general 2026-11-21T10:00:00.000Z",
+            ":srv BATCH -t",
+        ],
+    );
+    let carol = st.find("carol").unwrap();
+    assert_eq!(st.convs[carol].kind, Kind::Private);
+    assert!(st.find("#general").is_none());
+    assert_eq!(sent(hearth_tui::command::show(&mut st, carol)), ["CHATHISTORY LATEST carol * 50"]);
 }
 
 #[test]
@@ -89,6 +107,18 @@ fn chat_request_sent_shows_waiting_until_the_partner_writes() {
     assert!(st.convs[at].waiting);
     feed(&mut st, &["@time=2026-11-29T10:01:00.000Z :bob!b@h PRIVMSG alice :hi alice!"]);
     assert!(!st.convs[at].waiting);
+}
+
+#[test]
+fn a_server_notice_that_bob_answered_ends_waiting_in_his_chat() {
+    let mut st = online();
+    command(&mut st, "1");
+    feed(&mut st, &[":srv 717 alice bob :has been informed that you messaged them."]);
+    st.select(0);
+    feed(&mut st, &[":srv NOTICE alice :bob accepted your chat request."]);
+    let at = st.find("bob").unwrap();
+    assert!(!st.convs[at].waiting);
+    assert_eq!(st.convs[at].lines.last().unwrap().text, "bob accepted your chat request.");
 }
 
 #[test]
