@@ -72,11 +72,20 @@ async fn user_add(config: &Path, name: &str, password: &str) {
     assert!(child.wait().await.unwrap().success(), "user add {name}");
 }
 
-#[tokio::test]
-async fn hearth_chat_in_tmux_talks_to_a_plain_client() {
+/// A running `hearth serve` with accounts alice and bob, bob logged in from a plain TCP
+/// client and in #family, and `hearth chat` logged in as alice in a tmux pane.
+struct Chat {
+    dir: tempfile::TempDir,
+    _server: tokio::process::Child,
+    bob: Client,
+    tmux: Tmux,
+}
+
+/// `None` (after printing why) when tmux is missing.
+async fn start_chat() -> Option<Chat> {
     if std::process::Command::new("tmux").arg("-V").output().is_err() {
         println!("skipped: tmux is not installed (apt-get install tmux)");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hearth.toml");
@@ -91,7 +100,7 @@ async fn hearth_chat_in_tmux_talks_to_a_plain_client() {
     .unwrap();
     user_add(&config, "alice", "alice-password").await;
     user_add(&config, "bob", "bob-password").await;
-    let (_server, addr) = serve_binary(&config).await;
+    let (server, addr) = serve_binary(&config).await;
 
     // bob: a plain TCP client, online first so alice's list numbers him 1.
     let mut bob = Client::login(addr, "bob", "bob", "bob-password", &[]).await;
@@ -100,7 +109,10 @@ async fn hearth_chat_in_tmux_talks_to_a_plain_client() {
 
     let pw = dir.path().join("alice.pw");
     std::fs::write(&pw, "alice-password\n").unwrap();
-    let tmux = Tmux { socket: format!("hearth-e2e-{}", std::process::id()) };
+    // The pid and a counter keep tests running in parallel on tmux servers of their own.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmux = Tmux { socket: format!("hearth-e2e-{}-{n}", std::process::id()) };
     // A clean environment: no settings file from the real home, no server config.
     let cmd = format!(
         "env -u HEARTH_CONFIG XDG_CONFIG_HOME={} TERM=xterm {BIN} chat --server {addr} --user alice --password-file {}",
@@ -111,11 +123,23 @@ async fn hearth_chat_in_tmux_talks_to_a_plain_client() {
     assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
     tmux.wait_for("Logged in as alice").await;
     tmux.wait_for("1 bob").await; // numbered in the online list
+    Some(Chat { dir, _server: server, bob, tmux })
+}
+
+/// alice joins #family from the terminal; bob sees her arrive.
+async fn join_family(c: &mut Chat) {
+    c.tmux.line("/join #family");
+    c.tmux.wait_for("#family").await;
+    c.bob.expect(|m| m.command == "JOIN" && m.source.as_deref().unwrap_or("").starts_with("alice!")).await;
+}
+
+#[tokio::test]
+async fn hearth_chat_in_tmux_talks_to_a_plain_client() {
+    let Some(mut c) = start_chat().await else { return };
 
     // A room: what alice types reaches bob, and bob's reply shows on her screen.
-    tmux.line("/join #family");
-    tmux.wait_for("#family").await;
-    bob.expect(|m| m.command == "JOIN" && m.source.as_deref().unwrap_or("").starts_with("alice!")).await;
+    join_family(&mut c).await;
+    let (tmux, bob) = (&c.tmux, &mut c.bob);
     tmux.line("hello from the terminal");
     let m = bob.expect(|m| m.command == "PRIVMSG").await;
     assert_eq!(m.params, ["#family", "hello from the terminal"]);
@@ -136,4 +160,30 @@ async fn hearth_chat_in_tmux_talks_to_a_plain_client() {
     tmux.keys(&["C-c"]);
     let m = bob.expect(|m| m.command == "QUIT").await;
     assert!(m.source.unwrap().starts_with("alice!"), "the QUIT is alice's");
+}
+
+#[tokio::test]
+async fn hearth_chat_reconnects_after_a_drop_and_fills_the_gap() {
+    let Some(mut c) = start_chat().await else { return };
+    join_family(&mut c).await;
+    // The server drops alice (an admin kick); bob writes while she is away.
+    let config = c.dir.path().join("hearth.toml");
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["admin", "kick", "alice", "testing", "reconnects"])
+        .env_remove("HEARTH_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "admin kick: {}", String::from_utf8_lossy(&out.stderr));
+    c.bob.expect(|m| m.command == "QUIT" && m.source.as_deref().unwrap_or("").starts_with("alice!")).await;
+    c.bob.send("PRIVMSG #family :said while you were away").await;
+    c.tmux.wait_for("reconnecting in").await;
+    // Back (after 1 s), in #family again, with what was said in between.
+    c.bob.expect(|m| m.command == "JOIN" && m.source.as_deref().unwrap_or("").starts_with("alice!")).await;
+    c.tmux.wait_for("said while you were away").await;
+    c.tmux.line("back again");
+    let m = c.bob.expect(|m| m.command == "PRIVMSG").await;
+    assert_eq!(m.params, ["#family", "back again"]);
 }
