@@ -7,4 +7,5 @@ mod fixtures;
 
 mod keys;
 mod state;
+mod tls;
 mod view;
