@@ -152,6 +152,9 @@ async fn event_loop(
                         return Ok(());
                     }
                     next_try = Some(retry(&mut st, &mut attempt, &reason));
+                    if st.login_failed {
+                        next_try = None;
+                    }
                 }
             },
             Some(ev) = keys.next() => {

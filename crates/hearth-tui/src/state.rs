@@ -30,6 +30,9 @@ pub const WANTED_CAPS: &[&str] = &[
     "soju.im/search",
 ];
 
+/// How many past private conversations load their history at login.
+pub const TARGETS_PRELOAD: usize = 10;
+
 /// How many lines one CHATHISTORY request asks for.
 pub const HISTORY_PAGE: usize = 50;
 
@@ -186,6 +189,8 @@ pub struct State {
     pub last_seen: Option<String>,
     /// Connected once already: the next welcome fills the gap from history.
     pub reconnecting: bool,
+    /// The server refused the password: the app does not reconnect.
+    pub login_failed: bool,
     pub(crate) batches: HashMap<String, Batch>,
     pub(crate) who: Option<Vec<String>>,
     pub(crate) cap_ls: Vec<String>,
@@ -214,6 +219,7 @@ impl State {
             quitting: false,
             last_seen: None,
             reconnecting: false,
+            login_failed: false,
             batches: HashMap::new(),
             who: None,
             cap_ls: Vec::new(),
@@ -331,7 +337,11 @@ impl State {
             self.reconnecting = true;
         }
         self.phase = Phase::Disconnected { reason: reason.to_string(), retry_in };
-        let text = format!("Disconnected ({reason}); reconnecting in {retry_in} s…");
+        let text = if self.login_failed {
+            format!("Disconnected ({reason}). Not reconnecting: check the account and password. Ctrl-C leaves.")
+        } else {
+            format!("Disconnected ({reason}); reconnecting in {retry_in} s…")
+        };
         self.info(self.current, text);
     }
 }
@@ -360,9 +370,14 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
         "CAP" => register::cap(st, msg, &mut out),
         "AUTHENTICATE" if p(0) == "+" => out.extend(register::sasl_plain(st)),
         n::RPL_SASLSUCCESS => out.push(Message::new("CAP").with_param("END")),
-        n::ERR_SASLFAIL | n::ERR_SASLTOOLONG | n::ERR_SASLABORTED => {
-            st.info(0, format!("Login failed: {}", msg.params.last().map_or("", String::as_str)));
-            out.push(Message::new("CAP").with_param("END"));
+        n::ERR_SASLFAIL | n::ERR_SASLTOOLONG | n::ERR_SASLABORTED | n::ERR_PASSWDMISMATCH => {
+            // Trying again with the same password would fail the same way.
+            st.login_failed = true;
+            let at = st.current;
+            st.info(at, format!("Login failed: {}", msg.params.last().map_or("", String::as_str)));
+            if msg.command != n::ERR_PASSWDMISMATCH {
+                out.push(Message::new("CAP").with_param("END"));
+            }
         }
         n::RPL_WELCOME => register::welcome(st, msg, &mut out),
         n::RPL_ISUPPORT => st.monitor |= msg.params.iter().any(|p| p == "MONITOR" || p.starts_with("MONITOR=")),
@@ -499,7 +514,16 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
         }
         // CHATHISTORY TARGETS <nick | channel> <time>: a past private conversation.
         "CHATHISTORY" if p(0) == "TARGETS" && !is_channel(p(1)) && !p(1).is_empty() => {
-            st.open(p(1));
+            let fresh = st.find(p(1)).is_none();
+            let at = st.open(p(1));
+            // The most recent few load now (marker first) so their unread counts show.
+            let loaded = st.convs.iter().filter(|c| c.kind == Kind::Private && c.fetching).count();
+            if fresh && loaded < TARGETS_PRELOAD {
+                if st.caps.contains("draft/read-marker") {
+                    out.push(Message::new("MARKREAD").with_param(p(1)));
+                }
+                out.extend(fetch_older(st, at));
+            }
         }
         "MARKREAD" => {
             if let Some(at) = st.find(p(0))

@@ -143,6 +143,7 @@ fn title(st: &State) -> String {
         Phase::Connecting => format!("connecting to {}…", st.server),
         Phase::Registering => format!("logging in to {}…", st.server),
         Phase::Online => format!("{} @ {}", st.nick, st.server),
+        Phase::Disconnected { .. } if st.login_failed => "login failed — not reconnecting".to_string(),
         Phase::Disconnected { retry_in, .. } => format!("disconnected — retrying in {retry_in} s"),
     };
     format!(" Hearth · {status}")

@@ -27,8 +27,8 @@ fn registration_asks_for_offered_caps_then_logs_in_with_sasl_plain() {
         out,
         ["WHO *", "CHATHISTORY TARGETS timestamp=1970-01-01T00:00:00.000Z timestamp=2026-11-29T10:00:00.000Z 50"]
     );
-    // Past private conversations appear in the sidebar; their history loads when shown.
-    feed(
+    // Past private conversations appear in the sidebar, the latest few with their history.
+    let out = feed(
         &mut st,
         &[
             ":srv BATCH +t draft/chathistory-targets",
@@ -40,7 +40,8 @@ fn registration_asks_for_offered_caps_then_logs_in_with_sasl_plain() {
     let carol = st.find("carol").unwrap();
     assert_eq!(st.convs[carol].kind, Kind::Private);
     assert!(st.find("#general").is_none());
-    assert_eq!(sent(hearth_tui::command::show(&mut st, carol)), ["CHATHISTORY LATEST carol * 50"]);
+    assert_eq!(out, ["CHATHISTORY LATEST carol * 50"]);
+    assert!(sent(hearth_tui::command::show(&mut st, carol)).is_empty(), "already on its way");
 }
 
 #[test]
@@ -310,4 +311,37 @@ fn search_results_are_listed_where_the_search_was_typed() {
         st.current().lines.last().unwrap().text,
         "2026-11-28 21:15 #general <bob> Who is bringing the cake on Sunday?"
     );
+}
+
+#[test]
+fn a_refused_password_stops_reconnecting() {
+    let mut st = State::new("srv", "alice", Some("wrong".into()));
+    st.on_connected();
+    feed(&mut st, &[":srv CAP * LS :sasl", ":srv CAP * ACK :sasl", "AUTHENTICATE +"]);
+    assert_eq!(feed(&mut st, &[":srv 904 alice :SASL authentication failed"]), ["CAP END"]);
+    assert!(st.login_failed);
+    st.on_disconnected("connection closed", 1);
+    assert!(st.current().lines.last().unwrap().text.contains("Not reconnecting"));
+}
+
+#[test]
+fn unread_counts_of_past_chats_follow_their_read_markers() {
+    let mut st = online();
+    st.select(0);
+    let out = feed(&mut st, &[":srv CHATHISTORY TARGETS bob 2026-11-29T09:00:00.000Z"]);
+    assert_eq!(out, ["MARKREAD bob", "CHATHISTORY LATEST bob * 50"]);
+    feed(
+        &mut st,
+        &[
+            ":srv MARKREAD bob timestamp=2026-11-29T08:00:00.000Z",
+            ":srv BATCH +b chathistory bob",
+            "@batch=b;time=2026-11-29T07:00:00.000Z;msgid=o1 :bob!b@h PRIVMSG alice :old news",
+            "@batch=b;time=2026-11-29T08:30:00.000Z;msgid=o2 :bob!b@h PRIVMSG alice :new one",
+            "@batch=b;time=2026-11-29T09:00:00.000Z;msgid=o3 :bob!b@h PRIVMSG alice :and another",
+            ":srv BATCH -b",
+        ],
+    );
+    let bob = st.find("bob").unwrap();
+    assert_eq!(st.convs[bob].unread, 2);
+    assert!(!st.bell, "history does not ring");
 }
