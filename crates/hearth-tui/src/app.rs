@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use futures::StreamExt;
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use hearth_proto::Message;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
@@ -109,6 +108,14 @@ fn password(s: &Settings, user: &str) -> Result<Option<String>, AppError> {
     Ok((!typed.is_empty()).then_some(typed))
 }
 
+/// What woke the event loop.
+enum Wake {
+    Connect,
+    Net(Event),
+    Term(std::io::Result<TermEvent>),
+    Tick,
+}
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     mut st: State,
@@ -119,74 +126,86 @@ async fn event_loop(
     let mut conn: Option<Conn> = None;
     let mut attempt = 0u32;
     let mut next_try = Some(Instant::now());
-    let mut keys = EventStream::new();
+    let mut keys = terminal_events();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut ticks = 0u64;
     st.now = crate::time::now();
     loop {
-        let mut out = Vec::new();
         let retry_at = next_try.unwrap_or_else(Instant::now);
-        tokio::select! {
-            _ = tokio::time::sleep_until(retry_at), if next_try.is_some() && conn.is_none() => {
-                next_try = None;
-                st.phase = Phase::Connecting;
-                terminal.draw(|f| view::draw(f, &st, colors))?;
-                match tokio::time::timeout(Duration::from_secs(15), net::connect(&target, etx.clone())).await {
-                    Ok(Ok(c)) => {
-                        attempt = 0;
-                        conn = Some(c);
-                        out = st.on_connected();
+        let wake = tokio::select! {
+            _ = tokio::time::sleep_until(retry_at), if next_try.is_some() && conn.is_none() => Wake::Connect,
+            Some(ev) = erx.recv() => Wake::Net(ev),
+            Some(ev) = keys.recv() => Wake::Term(ev),
+            _ = tick.tick() => Wake::Tick,
+        };
+        // Handle everything already waiting (a paste, a history batch) before one redraw.
+        let mut pending = Some(wake);
+        let mut handled = 0;
+        while let Some(wake) = pending.take() {
+            st.now = crate::time::now();
+            let out = match wake {
+                Wake::Connect => {
+                    next_try = None;
+                    st.phase = Phase::Connecting;
+                    terminal.draw(|f| view::draw(f, &st, colors))?;
+                    match tokio::time::timeout(Duration::from_secs(15), net::connect(&target, etx.clone())).await {
+                        Ok(Ok(c)) => {
+                            attempt = 0;
+                            conn = Some(c);
+                            st.on_connected()
+                        }
+                        Ok(Err(e)) => {
+                            next_try = Some(retry(&mut st, &mut attempt, &e.to_string()));
+                            Vec::new()
+                        }
+                        Err(_) => {
+                            next_try = Some(retry(&mut st, &mut attempt, "timed out"));
+                            Vec::new()
+                        }
                     }
-                    Ok(Err(e)) => next_try = Some(retry(&mut st, &mut attempt, &e.to_string())),
-                    Err(_) => next_try = Some(retry(&mut st, &mut attempt, "timed out")),
                 }
-            }
-            Some(ev) = erx.recv() => match ev {
-                Event::Line(m) => {
-                    st.now = crate::time::now();
-                    out = apply(&mut st, &m);
-                }
-                Event::Closed(reason) => {
+                Wake::Net(Event::Line(m)) => apply(&mut st, &m),
+                Wake::Net(Event::Closed(reason)) => {
                     conn = None;
                     if st.quitting {
                         return Ok(());
                     }
-                    next_try = Some(retry(&mut st, &mut attempt, &reason));
-                    if st.login_failed {
-                        next_try = None;
-                    }
+                    let at = retry(&mut st, &mut attempt, &reason);
+                    next_try = (!st.login_failed).then_some(at);
+                    Vec::new()
                 }
-            },
-            Some(ev) = keys.next() => {
-                st.now = crate::time::now();
-                match ev? {
+                Wake::Term(ev) => match ev? {
                     TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
                         let size = terminal.size()?;
-                        out = key(&mut st, k, Rect::new(0, 0, size.width, size.height));
+                        key(&mut st, k, Rect::new(0, 0, size.width, size.height))
                     }
-                    _ => {} // resizes just redraw
+                    _ => Vec::new(), // resizes just redraw
+                },
+                Wake::Tick => {
+                    ticks += 1;
+                    if let (Phase::Disconnected { retry_in, .. }, Some(at)) = (&mut st.phase, next_try) {
+                        *retry_in = at.saturating_duration_since(Instant::now()).as_secs();
+                    }
+                    // Nobody announces arrivals: look again every minute.
+                    if ticks.is_multiple_of(60) { state::refresh_online(&mut st) } else { Vec::new() }
                 }
+            };
+            if let Some(c) = &conn {
+                out.into_iter().for_each(|m| c.send(m));
             }
-            _ = tick.tick() => {
-                ticks += 1;
-                st.now = crate::time::now();
-                if let (Phase::Disconnected { retry_in, .. }, Some(at)) = (&mut st.phase, next_try) {
-                    *retry_in = at.saturating_duration_since(Instant::now()).as_secs();
+            if st.quitting {
+                if let Some(c) = conn.take() {
+                    c.close(Duration::from_secs(2)).await;
                 }
-                // Nobody announces arrivals: look again every minute.
-                if ticks.is_multiple_of(60) {
-                    out = state::refresh_online(&mut st);
-                }
+                return Ok(());
             }
-        }
-        if let Some(c) = &conn {
-            out.into_iter().for_each(|m| c.send(m));
-        }
-        if st.quitting {
-            if let Some(c) = conn.take() {
-                c.close(Duration::from_secs(2)).await;
+            handled += 1;
+            if handled < 1000 {
+                pending = match erx.try_recv() {
+                    Ok(ev) => Some(Wake::Net(ev)),
+                    Err(_) => keys.try_recv().ok().map(Wake::Term),
+                };
             }
-            return Ok(());
         }
         if std::mem::take(&mut st.bell) {
             use std::io::Write;
@@ -195,6 +214,23 @@ async fn event_loop(
         }
         terminal.draw(|f| view::draw(f, &st, colors))?;
     }
+}
+
+/// Terminal events from a thread of their own that blocks in `crossterm::event::read`.
+/// (crossterm's async `EventStream` stalled here under a fast paste: its waker thread
+/// holds the reader lock while the runtime's only thread waits for it.)
+fn terminal_events() -> mpsc::UnboundedReceiver<std::io::Result<TermEvent>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        loop {
+            let ev = crossterm::event::read();
+            let failed = ev.is_err();
+            if tx.send(ev).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 fn retry(st: &mut State, attempt: &mut u32, reason: &str) -> Instant {

@@ -443,6 +443,22 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
         }
         "BATCH" => messages::batch(st, msg),
         "PRIVMSG" | "NOTICE" => messages::message(st, msg, &from, &mut out),
+        // Replayed events (draft/event-playback inside a history batch) are shown,
+        // but describe the past: they change no membership.
+        "JOIN" | "PART" | "KICK" | "QUIT" | "NICK" if msg.tag("batch").is_some_and(|b| st.batches.contains_key(b)) => {
+            if let Some(b) = msg.tag("batch").and_then(|b| st.batches.get(b))
+                && let Some(at) = st.find(&b.target.clone())
+            {
+                let what = match msg.command.as_str() {
+                    "JOIN" => "joined".to_string(),
+                    "PART" => "left".to_string(),
+                    "KICK" => format!("removed {}", p(1)),
+                    "QUIT" => "quit".to_string(),
+                    _ => format!("is now known as {}", p(0)),
+                };
+                event(st, at, msg, format!("{from} {what}"));
+            }
+        }
         "JOIN" => {
             let at = st.open(p(0));
             let conv = &mut st.convs[at];

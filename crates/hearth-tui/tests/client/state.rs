@@ -345,3 +345,21 @@ fn unread_counts_of_past_chats_follow_their_read_markers() {
     assert_eq!(st.convs[bob].unread, 2);
     assert!(!st.bell, "history does not ring");
 }
+
+#[test]
+fn replayed_joins_and_quits_change_no_membership() {
+    let mut st = in_room();
+    let members = st.current().members.clone();
+    feed(
+        &mut st,
+        &[
+            ":srv BATCH +r chathistory #general",
+            "@batch=r;time=2026-11-27T10:00:00.000Z;msgid=j1 :alice!a@h JOIN #general",
+            "@batch=r;time=2026-11-27T10:01:00.000Z;msgid=j2 :bob!b@h QUIT :gone",
+            ":srv BATCH -r",
+        ],
+    );
+    assert_eq!(st.current().members, members);
+    assert!(st.online.contains(&"bob".to_string()));
+    assert!(st.current().lines.iter().any(|l| l.text == "bob quit"));
+}
