@@ -11,13 +11,21 @@ use crate::state::{Kind, Line, LineKind, Phase, State, fetch_older, is_channel, 
 /// The `/help` text, one line each.
 pub const HELP: &[&str] = &[
     "Commands:",
-    "  NUMBER (in this list) or /NUMBER   chat with that person of the online list",
-    "  /msg NICK [TEXT]    private chat      /join #ROOM   /part [REASON]",
-    "  /topic [TEXT]       /me ACTION        /search TEXT  /nick NEW",
-    "  /accept [NICK]      /decline [NICK]   /close        /quote RAW LINE",
-    "  /list or _LIST_     who is online     /quit or _QUIT_ or Ctrl-C: leave",
-    "Keys: Ctrl-N/Ctrl-P or Alt-1..9 switch conversation, PgUp/PgDn scroll,",
-    "  Tab completes nicks, Up/Down input history, a/d answer a chat request.",
+    "  NUMBER or /NUMBER  chat with person NUMBER",
+    "  /msg NICK [TEXT]   private chat",
+    "  /join #ROOM        /part [REASON]",
+    "  /topic [TEXT]      /me ACTION",
+    "  /search TEXT       /nick NEW",
+    "  /accept [NICK]     /decline [NICK]",
+    "  /close             /quote RAW LINE",
+    "  /list, _LIST_      who is online",
+    "  /quit, _QUIT_      leave (also Ctrl-C)",
+    "Keys:",
+    "  Ctrl-N, Ctrl-P, Alt-1..9  switch conversation",
+    "  PgUp, PgDn, Esc    scroll, back to the end",
+    "  Tab                complete a nick",
+    "  Up, Down           input history",
+    "  a, d               accept, decline a request",
 ];
 
 /// Handles one submitted input line; returns the lines to send.
