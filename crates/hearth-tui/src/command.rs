@@ -178,6 +178,9 @@ fn say(st: &mut State, text: &str, action: bool) -> Vec<Message> {
     }
     let at = st.current;
     st.convs[at].scroll = 0;
+    if st.convs[at].kind == Kind::Private && st.has_cap("echo-message") {
+        st.last_sent = Some((target.clone(), text.to_string()));
+    }
     vec![Message::new("PRIVMSG").with_params([target, body])]
 }
 

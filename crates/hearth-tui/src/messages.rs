@@ -55,7 +55,7 @@ pub(crate) fn message(st: &mut State, msg: &Message, from: &str, out: &mut Vec<M
     let answered = server_notice
         .then(|| {
             let folded = casefold(&text);
-            let answer = folded.contains("accept") || folded.contains("declin");
+            let answer = (folded.contains("accepted") || folded.contains("declined")) && !folded.contains("waiting");
             st.convs.iter().position(|c| c.waiting && answer && crate::state::mentions(&text, &c.name))
         })
         .flatten();

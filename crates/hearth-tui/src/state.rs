@@ -191,6 +191,8 @@ pub struct State {
     pub reconnecting: bool,
     /// The server refused the password: the app does not reconnect.
     pub login_failed: bool,
+    /// The last private message sent (target, text), shown if the server holds it.
+    pub last_sent: Option<(String, String)>,
     pub(crate) batches: HashMap<String, Batch>,
     pub(crate) who: Option<Vec<String>>,
     pub(crate) cap_ls: Vec<String>,
@@ -220,6 +222,7 @@ impl State {
             last_seen: None,
             reconnecting: false,
             login_failed: false,
+            last_sent: None,
             batches: HashMap::new(),
             who: None,
             cap_ls: Vec::new(),
@@ -433,6 +436,12 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
         n::ERR_TARGUMODEG | n::RPL_TARGNOTIFY => {
             let at = st.open(p(1));
             st.convs[at].waiting = true;
+            // The message was held, not delivered (so not echoed either): say so.
+            if let Some((target, text)) = st.last_sent.take()
+                && casefold(&target) == casefold(p(1))
+            {
+                st.info(at, format!("(held until {} accepts) {text}", p(1)));
+            }
         }
         n::RPL_UMODEGMSG => {
             let nick = p(1).to_string();

@@ -106,6 +106,7 @@ fn chat_request_sent_shows_waiting_until_the_partner_writes() {
     );
     let at = st.find("bob").unwrap();
     assert!(st.convs[at].waiting);
+    assert_eq!(st.convs[at].lines.last().unwrap().text, "(held until bob accepts) hi bob");
     feed(&mut st, &["@time=2026-11-29T10:01:00.000Z :bob!b@h PRIVMSG alice :hi alice!"]);
     assert!(!st.convs[at].waiting);
 }
@@ -116,6 +117,8 @@ fn a_server_notice_that_bob_answered_ends_waiting_in_his_chat() {
     command(&mut st, "1");
     feed(&mut st, &[":srv 717 alice bob :has been informed that you messaged them."]);
     st.select(0);
+    feed(&mut st, &[":srv NOTICE alice :Chat request sent to bob; waiting for bob to accept."]);
+    assert!(st.convs[st.find("bob").unwrap()].waiting, "still waiting");
     feed(&mut st, &[":srv NOTICE alice :bob accepted your chat request."]);
     let at = st.find("bob").unwrap();
     assert!(!st.convs[at].waiting);

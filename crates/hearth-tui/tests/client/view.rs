@@ -65,8 +65,15 @@ fn scrolled_back() {
 fn waiting_for_bob_to_accept() {
     let mut st = online();
     command(&mut st, "1");
-    feed(&mut st, &["@time=2026-11-29T10:00:05.000Z;msgid=w1 :alice!a@h PRIVMSG bob :hi bob, got a minute?"]);
-    feed(&mut st, &[":srv 717 alice bob :has been informed that you messaged them."]);
+    command(&mut st, "hi bob, got a minute?");
+    feed(
+        &mut st,
+        &[
+            ":srv 716 alice bob :is in +g mode (server-side ignore.)",
+            ":srv 717 alice bob :has been informed that you messaged them.",
+            ":srv NOTICE alice :Chat request sent to bob; waiting for bob to accept.",
+        ],
+    );
     insta::assert_snapshot!("waiting_for_bob", snap(&st, 80, 24));
 }
 
