@@ -418,11 +418,12 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
                 }
             }
         }
-        n::RPL_TOPIC => {
+        // Only for rooms joined: a NAMES or TOPIC query about another room opens nothing.
+        n::RPL_TOPIC if st.find(p(1)).is_some() => {
             let at = st.open(p(1));
             st.convs[at].topic = p(2).to_string();
         }
-        n::RPL_NAMREPLY => {
+        n::RPL_NAMREPLY if st.find(p(2)).is_some() => {
             let at = st.open(p(2));
             for name in p(3).split(' ').filter(|s| !s.is_empty()) {
                 let nick = name.trim_start_matches(['~', '&', '@', '%', '+']);
@@ -469,6 +470,8 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
             }
         }
         "JOIN" => {
+            // A room joined anew is shown; a rejoin after a reconnect is not.
+            let shown = st.find(p(0)).is_none_or(|at| st.convs[at].left);
             let at = st.open(p(0));
             let conv = &mut st.convs[at];
             if !conv.members.iter().any(|m| casefold(m) == casefold(&from)) {
@@ -477,7 +480,7 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
             if st.is_me(&from) {
                 st.convs[at].left = false;
                 st.convs[at].members.clear();
-                if !st.reconnecting {
+                if shown {
                     out.extend(st.select(at));
                 }
             } else {

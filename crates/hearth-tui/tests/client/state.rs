@@ -366,3 +366,19 @@ fn replayed_joins_and_quits_change_no_membership() {
     assert!(st.online.contains(&"bob".to_string()));
     assert!(st.current().lines.iter().any(|l| l.text == "bob quit"));
 }
+
+#[test]
+fn joining_shows_the_room_but_a_rejoin_after_reconnect_does_not() {
+    let mut st = in_room();
+    command(&mut st, "/msg bob hi");
+    let bob = st.current;
+    st.on_disconnected("reset", 1);
+    st.on_connected();
+    feed(&mut st, &[":srv CAP * LS :", ":srv 001 alice :back", ":alice!a@h JOIN #general"]);
+    assert_eq!(st.current, bob, "the rejoin does not steal the screen");
+    feed(&mut st, &[":alice!a@h JOIN #kitchen"]);
+    assert_eq!(st.current().name, "#kitchen");
+    // NAMES or TOPIC about a room not joined opens nothing.
+    feed(&mut st, &[":srv 353 alice = #elsewhere :x y", ":srv 332 alice #elsewhere :t"]);
+    assert!(st.find("#elsewhere").is_none());
+}
