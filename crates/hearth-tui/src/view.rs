@@ -4,7 +4,7 @@
 //! ┌ title: who, where, connection ─────────────────────────────┐
 //! │ Rooms        │ topic or "Private chat with bob"             │
 //! │  #general 2  │ ──────────── 2026-11-29 ────────────         │
-//! │ Chats        │ 19:42 bob  hello                             │
+//! │ Chats        │ 19:42 bob: hello                             │
 //! │  bob         │ waiting for bob to accept…                   │
 //! │ Online       │                                              │
 //! │  1 bob       │                                              │
@@ -242,7 +242,7 @@ fn rows(conv: &Conversation, width: usize, colors: Colors) -> Vec<TextLine<'stat
         }
         let stamp = format!("{} ", time::hhmm(&l.time));
         let (who, who_style, text_style) = match l.kind {
-            LineKind::Message => (format!("{} ", l.from), colors.nick(&l.from), Style::new()),
+            LineKind::Message => (format!("{}: ", l.from), colors.nick(&l.from), Style::new()),
             LineKind::Action => {
                 (format!("* {} ", l.from), colors.nick(&l.from), Style::new().add_modifier(Modifier::ITALIC))
             }
