@@ -13,6 +13,7 @@
 //!              and apply(&mut State, &Message) -> lines to send
 //! register.rs  CAP LS 302, SASL PLAIN / PASS, what to send once welcomed
 //! messages.rs  PRIVMSG, NOTICE, BATCH: routing, unread, mentions, history
+//! presence.rs  JOIN, PART, KICK, QUIT, NICK, MONITOR: online list and members
 //! command.rs   command(&mut State, input) -> lines to send: /join, /msg, _LIST_…
 //! input.rs     the input line: editing, history, Tab completion
 //! view.rs      draws a State with ratatui (sidebar, conversation, prompt, input)
@@ -28,6 +29,7 @@ pub mod command;
 pub mod input;
 pub mod messages;
 pub mod net;
+pub mod presence;
 pub mod register;
 pub mod settings;
 pub mod state;

@@ -12,7 +12,7 @@ use hearth_proto::{Message, casefold, numeric as n};
 use crate::input::Input;
 pub use crate::messages::mentions;
 use crate::messages::{self, counts, event};
-use crate::register;
+use crate::{presence, register};
 
 /// The capabilities the client asks for when the server offers them.
 pub const WANTED_CAPS: &[&str] = &[
@@ -402,22 +402,7 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
                 }
             }
         }
-        n::RPL_MONONLINE | n::RPL_MONOFFLINE => {
-            let online = msg.command == n::RPL_MONONLINE;
-            for target in p(1).split(',').filter(|t| !t.is_empty()) {
-                let nick = nick_of(target).to_string();
-                st.set_online(&nick, online);
-                // A private partner going away (or coming back) is said in the chat.
-                if let Some(at) = st.find(&nick)
-                    && st.convs[at].kind == Kind::Private
-                    && st.convs[at].left == online
-                {
-                    st.convs[at].left = !online;
-                    let text = if online { format!("{nick} is back") } else { format!("{nick} has left") };
-                    event(st, at, msg, text);
-                }
-            }
-        }
+        n::RPL_MONONLINE | n::RPL_MONOFFLINE => presence::monitor(st, msg),
         // Only for rooms joined: a NAMES or TOPIC query about another room opens nothing.
         n::RPL_TOPIC if st.find(p(1)).is_some() => {
             let at = st.open(p(1));
@@ -456,85 +441,12 @@ pub fn apply(st: &mut State, msg: &Message) -> Vec<Message> {
         // Replayed events (draft/event-playback inside a history batch) are shown,
         // but describe the past: they change no membership.
         "JOIN" | "PART" | "KICK" | "QUIT" | "NICK" if msg.tag("batch").is_some_and(|b| st.batches.contains_key(b)) => {
-            if let Some(b) = msg.tag("batch").and_then(|b| st.batches.get(b))
-                && let Some(at) = st.find(&b.target.clone())
-            {
-                let what = match msg.command.as_str() {
-                    "JOIN" => "joined".to_string(),
-                    "PART" => "left".to_string(),
-                    "KICK" => format!("removed {}", p(1)),
-                    "QUIT" => "quit".to_string(),
-                    _ => format!("is now known as {}", p(0)),
-                };
-                event(st, at, msg, format!("{from} {what}"));
-            }
+            presence::replayed(st, msg, &from)
         }
-        "JOIN" => {
-            // A room joined anew is shown; a rejoin after a reconnect is not.
-            let shown = st.find(p(0)).is_none_or(|at| st.convs[at].left);
-            let at = st.open(p(0));
-            let conv = &mut st.convs[at];
-            if !conv.members.iter().any(|m| casefold(m) == casefold(&from)) {
-                conv.members.push(from.clone());
-            }
-            if st.is_me(&from) {
-                st.convs[at].left = false;
-                st.convs[at].members.clear();
-                if shown {
-                    out.extend(st.select(at));
-                }
-            } else {
-                event(st, at, msg, format!("{from} joined"));
-                st.set_online(&from, true);
-            }
-        }
-        "PART" | "KICK" => {
-            let (chan, who) = if msg.command == "KICK" { (p(0), p(1)) } else { (p(0), from.as_str()) };
-            if let Some(at) = st.find(chan) {
-                st.convs[at].members.retain(|m| casefold(m) != casefold(who));
-                let text = if msg.command == "KICK" {
-                    format!("{who} was removed by {from} ({})", p(2))
-                } else {
-                    format!("{who} left")
-                };
-                event(st, at, msg, text);
-                if st.is_me(who) {
-                    st.convs[at].left = true;
-                }
-            }
-        }
-        "QUIT" => {
-            st.set_online(&from, false);
-            for at in 0..st.convs.len() {
-                let conv = &mut st.convs[at];
-                let member = conv.members.iter().any(|m| casefold(m) == casefold(&from));
-                conv.members.retain(|m| casefold(m) != casefold(&from));
-                let partner = conv.kind == Kind::Private && casefold(&conv.name) == casefold(&from);
-                if partner {
-                    conv.left = true;
-                    event(st, at, msg, format!("{from} has left"));
-                } else if member {
-                    event(st, at, msg, format!("{from} quit"));
-                }
-            }
-        }
-        "NICK" => {
-            let new = p(0).to_string();
-            if st.is_me(&from) {
-                st.nick = new.clone();
-            } else {
-                st.set_online(&from, false);
-                st.set_online(&new, true);
-            }
-            for conv in &mut st.convs {
-                for m in conv.members.iter_mut().filter(|m| casefold(m) == casefold(&from)) {
-                    *m = new.clone();
-                }
-                if conv.kind == Kind::Private && casefold(&conv.name) == casefold(&from) {
-                    conv.name = new.clone();
-                }
-            }
-        }
+        "JOIN" => presence::join(st, msg, &from, &mut out),
+        "PART" | "KICK" => presence::part(st, msg, &from),
+        "QUIT" => presence::quit(st, msg, &from),
+        "NICK" => presence::nick(st, msg, &from),
         "TOPIC" => {
             let at = st.open(p(0));
             st.convs[at].topic = p(1).to_string();
