@@ -12,6 +12,7 @@ pub(crate) fn monitor(st: &mut State, msg: &Message) {
     let online = msg.command == n::RPL_MONONLINE;
     for target in p(1).split(',').filter(|t| !t.is_empty()) {
         let nick = nick_of(target).to_string();
+        let was_online = st.online.iter().any(|n| casefold(n) == casefold(&nick));
         st.set_online(&nick, online);
         // A private partner going away (or coming back) is said in the chat.
         if let Some(at) = st.find(&nick)
@@ -19,7 +20,11 @@ pub(crate) fn monitor(st: &mut State, msg: &Message) {
             && st.convs[at].left == online
         {
             st.convs[at].left = !online;
-            let text = if online { format!("{nick} is back") } else { format!("{nick} has left") };
+            let text = match (online, was_online) {
+                (true, _) => format!("{nick} is back"),
+                (false, true) => format!("{nick} has left"),
+                (false, false) => format!("{nick} is offline"),
+            };
             event(st, at, msg, text);
         }
     }

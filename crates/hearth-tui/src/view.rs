@@ -195,7 +195,7 @@ fn draw_chat(frame: &mut Frame, st: &State, colors: Colors, area: Rect) {
     let banner = if conv.waiting {
         Some(format!("waiting for {} to accept…", conv.name))
     } else if conv.left && conv.kind == Kind::Private {
-        Some(format!("{} has left", conv.name))
+        Some(format!("{} is offline", conv.name))
     } else {
         None
     };

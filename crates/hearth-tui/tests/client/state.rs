@@ -287,6 +287,10 @@ fn partner_leaving_and_server_notices_are_shown_plainly() {
     assert!(st.current().left);
     assert_eq!(st.current().lines.last().unwrap().text, "bob has left");
     assert!(!st.online.contains(&"bob".to_string()));
+    // Someone who was not online to begin with is just offline.
+    command(&mut st, "/msg erin hi");
+    feed(&mut st, &[":srv 731 alice :erin"]);
+    assert_eq!(st.current().lines.last().unwrap().text, "erin is offline");
 }
 
 #[test]
