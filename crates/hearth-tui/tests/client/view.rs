@@ -153,3 +153,18 @@ fn wrap_keeps_words_and_splits_long_ones() {
     assert_eq!(view::wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
     assert_eq!(view::wrap("", 4), [""]);
 }
+
+#[test]
+fn sidebar_shows_unread_counts() {
+    let mut st = in_room();
+    command(&mut st, "/msg bob hi");
+    feed(
+        &mut st,
+        &[
+            "@time=2026-11-29T10:05:00.000Z;msgid=u1 :carol!c@h PRIVMSG #general :anyone up for a walk?",
+            "@time=2026-11-29T10:06:00.000Z;msgid=u2 :dave!d@h PRIVMSG #general :alice: you?",
+            "@time=2026-11-29T10:07:00.000Z;msgid=u3 :carol!c@h PRIVMSG alice :psst",
+        ],
+    );
+    insta::assert_snapshot!("sidebar_unread", snap(&st, 80, 12));
+}
