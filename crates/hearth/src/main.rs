@@ -95,6 +95,11 @@ enum Command {
         /// Where to put hearth.db (created if missing; must not hold a hearth.db).
         dir: PathBuf,
     },
+    /// Chat from the terminal: rooms, private chats and the people online,
+    /// numbered. Works with any IRC server. See docs/chat.md.
+    #[command(after_help = "Examples:\n  hearth chat --user alice\n  \
+                            hearth chat --server chat.example.org --tls --user alice --save")]
+    Chat(hearth_tui::Options),
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
@@ -149,6 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(args) => cli::block_on(cli::admin::run(&admin(cfg), args)),
         Command::Console => cli::console::run(&admin(cfg)),
         Command::Backup { dir } => cli::block_on(cli::backup::run(&admin(cfg), &dir)),
+        Command::Chat(opts) => Ok(hearth_tui::run(opts)?),
     }
 }
 

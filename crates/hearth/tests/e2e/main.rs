@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod binary;
 mod channels;
+mod chat;
 mod commands;
 mod diskfull;
 mod durability;
