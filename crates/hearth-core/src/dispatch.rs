@@ -4,8 +4,8 @@ use hearth_proto::Message;
 
 use crate::error::IrcError;
 use crate::handlers::{
-    accept, account, channel, history, message, mode, monitor, multiline, oper, query, redact, registration, rename,
-    search, server_info, whowas,
+    accept, account, channel, hearth_admin, history, message, mode, monitor, multiline, oper, query, redact,
+    registration, rename, search, server_info, whowas,
 };
 use crate::server::{Ctx, Server};
 
@@ -39,6 +39,7 @@ pub const COMMANDS: &[&str] = &[
     "AWAY",
     "CAP",
     "CHATHISTORY",
+    "HEARTH",
     "HELP",
     "HELPOP",
     "INFO",
@@ -125,6 +126,7 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "WHOWAS" => spec(whowas::whowas, 0, true),
         "OPER" => spec(oper::oper, 2, true),
         "WALLOPS" => oper_only(oper::wallops, 1),
+        "HEARTH" => oper_only(hearth_admin::hearth, 1),
         "INFO" => spec(server_info::info, 0, true),
         "LINKS" => spec(server_info::links, 0, true),
         "ADMIN" => spec(server_info::admin, 0, true),

@@ -9,7 +9,7 @@ pub const TOPICS: &[(&str, &str)] = &[
         "** Hearth help **
 Hearth is a private chat server that speaks IRC.
 Try HELP <command> for one command, e.g. HELP JOIN.
-Commands: ACCEPT ADMIN AUTHENTICATE AWAY CAP CHATHISTORY HELP HELPOP INFO INVITE ISON JOIN
+Commands: ACCEPT ADMIN AUTHENTICATE AWAY CAP CHATHISTORY HEARTH HELP HELPOP INFO INVITE ISON JOIN
 KICK KILL LINKS LIST LUSERS MARKREAD MODE MOTD NAMES NICK NOTICE OPER PART PASS
 PING PONG PRIVMSG QUIT REGISTER SEARCH SETNAME STATS TAGMSG TIME TOPIC USER
 USERHOST VERSION WALLOPS WHO WHOIS WHOWAS
@@ -241,6 +241,15 @@ Shows user@host of up to five people, * for operators, - when away.",
         "VERSION",
         "** VERSION [<server>] **
 Shows the server version and its ISUPPORT tokens.",
+    ),
+    (
+        "HEARTH",
+        "** HEARTH WHO | ROOMS | STATS | KICK <nick> [<reason>] | BROADCAST <text> | PURGE <#room> [<before>] **
+The administrator's commands from inside IRC (IRC operators only), the same as
+`hearth admin` on the server's machine: who is online, rooms, statistics,
+disconnect someone, a notice to everyone, delete a room's history (from history and
+replay at once; <before> as 2026-11-21T12:00:00Z keeps what is newer).
+In irssi: /quote HEARTH WHO.",
     ),
     (
         "WALLOPS",

@@ -4,6 +4,7 @@
 pub mod accept;
 pub mod account;
 pub mod channel;
+pub mod hearth_admin;
 pub mod history;
 pub mod message;
 pub mod mode;

@@ -179,3 +179,45 @@ async fn the_console_runs_the_same_commands_and_the_seeds_words() {
     assert!(stderr(&out).contains("unrecognized subcommand"), "{}", stderr(&out));
     stop(server).await;
 }
+
+/// Issue 11: "Admin accounts inside IRC … can do the same through IRC operator
+/// commands (KILL, WALLOPS, and a documented `HEARTH` or `/admin` command family)."
+#[tokio::test]
+async fn admins_do_the_same_from_inside_irc_with_hearth() {
+    let srv = start_server().await;
+    srv.add_account("root", "admin-password", true).await;
+    let mut root = Client::login(srv.addr, "root", "root", "admin-password", &["echo-message"]).await;
+    let mut amy = Client::register_with_caps(srv.addr, "amy", CAPS).await;
+    let mut ben = Client::register(srv.addr, "ben").await;
+    join(&mut amy, "#den").await;
+    join(&mut ben, "#den").await;
+    say(&mut amy, "#den", 2).await;
+
+    // Not for everyone: 481 ERR_NOPRIVILEGES.
+    ben.send("HEARTH WHO").await;
+    ben.expect_cmd("481").await;
+
+    root.send("HEARTH WHO").await;
+    let lines = root.sync().await;
+    let text: Vec<&str> = lines.iter().filter(|m| m.command == "NOTICE").map(|m| m.params[1].as_str()).collect();
+    assert!(text.iter().any(|t| t.starts_with("3 online")), "{text:?}");
+    assert!(text.iter().any(|t| t.starts_with("amy ") && t.contains("#den")), "{text:?}");
+
+    root.send("HEARTH BROADCAST tea is ready").await;
+    amy.expect(|m| m.command == "NOTICE" && m.params[1] == "tea is ready").await;
+
+    root.send("HEARTH PURGE #den").await;
+    root.expect(|m| m.command == "NOTICE" && m.params[1].starts_with("Purging")).await;
+    let mut cat = Client::register(srv.addr, "cat").await;
+    let replay = join(&mut cat, "#den").await;
+    assert!(replay.iter().all(|m| m.command != "PRIVMSG"), "purged messages replayed: {replay:?}");
+
+    root.send("HEARTH KICK ben be nice").await;
+    let last = ben.read_to_close().await;
+    assert!(last.iter().any(|l| l.starts_with("ERROR") && l.contains("be nice")), "{last:?}");
+
+    root.send("HEARTH NONSENSE").await;
+    let fail = root.expect_cmd("FAIL").await;
+    assert_eq!(fail.params[..2], ["HEARTH".to_string(), "INVALID_PARAMS".to_string()]);
+    srv.shutdown().await;
+}
