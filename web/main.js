@@ -151,8 +151,9 @@ const app = {
   },
 };
 
+/** Items of a CHATHISTORY page (messages and, with event-playback, joins and parts). */
 function countMessages(lines) {
-  return lines.filter((l) => l.command === "PRIVMSG" || l.command === "NOTICE").length;
+  return lines.filter((l) => l.command !== "BATCH" && !/^\d{3}$|^FAIL$/.test(l.command)).length;
 }
 
 function fail(m, why) {

@@ -220,10 +220,15 @@ export function applyHistory(state, target, lines) {
   let c = null;
   let added = 0;
   for (const msg of lines) {
-    if (msg.command !== "PRIVMSG" && msg.command !== "NOTICE") continue;
     if (msg.tags["hearth.chat/request"]) continue;
+    let m = null;
+    if (msg.command === "PRIVMSG" || msg.command === "NOTICE") m = textRecord(state, msg);
+    else if (msg.command === "JOIN") m = record(msg, "join", "joined");
+    else if (msg.command === "PART") m = record(msg, "part", "left");
+    else if (msg.command === "QUIT") m = record(msg, "part", "went offline");
+    if (!m) continue;
     c = c || conversation(state, isChannel(target) ? target : targetOf(state, msg));
-    if (addMessage(c, textRecord(state, msg))) added++;
+    if (addMessage(c, m)) added++;
   }
   if (!c && target) c = conversation(state, target);
   return { conv: c, added };

@@ -47,7 +47,7 @@ function startServer({ policy, users, dir, ports }) {
   writeFileSync(config, [
     `data_dir = ${JSON.stringify(join(dir, "data"))}`,
     "[accounts]", "argon2_memory_kib = 8", "argon2_iterations = 1", "max_logins_per_ip = 50",
-    "[flood]", "burst = 0",
+    "[flood]", "burst = 0", "[timeouts]", "shutdown_grace = 0.5",
     "[dm]", `policy = "${policy}"`, "",
   ].join("\n"));
   for (const u of users || []) {
@@ -145,11 +145,11 @@ async function person(server, account, viewport = { width: 1100, height: 720 }) 
   return page;
 }
 
-async function login(page, account, password) {
+async function login(page, account, password, expectSuccess = password === PASSWORD) {
   await page.fill("input[name=account]", account);
   await page.fill("input[name=password]", password);
   await page.click("#login button[type=submit]");
-  if (password === PASSWORD) await page.waitForSelector("#app:not([hidden])", { timeout: 15000 });
+  if (expectSuccess) await page.waitForSelector("#app:not([hidden])", { timeout: 15000 });
 }
 
 async function say(page, text) {
@@ -179,7 +179,7 @@ let alice;
 let bob;
 let carol;
 
-await step("login errors: login required, wrong password", async () => {
+await step("login errors: login required, wrong password, server unreachable", async () => {
   const page = await person(open, null);
   await page.click("#login button[type=submit]");
   await page.locator("#login-error", { hasText: "Login required" }).waitFor({ timeout: 5000 });
@@ -187,6 +187,13 @@ await step("login errors: login required, wrong password", async () => {
   await page.locator("#login-error", { hasText: "Wrong account or password" }).waitFor({ timeout: 15000 });
   await page.screenshot({ path: join(OUT, "login-error.png") });
   await page.context().close();
+  const gone = await startServer({ policy: "open", users: [] });
+  const page2 = await person(gone, null);
+  await stopServer(gone);
+  await login(page2, "alice", PASSWORD, false);
+  await page2.locator("#login-error", { hasText: "unreachable" }).waitFor({ timeout: 10000 });
+  await page2.context().close();
+  rmSync(gone.dir, { recursive: true, force: true });
 });
 
 await step("two browsers and a TCP client chat in #general, both ways", async () => {
@@ -273,7 +280,6 @@ await step("a server restart is survived and the gap filled", async () => {
   await dave.wait(/:alice!\S* PRIVMSG #general :back again/);
 });
 
-await browser.contexts().forEach(() => {});
 for (const p of [alice, bob]) if (p && p.errors.length) log("page errors:", p.errors.join(" | "));
 
 const req = await startServer({ policy: "request", users: ["alice", "bob", "carol"] });

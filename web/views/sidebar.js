@@ -25,7 +25,7 @@ export function mountSidebar(root, app) {
         dataset: { key: conv.key },
         onclick: () => app.open(conv.key),
       },
-      h("span", { class: "name" }, conv.name),
+      h("span", { class: "name" }, conv.kind === "server" ? "Server notices" : conv.name),
       req ? h("span", { class: "badge request", title: req.dir === "in" ? "wants to chat" : "waiting" }, req.dir === "in" ? "new" : "…") : null,
       count ? h("span", { class: `badge${mentions ? " mention" : ""}`, "aria-label": `${count} unread` }, String(count)) : null));
   }
