@@ -9,6 +9,7 @@ import { mountConversation } from "./views/conversation.js";
 import { mountInput } from "./views/input.js";
 import { mountRequests } from "./views/requests.js";
 import { mountSearch } from "./views/search.js";
+import { mountMembers } from "./views/members.js";
 
 const PAGE = 100;
 const $ = (sel) => document.querySelector(sel);
@@ -62,6 +63,11 @@ const app = {
       const err = lines.find((l) => /^[45]\d\d$/.test(l.command) || l.command === "FAIL" || l.command === "NOTICE");
       fail(m, err ? err.params[err.params.length - 1] : "The server did not confirm it.");
     }, (e) => fail(m, e.message));
+  },
+
+  /** Deletes one's own message (draft/message-redaction). */
+  redact(conv, m) {
+    if (m.id) app.client.send("REDACT", [conv.name, m.id]);
   },
 
   retry(conv, m) {
@@ -272,6 +278,7 @@ app.views = [
   mountSidebar($("#sidebar"), app),
   mountConversation($("#main"), app),
   mountRequests($("#request"), app),
+  mountMembers($("#members-toggle"), $("#members"), app),
 ];
 app.input = mountInput($("#composer"), app);
 mountSearch($("#search"), $("#search-results"), app);

@@ -168,6 +168,13 @@ export function apply(state, msg) {
       return { conv: Object.assign(conversation(state, p[1], "room"), { topic: p[2] || "" }) };
     case "TOPIC":
       return { conv: Object.assign(conversation(state, p[0], "room"), { topic: p[1] || "" }) };
+    case "REDACT": {
+      const c = conversation(state, isChannel(p[0]) ? p[0] : me ? p[0] : msg.nick);
+      const i = c.messages.findIndex((m) => m.id === p[1]);
+      if (i < 0) return null;
+      c.messages.splice(i, 1);
+      return { conv: c };
+    }
     case "MARKREAD": {
       const ts = /^timestamp=(.+)$/.exec(p[1] || "");
       if (!ts) return null;

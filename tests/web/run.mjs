@@ -221,6 +221,10 @@ await step("two browsers and a TCP client chat in #general, both ways", async ()
   await alice.press("#composer textarea", "Tab");
   expect(await alice.inputValue("#composer textarea") === "carol: ", "Tab completes a nick");
   await alice.fill("#composer textarea", "");
+  await alice.click("#members-toggle");
+  await alice.locator("#members li", { hasText: "carol" }).waitFor({ timeout: 5000 });
+  expect(await alice.locator("#members li", { hasText: "bob" }).count() === 1, "bob in #general's member list");
+  await alice.click("#members-toggle");
 });
 
 await step("private messages between browsers and the TCP client, unread counts", async () => {
@@ -246,6 +250,11 @@ await step("/join a room; search finds a message", async () => {
   await alice.waitForFunction(() => document.querySelector("#conv-title").textContent === "#lobby");
   await say(alice, "first words in the lobby");
   await alice.locator("#messages .msg.mine:not(.pending)", { hasText: "first words in the lobby" }).waitFor();
+  await say(alice, "oops, wrong room");
+  const oops = alice.locator("#messages .msg.mine:not(.pending)", { hasText: "oops, wrong room" });
+  await oops.hover();
+  await oops.locator("button.delete").click();
+  await oops.waitFor({ state: "detached", timeout: 10000 });
   await alice.fill("#search input", "plain IRC");
   await alice.press("#search input", "Enter");
   await alice.locator("#search-results .results li", { hasText: "carol on plain IRC" }).waitFor({ timeout: 10000 });

@@ -9,7 +9,7 @@ import { parse, format, base64 } from "./irc.js";
 const WANTED = [
   "sasl", "server-time", "message-tags", "echo-message", "labeled-response", "batch",
   "draft/chathistory", "draft/read-marker", "draft/event-playback", "soju.im/search",
-  "multi-prefix", "away-notify", "account-tag", "standard-replies",
+  "multi-prefix", "away-notify", "account-tag", "standard-replies", "draft/message-redaction",
 ];
 const HISTORY_BATCHES = new Set(["chathistory", "draft/chathistory-targets", "soju.im/search"]);
 const REQUEST_TIMEOUT = 15000;

@@ -33,7 +33,10 @@ export function mountConversation(root, app) {
       : [h("span", { class: "from" }, m.from || "server"), " ", h("span", { class: "text" }, ...linkify(m.text))];
     const status = m.status === "pending" ? h("span", { class: "state" }, " sending…")
       : m.status === "failed" ? h("button", { class: "state retry", title: m.error || "", onclick: () => app.retry(conv, m) }, " not sent — retry") : null;
-    return h("div", { class: cls, dataset: { id: m.id } }, time, " ", h("span", { class: "body" }, ...body), status);
+    const del = mine && m.id && m.status === "sent" && (m.type === "msg" || m.type === "action")
+      ? h("button", { class: "delete", title: "Delete this message", "aria-label": "Delete this message", onclick: () => app.redact(conv, m) }, "×")
+      : null;
+    return h("div", { class: cls, dataset: { id: m.id } }, time, " ", h("span", { class: "body" }, ...body), status, del);
   }
 
   function events(run) {
