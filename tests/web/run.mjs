@@ -287,12 +287,16 @@ await step("a server restart is survived and the gap filled", async () => {
   await openConv(alice, "#general");
   await stopServer(open);
   await alice.locator("#status", { hasText: /Reconnect|Connection lost/ }).waitFor({ timeout: 10000 });
+  log("restart: server stopped, browser saw it");
   const again = await startServer({ policy: "open", dir: open.dir, ports: { irc: open.irc, web: open.web } });
   open.proc = again.proc;
   const dave = await tcpClient(again, "dave");
   dave.send("PRIVMSG #general :said while alice was away");
-  await dave.wait(/PRIVMSG #general :said while alice was away/).catch(() => {});
+  dave.send("PING :sent");
+  await dave.wait(/PONG.*sent/);
+  log("restart: server up again, message sent");
   await inLog(alice, "said while alice was away", 30000);
+  log("restart: gap filled");
   await alice.locator("#status").waitFor({ state: "hidden", timeout: 5000 });
   await say(alice, "back again");
   await dave.wait(/:alice!\S* PRIVMSG #general :back again/);
@@ -344,6 +348,7 @@ await step("phone 360×740: login, drawer, chat both ways", async () => {
   await inLog(phone, "the phone gets this");
   await phone.screenshot({ path: join(OUT, "phone.png") });
   await phone.click("#menu");
+  await phone.waitForTimeout(400); // the drawer slides in
   await phone.screenshot({ path: join(OUT, "phone-drawer.png") });
 });
 
