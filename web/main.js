@@ -10,6 +10,7 @@ import { mountInput } from "./views/input.js";
 import { mountRequests } from "./views/requests.js";
 import { mountSearch } from "./views/search.js";
 import { mountMembers } from "./views/members.js";
+import { mountSwitcher } from "./views/switcher.js";
 
 const PAGE = 100;
 const $ = (sel) => document.querySelector(sel);
@@ -282,6 +283,7 @@ app.views = [
 ];
 app.input = mountInput($("#composer"), app);
 mountSearch($("#search"), $("#search-results"), app);
+mountSwitcher($("#switcher"), app);
 
 mountLogin($("#login"), async (account, password) => {
   app.state.account = account;

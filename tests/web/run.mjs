@@ -245,7 +245,7 @@ await step("private messages between browsers and the TCP client, unread counts"
   await alice.locator("#messages .msg.failed", { hasText: "are you there?" }).waitFor({ timeout: 10000 });
 });
 
-await step("/join a room; search finds a message", async () => {
+await step("/join a room, delete a message, search, Ctrl+K", async () => {
   await say(alice, "/join #lobby");
   await alice.waitForFunction(() => document.querySelector("#conv-title").textContent === "#lobby");
   await say(alice, "first words in the lobby");
@@ -259,6 +259,10 @@ await step("/join a room; search finds a message", async () => {
   await alice.press("#search input", "Enter");
   await alice.locator("#search-results .results li", { hasText: "carol on plain IRC" }).waitFor({ timeout: 10000 });
   await alice.press("#search input", "Escape");
+  await alice.press("#composer textarea", "Control+k");
+  await alice.fill("#switcher input", "gene");
+  await alice.press("#switcher input", "Enter");
+  await alice.waitForFunction(() => document.querySelector("#conv-title").textContent === "#general");
   await openConv(alice, "#general");
   await alice.screenshot({ path: join(OUT, "desktop.png") });
 });
