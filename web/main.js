@@ -201,7 +201,7 @@ app.client.addEventListener("message", ({ detail: msg }) => {
   if (r.request === "accepted") app.sync(conv);
   if (r.message && conv) {
     if (app.state.current === conv.key) app.markRead(conv);
-    else if (!app.state.current) app.state.current = conv.key;
+    else if (!app.state.current && conv.kind !== "server") app.state.current = conv.key;
     if (conv.kind === "private" || isMention(app.state, r.message)) notify(conv, r.message.from, r.message.text);
   }
   app.render();
@@ -285,9 +285,9 @@ app.input = mountInput($("#composer"), app);
 mountSearch($("#search"), $("#search-results"), app);
 mountSwitcher($("#switcher"), app);
 
-mountLogin($("#login"), async (account, password) => {
+mountLogin($("#login"), async (account, password, register) => {
   app.state.account = account;
-  await app.client.login(account, password);
+  await app.client.login(account, password, register);
   $("#login").hidden = true;
   $("#app").hidden = false;
   app.render();

@@ -127,7 +127,7 @@ export function apply(state, msg) {
       if (me) {
         c.joined = true;
         c.members.clear();
-        if (!state.current) state.current = c.key;
+        if (!state.current || state.current === "*server") state.current = c.key;
         return { conv: c, joined: true };
       }
       c.members.set(fold(msg.nick), { nick: msg.nick, prefix: "" });

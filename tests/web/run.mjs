@@ -41,12 +41,13 @@ async function step(name, fn) {
 
 // ---------------------------------------------------------------- server
 
-function startServer({ policy, users, dir, ports }) {
+function startServer({ policy, users, dir, ports, registration = "admin" }) {
   dir = dir || mkdtempSync(join(tmpdir(), "hearth-web-"));
   const config = join(dir, "hearth.toml");
   writeFileSync(config, [
     `data_dir = ${JSON.stringify(join(dir, "data"))}`,
     "[accounts]", "argon2_memory_kib = 8", "argon2_iterations = 1", "max_logins_per_ip = 50",
+    `registration = "${registration}"`,
     "[flood]", "burst = 0", "[timeouts]", "shutdown_grace = 0.5",
     "[dm]", `policy = "${policy}"`, "",
   ].join("\n"));
@@ -197,6 +198,12 @@ await step("login errors: login required, wrong password, server unreachable", a
   await page2.locator("#login-error", { hasText: "unreachable" }).waitFor({ timeout: 10000 });
   await page2.context().close();
   rmSync(gone.dir, { recursive: true, force: true });
+  const page3 = await person(open, null);
+  await page3.fill("input[name=account]", "newcomer");
+  await page3.fill("input[name=password]", PASSWORD);
+  await page3.click("#signup");
+  await page3.locator("#login-error", { hasText: "does not allow signing up" }).waitFor({ timeout: 10000 });
+  await page3.context().close();
 });
 
 await step("two browsers and a TCP client chat in #general, both ways", async () => {
@@ -333,6 +340,25 @@ await step("a chat request is accepted in the browser", async () => {
   await c.wait(/NOTICE carol .*declin/i);
   await a.context().close();
   await b.context().close();
+});
+
+await step("sign up where registration is open", async () => {
+  const reg = await startServer({ policy: "open", users: [], registration: "open" });
+  const page = await person(reg, null);
+  await page.fill("input[name=account]", "frank");
+  await page.fill("input[name=password]", "short");
+  await page.click("#signup");
+  await page.locator("#login-error", { hasText: /at least/ }).waitFor({ timeout: 10000 });
+  await page.fill("input[name=password]", PASSWORD);
+  await page.click("#signup");
+  await page.waitForSelector("#app:not([hidden])", { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelector("#conv-title").textContent === "#general");
+  await page.context().close();
+  const again = await person(reg, "frank");
+  await again.waitForFunction(() => document.querySelector("#conv-title").textContent === "#general");
+  await again.context().close();
+  await stopServer(reg);
+  rmSync(reg.dir, { recursive: true, force: true });
 });
 
 await step("phone 360×740: login, drawer, chat both ways", async () => {

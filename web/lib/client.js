@@ -10,6 +10,7 @@ const WANTED = [
   "sasl", "server-time", "message-tags", "echo-message", "labeled-response", "batch",
   "draft/chathistory", "draft/read-marker", "draft/event-playback", "soju.im/search",
   "multi-prefix", "away-notify", "account-tag", "standard-replies", "draft/message-redaction",
+  "draft/account-registration",
 ];
 const HISTORY_BATCHES = new Set(["chathistory", "draft/chathistory-targets", "soju.im/search"]);
 const REQUEST_TIMEOUT = 15000;
@@ -43,9 +44,10 @@ export class Client extends EventTarget {
   }
 
   /** Logs in; resolves once the server welcomed us, rejects with a LoginError. */
-  login(account, password) {
+  login(account, password, register = false) {
     this.account = account;
     this.password = password;
+    this.register = register; // create the account (draft/account-registration) first
     this.stopped = false;
     return this.open();
   }
@@ -222,8 +224,20 @@ export class Client extends EventTarget {
         this.ws?.close();
         break;
       }
+      case "REGISTER":
+        if (p[0] === "SUCCESS") {
+          this.register = false; // from now on, log in with SASL
+          this.raw("CAP END");
+        }
+        break;
       case "FAIL":
         if (p[1] === "ACCOUNT_REQUIRED" && !this.registered) this.requireLogin();
+        if (p[0] === "REGISTER" && !this.registered) {
+          this.loginError = new LoginError("auth", p[p.length - 1] || "Could not create the account.");
+          this.welcome?.(this.loginError);
+          this.raw("QUIT");
+          this.ws?.close();
+        }
         break;
       case "ERROR":
         if (!this.registered && /login required|needs an account/i.test(p[0] || "")) this.requireLogin();
@@ -267,6 +281,12 @@ export class Client extends EventTarget {
       if (more) return;
       const want = WANTED.filter((c) => this.offered.includes(c));
       this.offered = [];
+      if (this.register && !want.includes("draft/account-registration")) {
+        this.loginError = new LoginError("auth", "This server does not allow signing up: ask its administrator for an account.");
+        this.welcome?.(this.loginError);
+        this.ws?.close();
+        return;
+      }
       if (!want.includes("sasl")) {
         this.loginError = new LoginError("auth", "This server does not offer password login (SASL).");
         this.welcome?.(this.loginError);
@@ -276,7 +296,9 @@ export class Client extends EventTarget {
       this.send("CAP", ["REQ", want.join(" ")]);
     } else if (sub === "ACK") {
       for (const c of (args[args.length - 1] || "").split(" ")) if (c) this.caps.add(c.replace(/^-/, ""));
-      if (this.caps.has("sasl") && !this.registered) this.send("AUTHENTICATE", ["PLAIN"]);
+      if (this.registered) return;
+      if (this.register) this.send("REGISTER", ["*", "*", this.password]);
+      else if (this.caps.has("sasl")) this.send("AUTHENTICATE", ["PLAIN"]);
     } else if (sub === "NAK") {
       this.raw("CAP END");
     }

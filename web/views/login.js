@@ -1,10 +1,11 @@
-// The login form: account and password, sent with SASL PLAIN by the client. The
-// password is kept in memory only (to reconnect), never stored in the browser.
+// The login form: account and password, sent with SASL PLAIN by the client, or a new
+// account made with REGISTER where the server lets people sign up. The password is
+// kept in memory only (to reconnect), never stored in the browser.
 
 export function mountLogin(root, onLogin) {
   const form = root.querySelector("form");
   const error = root.querySelector("#login-error");
-  const button = form.querySelector("button");
+  const button = form.querySelector("button[type=submit]");
   const account = form.elements.account;
   const password = form.elements.password;
   account.value = localStorage.getItem("hearth.account") || "";
@@ -12,6 +13,7 @@ export function mountLogin(root, onLogin) {
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    const register = ev.submitter?.value === "register";
     error.textContent = "";
     if (!account.value.trim() || !password.value) {
       error.textContent = "Login required: enter your account and password.";
@@ -20,7 +22,7 @@ export function mountLogin(root, onLogin) {
     button.disabled = true;
     button.textContent = "Signing in…";
     try {
-      await onLogin(account.value.trim(), password.value);
+      await onLogin(account.value.trim(), password.value, register);
       localStorage.setItem("hearth.account", account.value.trim());
       password.value = "";
     } catch (e) {
