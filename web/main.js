@@ -197,6 +197,7 @@ app.client.addEventListener("message", ({ detail: msg }) => {
   if (r.left && app.state.current === conv.key) {
     app.state.current = [...app.state.conversations.values()].find((c) => c.joined)?.key || null;
   }
+  if (r.typing) setTimeout(() => app.render(), 6100); // the indicator expires
   if (r.request === "received") notify(conv, "Chat request", `${conv.name} wants to chat with you.`);
   if (r.request === "accepted") app.sync(conv);
   if (r.message && conv) {

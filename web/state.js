@@ -168,6 +168,15 @@ export function apply(state, msg) {
       return { conv: Object.assign(conversation(state, p[1], "room"), { topic: p[2] || "" }) };
     case "TOPIC":
       return { conv: Object.assign(conversation(state, p[0], "room"), { topic: p[1] || "" }) };
+    case "TAGMSG": {
+      const typing = msg.tags["+typing"];
+      if (!typing || me) return null;
+      const c = conversation(state, targetOf(state, msg));
+      c.typing = c.typing || new Map();
+      if (typing === "active") c.typing.set(fold(msg.nick), { nick: msg.nick, until: Date.now() + 6000 });
+      else c.typing.delete(fold(msg.nick));
+      return { conv: c, typing: true };
+    }
     case "REDACT": {
       const c = conversation(state, isChannel(p[0]) ? p[0] : me ? p[0] : msg.nick);
       const i = c.messages.findIndex((m) => m.id === p[1]);
@@ -195,7 +204,10 @@ export function apply(state, msg) {
           c.messages.sort((a, b) => a.time - b.time);
           return { conv: c };
         }
-      } else seen(state, c.kind === "private" ? msg.nick : "");
+      } else {
+        seen(state, c.kind === "private" ? msg.nick : "");
+        c.typing?.delete(fold(msg.nick));
+      }
       return addMessage(c, m) ? { conv: c, message: m } : null;
     }
   }
@@ -239,4 +251,10 @@ export function applyHistory(state, target, lines) {
   }
   if (!c && target) c = conversation(state, target);
   return { conv: c, added };
+}
+
+/** Who is typing in a conversation now (+typing, kept 6 s after the last "active"). */
+export function typing(conv) {
+  const now = Date.now();
+  return conv.typing ? [...conv.typing.values()].filter((t) => t.until > now).map((t) => t.nick) : [];
 }

@@ -214,6 +214,9 @@ await step("two browsers and a TCP client chat in #general, both ways", async ()
   await say(alice, "hello from alice");
   await inLog(bob, "hello from alice");
   await carol.wait(/:alice!\S* PRIVMSG #general :hello from alice/);
+  await bob.fill("#composer textarea", "");
+  await bob.type("#composer textarea", "hi");
+  await alice.locator("#typing", { hasText: "bob is typing" }).waitFor({ timeout: 5000 });
   await say(bob, "hi alice, bob here");
   await inLog(alice, "bob here");
   await carol.wait(/PRIVMSG #general :hi alice, bob here/);

@@ -3,12 +3,13 @@
 // are in the DOM; scrolling to the top shows more, then asks the server for older ones.
 
 import { h, linkify, clock, day } from "../lib/dom.js";
-import { isMention } from "../state.js";
+import { isMention, typing } from "../state.js";
 
 export function mountConversation(root, app) {
   const title = root.querySelector("#conv-title");
   const topic = root.querySelector("#conv-topic");
   const log = root.querySelector("#messages");
+  const typers = root.querySelector("#typing");
   let shown = null; // key of the conversation in the DOM
   let loading = false;
 
@@ -50,6 +51,7 @@ export function mountConversation(root, app) {
       title.textContent = "Hearth";
       topic.textContent = "";
       log.replaceChildren();
+      typers.textContent = "";
       shown = null;
       return;
     }
@@ -85,5 +87,7 @@ export function mountConversation(root, app) {
     if (switched || fromBottom < 60) log.scrollTop = log.scrollHeight;
     else if (log.scrollTop < 60) log.scrollTop = log.scrollHeight - keep; // older ones were added above
     shown = conv.key;
+    const who = typing(conv);
+    typers.textContent = who.length ? `${who.join(", ")} ${who.length === 1 ? "is" : "are"} typing…` : "";
   };
 }

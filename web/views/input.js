@@ -23,7 +23,13 @@ export function mountInput(form, app) {
       if (conv) app.markRead(conv, true);
     }
   });
+  let typingSent = 0;
   box.addEventListener("input", () => {
+    const conv = app.currentConv();
+    if (conv && conv.kind !== "server" && box.value && !box.value.startsWith("/") && Date.now() - typingSent > 3000) {
+      typingSent = Date.now();
+      app.client.send("TAGMSG", [conv.name], { "+typing": "active" });
+    }
     box.style.height = "auto";
     box.style.height = `${Math.min(box.scrollHeight, 160)}px`;
   });
@@ -33,6 +39,7 @@ export function mountInput(form, app) {
     if (!text.trim()) return;
     box.value = "";
     box.style.height = "auto";
+    typingSent = 0;
     if (text.startsWith("/") && !text.startsWith("//")) return command(text.trim());
     const conv = app.currentConv();
     if (!conv || conv.kind === "server") return app.notice("Open a room or a conversation first.");
