@@ -54,5 +54,6 @@ if [ "$size" -gt 102400 ]; then
 fi
 
 cd "$HERE"
+node unit.mjs
 node run.mjs
 say "done in $((SECONDS - T0)) s"
