@@ -1,4 +1,297 @@
-// Placeholder module: proves that same-origin ES modules load under the CSP.
-// The web client (issue 10) replaces this file.
-const status = document.getElementById("status");
-if (status) status.dataset.ready = "true";
+// The app: wires the connection (lib/client.js) to the state (state.js) and the views.
+
+import { Client } from "./lib/client.js";
+import { fold, isChannel, stamp } from "./lib/irc.js";
+import { createState, conversation, apply, applyHistory, addMessage, unread, lastTime, isMention } from "./state.js";
+import { mountLogin } from "./views/login.js";
+import { mountSidebar } from "./views/sidebar.js";
+import { mountConversation } from "./views/conversation.js";
+import { mountInput } from "./views/input.js";
+import { mountRequests } from "./views/requests.js";
+import { mountSearch } from "./views/search.js";
+import { mountMembers } from "./views/members.js";
+import { mountSwitcher } from "./views/switcher.js";
+
+const PAGE = 100;
+const $ = (sel) => document.querySelector(sel);
+const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/irc`;
+
+const app = {
+  state: createState(),
+  client: new Client(wsUrl),
+
+  currentConv() {
+    return app.state.conversations.get(app.state.current) || null;
+  },
+
+  /** Redraws on the next frame, once, however many changes came in. */
+  render() {
+    if (app.frame) return;
+    app.frame = requestAnimationFrame(() => {
+      app.frame = 0;
+      for (const v of app.views) v();
+      let total = 0;
+      for (const c of app.state.conversations.values()) total += unread(app.state, c).count;
+      document.title = total ? `(${total}) Hearth` : "Hearth";
+    });
+  },
+
+  open(key) {
+    const conv = app.state.conversations.get(key);
+    if (!conv) return;
+    app.state.current = key;
+    $("#app").classList.remove("drawer-open");
+    if (!conv.loaded && conv.kind !== "server") app.sync(conv);
+    app.markRead(conv);
+    app.render();
+    app.input.focus();
+  },
+
+  /** The key of the private conversation with `nick`, made if needed. */
+  query(nick) {
+    return conversation(app.state, nick, isChannel(nick) ? "room" : "private").key;
+  },
+
+  say(conv, text, isAction = false) {
+    const body = isAction ? `\x01ACTION ${text}\x01` : text;
+    const m = { id: "", time: Date.now(), from: app.state.me, type: isAction ? "action" : "msg", text, status: "pending" };
+    addMessage(conv, m);
+    app.render();
+    app.client.request("PRIVMSG", [conv.name, body]).then((lines) => {
+      if (m.status !== "pending") return;
+      const echo = lines.find((l) => l.command === "PRIVMSG" && fold(l.nick) === fold(app.state.me));
+      if (echo || !app.client.caps.has("labeled-response")) return;
+      const err = lines.find((l) => /^[45]\d\d$/.test(l.command) || l.command === "FAIL" || l.command === "NOTICE");
+      fail(m, err ? err.params[err.params.length - 1] : "The server did not confirm it.");
+    }, (e) => fail(m, e.message));
+  },
+
+  /** Deletes one's own message (draft/message-redaction). */
+  redact(conv, m) {
+    if (m.id) app.client.send("REDACT", [conv.name, m.id]);
+  },
+
+  retry(conv, m) {
+    conv.messages.splice(conv.messages.indexOf(m), 1);
+    app.say(conv, m.text, m.type === "action");
+  },
+
+  join(name) {
+    if (!name) return app.notice("Usage: /join #room");
+    const room = isChannel(name) ? name : `#${name}`;
+    app.pendingOpen = fold(room);
+    app.client.send("JOIN", [room]);
+  },
+
+  part(name) {
+    if (name && isChannel(name)) app.client.send("PART", [name]);
+  },
+
+  /** LATEST for a conversation never loaded, AFTER the last message to fill a gap. */
+  async sync(conv) {
+    conv.loaded = true;
+    const last = lastTime(conv);
+    const args = last ? ["AFTER", conv.name, `timestamp=${stamp(last)}`, 500] : ["LATEST", conv.name, "*", PAGE];
+    try {
+      const lines = await app.client.request("CHATHISTORY", args);
+      if (!last && countMessages(lines) < PAGE) conv.complete = true;
+    } catch {
+      conv.loaded = false;
+    }
+    app.render();
+  },
+
+  async loadOlder(conv) {
+    if (conv.window < conv.messages.length) {
+      conv.window += 200;
+      app.render();
+      return;
+    }
+    if (conv.complete || !conv.loaded) return;
+    const first = conv.messages.find((m) => m.status === "sent");
+    const ref = first ? `timestamp=${stamp(first.time)}` : "*";
+    const lines = await app.client.request("CHATHISTORY", first ? ["BEFORE", conv.name, ref, PAGE] : ["LATEST", conv.name, "*", PAGE]);
+    const n = countMessages(lines);
+    if (n < PAGE) conv.complete = true;
+    conv.window += n;
+    app.render();
+  },
+
+  markRead(conv, force = false) {
+    if (!force && (document.hidden || !document.hasFocus())) return;
+    const last = lastTime(conv);
+    if (last <= conv.readAt) return;
+    conv.readAt = last;
+    if (conv.kind !== "server") app.client.send("MARKREAD", [conv.name, `timestamp=${stamp(last)}`]);
+    app.render();
+  },
+
+  answer(peer, yes) {
+    app.client.send("ACCEPT", [yes ? peer : `-${peer}`]);
+  },
+
+  async search(text) {
+    const esc = text.replace(/[\\; ]/g, (c) => ({ "\\": "\\\\", ";": "\\:", " ": "\\s" })[c]);
+    const lines = await app.client.request("SEARCH", [`text=${esc};limit=50`]);
+    const fail = lines.find((l) => l.command === "FAIL");
+    if (fail) throw new Error(fail.params[fail.params.length - 1]);
+    return lines.filter((l) => l.command === "PRIVMSG" || l.command === "NOTICE").map((l) => ({
+      target: isChannel(l.params[0]) ? l.params[0] : fold(l.nick) === fold(app.state.me) ? l.params[0] : l.nick,
+      from: l.nick, text: l.params[1] || "", time: l.tags.time ? Date.parse(l.tags.time) : Date.now(),
+    })).reverse();
+  },
+
+  notice(text) {
+    const conv = app.currentConv() || conversation(app.state, "*server");
+    addMessage(conv, { id: "", time: Date.now(), from: "", type: "event", text, status: "sent" });
+    app.render();
+  },
+
+  logout() {
+    app.client.logout();
+    location.reload();
+  },
+
+  enableNotifications() {
+    if (!("Notification" in window)) return app.notice("This browser has no notifications.");
+    Notification.requestPermission().then((p) => app.notice(p === "granted" ? "Notifications are on while this tab is hidden." : "Notifications are off."));
+  },
+};
+
+/** Items of a CHATHISTORY page (messages and, with event-playback, joins and parts). */
+function countMessages(lines) {
+  return lines.filter((l) => l.command !== "BATCH" && !/^\d{3}$|^FAIL$/.test(l.command)).length;
+}
+
+function fail(m, why) {
+  m.status = "failed";
+  m.error = why;
+  app.render();
+}
+
+function notify(conv, title, body) {
+  if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
+  const n = new Notification(title, { body, tag: conv.key, icon: "icon.svg" });
+  n.onclick = () => {
+    window.focus();
+    app.open(conv.key);
+  };
+}
+
+// ---- events from the connection
+
+app.client.addEventListener("message", ({ detail: msg }) => {
+  const r = apply(app.state, msg);
+  if (/^[45]\d\d$/.test(msg.command) && !["432", "433"].includes(msg.command) && app.client.registered) {
+    app.notice(msg.params.slice(1).join(" "));
+  }
+  if (!r) return;
+  const conv = r.conv;
+  if (r.joined) {
+    app.sync(conv);
+    if (app.pendingOpen === conv.key) {
+      app.pendingOpen = null;
+      app.open(conv.key);
+    }
+  }
+  if (r.left && app.state.current === conv.key) {
+    app.state.current = [...app.state.conversations.values()].find((c) => c.joined)?.key || null;
+  }
+  if (r.typing) setTimeout(() => app.render(), 6100); // the indicator expires
+  if (r.request === "received") notify(conv, "Chat request", `${conv.name} wants to chat with you.`);
+  if (r.request === "accepted") app.sync(conv);
+  if (r.message && conv) {
+    if (app.state.current === conv.key) app.markRead(conv);
+    else if (!app.state.current && conv.kind !== "server") app.state.current = conv.key;
+    if (conv.kind === "private" || isMention(app.state, r.message)) notify(conv, r.message.from, r.message.text);
+  }
+  app.render();
+});
+
+app.client.addEventListener("history", ({ detail }) => {
+  applyHistory(app.state, detail.target, detail.messages);
+  app.render();
+});
+
+app.client.addEventListener("registered", async ({ detail }) => {
+  if (detail.reconnect) {
+    const rooms = [...app.state.conversations.values()].filter((c) => c.kind === "room" && c.joined);
+    if (rooms.length) app.client.send("JOIN", [rooms.map((c) => c.name).join(",")]);
+    for (const c of app.state.conversations.values()) if (c.kind === "private" && c.loaded) app.sync(c);
+    return;
+  }
+  // Private conversations that have history, most recent first.
+  try {
+    const lines = await app.client.request("CHATHISTORY",
+      ["TARGETS", `timestamp=${stamp(Date.now() + 86400000)}`, "timestamp=1970-01-01T00:00:00.000Z", 50]);
+    for (const l of lines) {
+      if (l.command !== "CHATHISTORY" || isChannel(l.params[1] || "")) continue;
+      app.sync(conversation(app.state, l.params[1], "private"));
+    }
+  } catch {
+    // an older server without TARGETS: conversations appear as messages come
+  }
+  app.render();
+});
+
+app.client.addEventListener("status", ({ detail }) => {
+  app.state.connection = detail.state;
+  const bar = $("#status");
+  if (detail.state === "reconnecting") {
+    bar.hidden = false;
+    $("#status-text").textContent = `Connection lost. Reconnecting in ${Math.round(detail.delay / 1000)} s…`;
+  } else if (detail.state === "connecting" && app.client.everRegistered) {
+    $("#status-text").textContent = "Reconnecting…";
+  } else if (detail.state === "closed" && app.client.everRegistered) {
+    bar.hidden = false;
+    $("#status-text").textContent = detail.error || "Disconnected.";
+  } else {
+    bar.hidden = true;
+  }
+  document.body.dataset.connection = detail.state;
+});
+
+// ---- the page
+
+window.addEventListener("online", () => app.client.reconnectNow());
+document.addEventListener("visibilitychange", () => {
+  const conv = app.currentConv();
+  if (!document.hidden && conv) app.markRead(conv);
+});
+window.addEventListener("focus", () => {
+  const conv = app.currentConv();
+  if (conv) app.markRead(conv);
+});
+document.addEventListener("keydown", (ev) => {
+  if (!ev.altKey || (ev.key !== "ArrowUp" && ev.key !== "ArrowDown")) return;
+  const keys = [...document.querySelectorAll("#sidebar button.conv")].map((b) => b.dataset.key);
+  const i = keys.indexOf(app.state.current);
+  const next = keys[(i + (ev.key === "ArrowUp" ? -1 : 1) + keys.length) % keys.length];
+  if (next) {
+    ev.preventDefault();
+    app.open(next);
+  }
+});
+$("#menu").addEventListener("click", () => $("#app").classList.toggle("drawer-open"));
+$("#scrim").addEventListener("click", () => $("#app").classList.remove("drawer-open"));
+$("#retry").addEventListener("click", () => app.client.reconnectNow());
+
+app.views = [
+  mountSidebar($("#sidebar"), app),
+  mountConversation($("#main"), app),
+  mountRequests($("#request"), app),
+  mountMembers($("#members-toggle"), $("#members"), app),
+];
+app.input = mountInput($("#composer"), app);
+mountSearch($("#search"), $("#search-results"), app);
+mountSwitcher($("#switcher"), app);
+
+mountLogin($("#login"), async (account, password, register) => {
+  app.state.account = account;
+  await app.client.login(account, password, register);
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  app.render();
+  app.input.focus();
+});
+document.body.dataset.ready = "true";
