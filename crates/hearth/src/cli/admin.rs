@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use hearth::control::{self, Request, Response, RoomLine, Stats};
 use hearth_core::admin::Online;
 
-use super::{Ctx, Target, history, time};
+use super::{Ctx, history, time};
 
 /// `hearth admin [--json] COMMAND`.
 #[derive(Debug, Args)]
@@ -51,16 +51,7 @@ pub enum AdminCommand {
     },
     /// Delete stored messages on the running server (history and replay alike): the
     /// same options as `hearth history purge`.
-    Purge {
-        #[arg(long, value_name = "NAME")]
-        room: Option<String>,
-        #[arg(long, value_name = "NICK,NICK", conflicts_with = "room")]
-        conversation: Option<String>,
-        #[arg(long, value_name = "DATE")]
-        before: Option<String>,
-        #[arg(long, short = 'y')]
-        yes: bool,
-    },
+    Purge(history::PurgeArgs),
     /// Uptime, connections, messages per second, how far the database is behind,
     /// journal size, logins that failed in the last hour.
     Stats,
@@ -81,11 +72,9 @@ pub async fn run(ctx: &Ctx, args: AdminArgs) -> anyhow::Result<()> {
         AdminCommand::Shutdown { in_, message } => {
             Request::Shutdown { in_secs: in_.map_or(0, |d| d.as_secs()), message: text_or(message, "see you soon") }
         }
-        AdminCommand::Purge { room, conversation, before, yes } => {
-            let target = Target::from_args(room.as_deref(), conversation.as_deref())?;
-            let before = before.as_deref().map(time::parse).transpose()?;
+        AdminCommand::Purge(args) => {
             drop(client);
-            return history::purge(ctx, target, before.map(|b| b.at), yes).await;
+            return args.run(ctx).await;
         }
         AdminCommand::Stats => Request::Stats,
     };

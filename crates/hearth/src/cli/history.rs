@@ -14,36 +14,46 @@ pub enum HistoryCommand {
     ///
     /// Without --before this deletes everything (of the room, or of the whole
     /// server) and asks for confirmation first, unless --yes is given.
-    Purge {
-        /// Only this room, e.g. #general (the # may be left out). Case does not matter.
-        #[arg(long, value_name = "NAME")]
-        room: Option<String>,
-        /// Only this direct conversation, given as the two nicks: alice,bob.
-        #[arg(long, value_name = "NICK,NICK", conflicts_with = "room")]
-        conversation: Option<String>,
-        /// Only messages before this time: YYYY-MM-DD (midnight UTC, so that
-        /// day itself is kept) or RFC 3339 such as 2026-11-21T12:00:00Z.
-        #[arg(long, value_name = "DATE")]
-        before: Option<String>,
-        /// Do not ask for confirmation (needed for a purge without --before
-        /// when standard input is not a terminal).
-        #[arg(long, short = 'y')]
-        yes: bool,
-    },
+    Purge(PurgeArgs),
     /// Apply the config's retention once: delete messages older than
     /// `[history] max_age_days`, then keep only the newest
     /// `[history] max_per_target` of every room and conversation.
     Trim,
 }
 
+/// What to purge: `hearth history purge` and `hearth admin purge` take the same.
+#[derive(Debug, clap::Args)]
+pub struct PurgeArgs {
+    /// Only this room, e.g. #general (the # may be left out). Case does not matter.
+    #[arg(long, value_name = "NAME")]
+    room: Option<String>,
+    /// Only this direct conversation, given as the two nicks: alice,bob (a guest
+    /// who was not logged in: alice,~bob).
+    #[arg(long, value_name = "NICK,NICK", conflicts_with = "room")]
+    conversation: Option<String>,
+    /// Only messages before this time: YYYY-MM-DD (midnight UTC, so that
+    /// day itself is kept) or RFC 3339 such as 2026-11-21T12:00:00Z.
+    #[arg(long, value_name = "DATE")]
+    before: Option<String>,
+    /// Do not ask for confirmation (needed for a purge without --before
+    /// when standard input is not a terminal).
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+impl PurgeArgs {
+    /// Checks the arguments and purges.
+    pub async fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
+        let target = Target::from_args(self.room.as_deref(), self.conversation.as_deref())?;
+        let before = self.before.as_deref().map(time::parse).transpose()?;
+        purge(ctx, target, before.map(|b| b.at), self.yes).await
+    }
+}
+
 /// Runs one `hearth history` command.
 pub async fn run(ctx: &Ctx, cmd: HistoryCommand) -> anyhow::Result<()> {
     match cmd {
-        HistoryCommand::Purge { room, conversation, before, yes } => {
-            let target = Target::from_args(room.as_deref(), conversation.as_deref())?;
-            let before = before.as_deref().map(time::parse).transpose()?;
-            purge(ctx, target, before.map(|b| b.at), yes).await
-        }
+        HistoryCommand::Purge(args) => args.run(ctx).await,
         HistoryCommand::Trim => trim(ctx).await,
     }
 }
