@@ -1,7 +1,7 @@
 //! `HEARTH <subcommand>`: the administrator's commands from inside IRC (issue 11: "Admin
 //! accounts inside IRC … can do the same through IRC operator commands (KILL, WALLOPS,
 //! and a documented `HEARTH` or `/admin` command family)"). IRC operators only; the
-//! same core functions as `hearth admin` on the control socket. Answers are server
+//! same core functions as `hearth admin` and `hearth user` on the server's machine. Answers are server
 //! NOTICEs to the operator (in a labeled-response batch when labelled), errors are
 //! standard replies `FAIL HEARTH <code> …`. Documented in docs/protocol.md.
 
