@@ -11,6 +11,7 @@ import { mountRequests } from "./views/requests.js";
 import { mountSearch } from "./views/search.js";
 import { mountMembers } from "./views/members.js";
 import { mountSwitcher } from "./views/switcher.js";
+import { mountAdmin } from "./views/admin.js";
 
 const PAGE = 100;
 const $ = (sel) => document.querySelector(sel);
@@ -141,6 +142,24 @@ const app = {
     })).reverse();
   },
 
+  /**
+   * An operator's `HEARTH <sub> …` (docs/protocol.md): { ok, text, lines }, where text
+   * is the FAIL's description or the answer NOTICEs' text.
+   */
+  async admin(sub, ...args) {
+    if (!app.client.caps.has("labeled-response")) return { ok: false, text: "This server cannot answer the Admin page.", lines: [] };
+    let lines;
+    try {
+      lines = await app.client.request("HEARTH", [sub, ...args]);
+    } catch (e) {
+      return { ok: false, text: e.message, lines: [] };
+    }
+    const err = lines.find((l) => l.command === "FAIL" || /^[45]\d\d$/.test(l.command));
+    if (err) return { ok: false, text: err.params[err.params.length - 1], lines };
+    const notices = lines.filter((l) => l.command === "NOTICE");
+    return { ok: true, text: notices.map((l) => l.params[1] || "").join("\n"), lines };
+  },
+
   notice(text) {
     const conv = app.currentConv() || conversation(app.state, "*server");
     addMessage(conv, { id: "", time: Date.now(), from: "", type: "event", text, status: "sent" });
@@ -181,6 +200,8 @@ function notify(conv, title, body) {
 // ---- events from the connection
 
 app.client.addEventListener("message", ({ detail: msg }) => {
+  // Answers to the Admin page are shown there, not among the server notices.
+  if (msg.tags["hearth.chat/admin"] || (msg.command === "FAIL" && msg.params[0] === "HEARTH")) return;
   const r = apply(app.state, msg);
   if (/^[45]\d\d$/.test(msg.command) && !["432", "433"].includes(msg.command) && app.client.registered) {
     app.notice(msg.params.slice(1).join(" "));
@@ -281,6 +302,7 @@ app.views = [
   mountConversation($("#main"), app),
   mountRequests($("#request"), app),
   mountMembers($("#members-toggle"), $("#members"), app),
+  mountAdmin($("#admin-open"), $("#admin"), app),
 ];
 app.input = mountInput($("#composer"), app);
 mountSearch($("#search"), $("#search-results"), app);

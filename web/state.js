@@ -12,6 +12,7 @@ export function createState() {
     conversations: new Map(), // fold(name) -> conversation
     online: new Map(), // fold(nick) -> nick, people seen in our rooms
     requests: new Map(), // fold(peer) -> { peer, dir: "in" | "out" }
+    oper: false, // an IRC operator (an admin account): 381, or MODE +o on oneself
     connection: "offline",
   };
 }
@@ -109,7 +110,24 @@ export function apply(state, msg) {
   switch (msg.command) {
     case "001":
       state.me = p[0];
+      state.oper = false; // learnt again at each login (381)
       return {};
+    case "381":
+      state.oper = true;
+      return {};
+    case "221":
+    case "MODE": {
+      const target = p[0] || "";
+      const modes = p[1] || "";
+      if (isChannel(target) || fold(target) !== fold(state.me)) return null;
+      let sign = "+";
+      for (const ch of modes) {
+        if (ch === "+" || ch === "-") sign = ch;
+        else if (ch === "o") state.oper = sign === "+";
+      }
+      if (msg.command === "221" && !modes.includes("o")) state.oper = false;
+      return {};
+    }
     case "NICK": {
       if (me) state.me = p[0];
       state.online.delete(fold(msg.nick));

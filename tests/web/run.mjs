@@ -5,7 +5,8 @@
 // Scenarios: login errors; two browsers and a plain TCP IRC client chatting both ways
 // (rooms and private); /join; scrollback over 150 messages; a server restart survived
 // with the gap filled; a chat request accepted in the browser; the login+chat flow on a
-// 360×740 phone viewport. Screenshots go to tests/web/out/.
+// 360×740 phone viewport; the Admin page (operators only: people online, kick, create
+// an account, reset a password, purge a room). Screenshots go to tests/web/out/.
 
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
@@ -41,7 +42,7 @@ async function step(name, fn) {
 
 // ---------------------------------------------------------------- server
 
-function startServer({ policy, users, dir, ports, registration = "admin" }) {
+function startServer({ policy, users, admins, dir, ports, registration = "admin" }) {
   dir = dir || mkdtempSync(join(tmpdir(), "hearth-web-"));
   const config = join(dir, "hearth.toml");
   writeFileSync(config, [
@@ -54,6 +55,10 @@ function startServer({ policy, users, dir, ports, registration = "admin" }) {
   for (const u of users || []) {
     const r = spawnSync(BIN, ["--config", config, "user", "add", u, "--password-stdin"], { input: `${PASSWORD}\n` });
     if (r.status !== 0) throw new Error(`user add ${u}: ${r.stderr}`);
+  }
+  for (const u of admins || []) {
+    const r = spawnSync(BIN, ["--config", config, "user", "add", u, "--admin", "--password-stdin"], { input: `${PASSWORD}\n` });
+    if (r.status !== 0) throw new Error(`user add ${u} --admin: ${r.stderr}`);
   }
   const args = ["--config", config, "serve", "--listen", ports ? ports.irc : "127.0.0.1:0",
     "--web-listen", ports ? ports.web : "127.0.0.1:0"];
@@ -390,6 +395,63 @@ await step("phone 360×740: login, drawer, chat both ways", async () => {
   await phone.click("#menu");
   await phone.waitForTimeout(400); // the drawer slides in
   await phone.screenshot({ path: join(OUT, "phone-drawer.png") });
+});
+
+await step("the Admin page: only for admins; people online, create, reset, kick, purge", async () => {
+  const adm = await startServer({ policy: "open", users: ["amy", "ben"], admins: ["root"] });
+  cleanups.push(() => rmSync(adm.dir, { recursive: true, force: true }));
+  const amy = await person(adm, "amy");
+  await amy.waitForFunction(() => document.querySelector("#conv-title").textContent === "#general");
+  await say(amy, "a word to be purged");
+  await inLog(amy, "a word to be purged");
+  expect(!(await amy.locator("#admin-open").isVisible()), "no Admin entry for a non-admin");
+  const ben = await tcpClient(adm, "ben");
+  const root = await person(adm, "root");
+  await root.locator("#admin-open").waitFor({ state: "visible", timeout: 10000 });
+  await root.click("#admin-open");
+  await root.locator("#admin .admin-people li[data-nick=ben]").waitFor({ timeout: 10000 });
+  expect(await root.locator("#admin .admin-people li[data-nick=amy]").count() === 1, "amy among the people online");
+  // Create an account; a taken name is refused inline.
+  await root.fill("#admin-create input[name=name]", "amy");
+  await root.fill("#admin-create input[name=password]", PASSWORD);
+  await root.click("#admin-create button[type=submit]");
+  await root.locator("#admin-create .result.error", { hasText: "already exists" }).waitFor({ timeout: 10000 });
+  await root.fill("#admin-create input[name=name]", "newbie");
+  await root.fill("#admin-create input[name=password]", PASSWORD);
+  await root.click("#admin-create button[type=submit]");
+  await root.locator("#admin-create .result.ok", { hasText: "Created account newbie" }).waitFor({ timeout: 10000 });
+  const newbie = await tcpClient(adm, "newbie");
+  newbie.send("QUIT :bye");
+  // Reset a password: too short is refused, then it works.
+  await root.fill("#admin-passwd input[name=name]", "newbie");
+  await root.fill("#admin-passwd input[name=password]", "short");
+  await root.evaluate(() => { document.querySelector("#admin-passwd").noValidate = true; });
+  await root.click("#admin-passwd button[type=submit]");
+  await root.locator("#admin-passwd .result.error", { hasText: "at least 8" }).waitFor({ timeout: 10000 });
+  await root.fill("#admin-passwd input[name=name]", "newbie");
+  await root.fill("#admin-passwd input[name=password]", PASSWORD);
+  await root.click("#admin-passwd button[type=submit]");
+  await root.locator("#admin-passwd .result.ok", { hasText: "Changed the password of newbie" }).waitFor({ timeout: 10000 });
+  await root.screenshot({ path: join(OUT, "admin.png") });
+  // Kick ben with a reason: his connection ends with it.
+  await root.click("#admin .admin-people li[data-nick=ben] button.kick");
+  await root.fill("#admin .kick-form input[name=reason]", "be nice");
+  await root.click("#admin .kick-form button[type=submit]");
+  await ben.wait(/^ERROR .*be nice/);
+  await root.locator("#admin .result.ok", { hasText: "Disconnected ben" }).waitFor({ timeout: 10000 });
+  await root.locator("#admin .admin-people li[data-nick=ben]").waitFor({ state: "detached", timeout: 10000 });
+  // Purge a room: needs the confirmation, then the history is gone.
+  await root.fill("#admin-purge input[name=room]", "#general");
+  await root.check("#admin-purge input[name=confirm]");
+  await root.click("#admin-purge button[type=submit]");
+  await root.locator("#admin-purge .result.ok", { hasText: "Purging the history of #general" }).waitFor({ timeout: 10000 });
+  const later = await person(adm, "newbie");
+  await later.waitForFunction(() => document.querySelector("#conv-title").textContent === "#general");
+  await later.waitForTimeout(1000);
+  expect(await later.locator("#messages .msg", { hasText: "a word to be purged" }).count() === 0, "the purged message not replayed");
+  expect(await root.locator("#privates button.conv", { hasText: "Server notices" }).count() === 0, "admin answers not among server notices");
+  for (const p of [amy, root, later]) await p.context().close();
+  await stopServer(adm);
 });
 
 await step("no script errors or CSP violations in any page", async () => {

@@ -46,6 +46,22 @@ test("state: join, messages, echo confirms a pending message, unread after marke
   assert.equal(c.messages.length, 2, "duplicates (same msgid) dropped");
 });
 
+test("state: operator from 381 and MODE ±o on oneself, reset at each login", () => {
+  const st = createState();
+  apply(st, parse(":srv 001 root :Welcome"));
+  assert.equal(st.oper, false);
+  apply(st, parse(":srv 381 root :You are now an IRC operator"));
+  assert.equal(st.oper, true);
+  apply(st, parse(":srv MODE amy -o"));
+  assert.equal(st.oper, true, "someone else's mode");
+  apply(st, parse(":root MODE root :-o"));
+  assert.equal(st.oper, false);
+  apply(st, parse(":srv MODE root +io"));
+  assert.equal(st.oper, true);
+  apply(st, parse(":srv 001 root :Welcome"));
+  assert.equal(st.oper, false);
+});
+
 test("state: history in order, private messages by peer, chat requests", () => {
   const s = createState();
   apply(s, parse(":srv 001 alice :hi"));

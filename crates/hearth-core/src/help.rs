@@ -245,10 +245,13 @@ Shows the server version and its ISUPPORT tokens.",
     (
         "HEARTH",
         "** HEARTH WHO | ROOMS | STATS | KICK <nick> [<reason>] | BROADCAST <text> | PURGE <#room> [<before>] **
+** HEARTH USERADD <name> <password> [admin] | PASSWD <name> <password> **
 The administrator's commands from inside IRC (IRC operators only), the same as
-`hearth admin` on the server's machine: who is online, rooms, statistics,
-disconnect someone, a notice to everyone, delete a room's history (from history and
-replay at once; <before> as 2026-11-21T12:00:00Z keeps what is newer).
+`hearth admin` and `hearth user` on the server's machine: who is online, rooms,
+statistics, disconnect someone, a notice to everyone, delete a room's history (from
+history and replay at once; <before> as 2026-11-21T12:00:00Z keeps what is newer),
+create an account (add `admin` for an administrator) and set a new password
+(names follow the nickname rules, passwords need at least 8 characters).
 In irssi: /quote HEARTH WHO.",
     ),
     (

@@ -221,3 +221,79 @@ async fn admins_do_the_same_from_inside_irc_with_hearth() {
     assert_eq!(fail.params[..2], ["HEARTH".to_string(), "INVALID_PARAMS".to_string()]);
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn admins_create_accounts_and_reset_passwords_with_hearth() {
+    let srv = start_server().await;
+    srv.add_account("root", "admin-password", true).await;
+    let mut root = Client::login(srv.addr, "root", "root", "admin-password", &["message-tags"]).await;
+    let _amy = Client::register(srv.addr, "amy").await;
+
+    // WHO in a machine-friendly form: one tagged NOTICE per person.
+    root.send("HEARTH WHO").await;
+    let lines = root.sync().await;
+    let amy = lines
+        .iter()
+        .find(|m| m.tag("hearth.chat/admin") == Some("who") && m.tag("hearth.chat/nick") == Some("amy"))
+        .unwrap_or_else(|| panic!("no tagged WHO line for amy: {lines:?}"));
+    assert_eq!(amy.tag("hearth.chat/account"), Some("*"));
+    assert!(amy.tag("hearth.chat/idle").is_some_and(|i| i.parse::<u64>().is_ok()), "{amy}");
+    assert!(amy.params[1].starts_with("amy "), "{amy}");
+
+    // Refusals, none of which echoes the password.
+    root.send("HEARTH USERADD dora short").await;
+    let fail = root.expect_cmd("FAIL").await;
+    assert_eq!(fail.params[..3], ["HEARTH", "WEAK_PASSWORD", "dora"].map(String::from));
+    assert!(!fail.to_string().contains("short"), "{fail}");
+    root.send("HEARTH USERADD 9lives long-enough-pw").await;
+    let fail = root.expect_cmd("FAIL").await;
+    assert_eq!(fail.params[1], "INVALID_PARAMS");
+    root.send("HEARTH USERADD ROOT long-enough-pw").await;
+    let fail = root.expect_cmd("FAIL").await;
+    assert_eq!(fail.params[1], "ACCOUNT_EXISTS");
+    root.send("HEARTH USERADD").await;
+    assert_eq!(root.expect_cmd("FAIL").await.params[1], "INVALID_PARAMS");
+
+    // Create, then log in with it.
+    root.send("HEARTH USERADD dora dora-first-pw").await;
+    let ok = root.expect(|m| m.command == "NOTICE" || m.command == "FAIL").await;
+    assert_eq!(ok.command, "NOTICE", "{ok}");
+    assert_eq!(ok.params[1], "Created account dora");
+    assert_eq!(ok.tag("hearth.chat/admin"), Some("useradd"));
+    assert!(!ok.to_string().contains("dora-first-pw"));
+    let mut dora = Client::login(srv.addr, "dora", "dora", "dora-first-pw", &[]).await;
+    dora.send("QUIT").await;
+    // The name is now reserved for the account.
+    let mut taker = Client::connect(srv.addr).await;
+    taker.send("NICK dora").await;
+    taker.send("USER x 0 * :x").await;
+    let refused = taker.expect(|m| m.command == "433" || m.command == "001" || m.command == "FAIL").await;
+    assert_ne!(refused.command, "001", "{refused}");
+
+    // An administrator account: it gets operator rights at login.
+    root.send("HEARTH USERADD eve eve-admin-pw admin").await;
+    let ok = root.expect(|m| m.command == "NOTICE").await;
+    assert!(ok.params[1].starts_with("Created account eve"), "{ok}");
+    let mut eve = Client::connect(srv.addr).await;
+    eve.start_sasl("eve", &[]).await;
+    eve.send(&sasl_plain("eve", "eve-admin-pw")).await;
+    eve.expect_cmd("903").await;
+    eve.send("CAP END").await;
+    eve.expect_cmd("381").await;
+
+    // Reset a password: the old one stops working, the new one works.
+    root.send("HEARTH PASSWD dora dora-second-pw").await;
+    let ok = root.expect(|m| m.command == "NOTICE" || m.command == "FAIL").await;
+    assert_eq!(ok.params[1], "Changed the password of dora", "{ok}");
+    assert_eq!(ok.tag("hearth.chat/admin"), Some("passwd"));
+    let mut old = Client::connect(srv.addr).await;
+    old.start_sasl("dora", &[]).await;
+    old.send(&sasl_plain("dora", "dora-first-pw")).await;
+    old.expect_cmd("904").await;
+    Client::login(srv.addr, "dora2", "dora", "dora-second-pw", &[]).await;
+    root.send("HEARTH PASSWD nobody some-password").await;
+    assert_eq!(root.expect_cmd("FAIL").await.params[1], "INVALID_PARAMS");
+    root.send("HEARTH PASSWD dora short").await;
+    assert_eq!(root.expect_cmd("FAIL").await.params[1], "WEAK_PASSWORD");
+    srv.shutdown().await;
+}
