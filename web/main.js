@@ -1,8 +1,8 @@
 // The app: wires the connection (lib/client.js) to the state (state.js) and the views.
 
-import { Client } from "./lib/client.js";
+import { Client, multilineFits } from "./lib/client.js";
 import { fold, isChannel, stamp } from "./lib/irc.js";
-import { createState, conversation, apply, applyHistory, addMessage, unread, lastTime, isMention } from "./state.js";
+import { createState, conversation, apply, showOlder, showNewer, clampWindow, applyHistory, addMessage, unread, lastTime, shouldNotify, defaultLevel } from "./state.js";
 import { mountLogin } from "./views/login.js";
 import { mountSidebar } from "./views/sidebar.js";
 import { mountConversation } from "./views/conversation.js";
@@ -53,12 +53,54 @@ const app = {
     return conversation(app.state, nick, isChannel(nick) ? "room" : "private").key;
   },
 
-  say(conv, text, isAction = false) {
+  /** This device's notification level for a conversation: "all" | "mentions" | "none". */
+  level(conv) {
+    let v = null;
+    try {
+      v = localStorage.getItem(`hearth.notify:${conv.key}`);
+    } catch {}
+    return v === "all" || v === "mentions" || v === "none" ? v : defaultLevel(conv);
+  },
+
+  setLevel(conv, level) {
+    try {
+      localStorage.setItem(`hearth.notify:${conv.key}`, level);
+    } catch {}
+  },
+
+  /**
+   * Sends a message: `lines` of a paste go as one draft/multiline batch when the server
+   * offers it and they fit its limits, else one PRIVMSG a line. `reply` is the msgid
+   * answered (+draft/reply).
+   */
+  send(conv, lines, reply = "") {
+    lines = lines.filter((l, i) => l.trim() || (i > 0 && i < lines.length - 1));
+    while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
+    if (!lines.length) return;
+    if (lines.length > 1 && app.client.caps.has("draft/multiline") && app.client.caps.has("batch")
+      && multilineFits(app.client.capValues["draft/multiline"], lines)) {
+      return app.say(conv, lines.join("\n"), false, reply);
+    }
+    for (const line of lines) if (line.trim()) app.say(conv, line, false, reply);
+  },
+
+  say(conv, text, isAction = false, reply = "") {
     const body = isAction ? `\x01ACTION ${text}\x01` : text;
     const m = { id: "", time: Date.now(), from: app.state.me, type: isAction ? "action" : "msg", text, status: "pending" };
+    if (reply) m.reply = reply;
     addMessage(conv, m);
     app.render();
-    app.client.request("PRIVMSG", [conv.name, body]).then((lines) => {
+    const tags = reply ? { "+draft/reply": reply } : {};
+    let sent;
+    if (text.includes("\n")) {
+      const ref = `ml${app.batchRef = (app.batchRef || 0) + 1}`;
+      sent = app.client.request("BATCH", [`+${ref}`, "draft/multiline", conv.name], tags);
+      for (const line of text.split("\n")) app.client.send("PRIVMSG", [conv.name, line], { batch: ref });
+      app.client.send("BATCH", [`-${ref}`]);
+    } else {
+      sent = app.client.request("PRIVMSG", [conv.name, body], tags);
+    }
+    sent.then((lines) => {
       if (m.status !== "pending") return;
       const echo = lines.find((l) => l.command === "PRIVMSG" && fold(l.nick) === fold(app.state.me));
       if (echo || !app.client.caps.has("labeled-response")) return;
@@ -74,7 +116,8 @@ const app = {
 
   retry(conv, m) {
     conv.messages.splice(conv.messages.indexOf(m), 1);
-    app.say(conv, m.text, m.type === "action");
+    if (m.type === "action") app.say(conv, m.text, true);
+    else app.send(conv, m.text.split("\n"), m.reply);
   },
 
   join(name) {
@@ -103,8 +146,7 @@ const app = {
   },
 
   async loadOlder(conv) {
-    if (conv.window < conv.messages.length) {
-      conv.window += 200;
+    if (showOlder(conv)) {
       app.render();
       return;
     }
@@ -115,7 +157,12 @@ const app = {
     const n = countMessages(lines);
     if (n < PAGE) conv.complete = true;
     conv.window += n;
+    clampWindow(conv);
     app.render();
+  },
+
+  showNewer(conv) {
+    if (showNewer(conv)) app.render();
   },
 
   markRead(conv, force = false) {
@@ -188,6 +235,12 @@ function fail(m, why) {
   app.render();
 }
 
+/** Screen readers hear the new line only (#announce is polite; the log is aria-live=off). */
+function announce(m) {
+  const text = m.type === "action" ? `${m.from} ${m.text}` : `${m.from}: ${m.text}`;
+  $("#announce").textContent = text;
+}
+
 function notify(conv, title, body) {
   if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
   const n = new Notification(title, { body, tag: conv.key, icon: "icon.svg" });
@@ -224,7 +277,8 @@ app.client.addEventListener("message", ({ detail: msg }) => {
   if (r.message && conv) {
     if (app.state.current === conv.key) app.markRead(conv);
     else if (!app.state.current && conv.kind !== "server") app.state.current = conv.key;
-    if (conv.kind === "private" || isMention(app.state, r.message)) notify(conv, r.message.from, r.message.text);
+    if (shouldNotify(app.state, conv, r.message, app.level(conv))) notify(conv, r.message.from, r.message.text);
+    if (app.state.current === conv.key) announce(r.message);
   }
   app.render();
 });

@@ -23,7 +23,7 @@ export function conversation(state, name, kind) {
   if (!c) {
     kind = kind || (isChannel(name) ? "room" : name === "*server" ? "server" : "private");
     c = { key, name, kind, topic: "", members: new Map(), messages: [], ids: new Set(), readAt: 0,
-      joined: false, complete: false, window: 200 };
+      joined: false, complete: false, window: 200, below: 0 };
     state.conversations.set(key, c);
   }
   return c;
@@ -46,7 +46,31 @@ export function addMessage(conv, m) {
 
 /** The record of a PRIVMSG/NOTICE line, or of a JOIN/PART/QUIT event, for a conversation. */
 export function record(msg, type, text) {
-  return { id: msg.tags.msgid || "", time: timeOf(msg), from: msg.nick, type, text, status: "sent" };
+  const r = { id: msg.tags.msgid || "", time: timeOf(msg), from: msg.nick, type, text, status: "sent" };
+  if (msg.tags["+draft/reply"]) r.reply = msg.tags["+draft/reply"];
+  return r;
+}
+
+/** The message `m` answers (+draft/reply), when it is loaded. */
+export function parentOf(conv, m) {
+  if (!m.reply || !conv.ids.has(m.reply)) return null;
+  for (let i = conv.messages.length - 1; i >= 0; i--) if (conv.messages[i].id === m.reply) return conv.messages[i];
+  return null;
+}
+
+/** The default notification level: everything in private, mentions in rooms. */
+export const defaultLevel = (conv) => (conv.kind === "private" ? "all" : "mentions");
+
+/**
+ * Whether a new message should raise a desktop notification, given the conversation's
+ * level ("all" | "mentions" | "none"). Never for one's own messages or server events.
+ */
+export function shouldNotify(state, conv, m, level = defaultLevel(conv)) {
+  if (level === "none" || conv.kind === "server") return false;
+  if (m.type !== "msg" && m.type !== "action" && m.type !== "notice") return false;
+  if (!m.from || fold(m.from) === fold(state.me)) return false;
+  if (level === "all") return true;
+  return conv.kind === "private" || isMention(state, m);
 }
 
 /** Which conversation a PRIVMSG/NOTICE belongs to, seen from `me`. */
@@ -269,6 +293,42 @@ export function applyHistory(state, target, lines) {
   }
   if (!c && target) c = conversation(state, target);
   return { conv: c, added };
+}
+
+// The DOM holds at most MAX_WINDOW messages of a conversation: `window` messages ending
+// `below` messages before the newest. Scrolling up slides the window to older ones
+// (dropping the newest from the DOM), scrolling back down slides it to newer ones.
+export const MAX_WINDOW = 600;
+const STEP = 200;
+
+/** The messages in the DOM, and whether the oldest loaded one is among them. */
+export function visible(conv) {
+  const end = conv.messages.length - conv.below;
+  const start = Math.max(0, end - conv.window);
+  return { msgs: conv.messages.slice(start, end), first: start === 0 };
+}
+
+/** Shows older loaded messages; false when none are left (ask the server). */
+export function showOlder(conv) {
+  const end = conv.messages.length - conv.below;
+  if (conv.window >= end) return false;
+  conv.window += STEP;
+  clampWindow(conv);
+  return true;
+}
+
+/** Keeps the window at most MAX_WINDOW long by dropping its newest messages. */
+export function clampWindow(conv) {
+  if (conv.window <= MAX_WINDOW) return;
+  conv.below = Math.min(Math.max(0, conv.messages.length - 1), conv.below + conv.window - MAX_WINDOW);
+  conv.window = MAX_WINDOW;
+}
+
+/** Shows newer messages after scrolling back down; false when the newest are shown. */
+export function showNewer(conv) {
+  if (conv.below <= 0) return false;
+  conv.below = Math.max(0, conv.below - STEP);
+  return true;
 }
 
 /** Who is typing in a conversation now (+typing, kept 6 s after the last "active"). */

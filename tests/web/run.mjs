@@ -5,7 +5,8 @@
 // Scenarios: login errors; two browsers and a plain TCP IRC client chatting both ways
 // (rooms and private); /join; scrollback over 150 messages; a server restart survived
 // with the gap filled; a chat request accepted in the browser; the login+chat flow on a
-// 360×740 phone viewport; the Admin page (operators only: people online, kick, create
+// 360×740 phone viewport; per-room notification levels; replies (+draft/reply);
+// multiline paste (draft/multiline); screen-reader announcements; 10,000 messages; the Admin page (operators only: people online, kick, create
 // an account, reset a password, purge a room). Screenshots go to tests/web/out/.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -91,7 +92,7 @@ async function stopServer(server) {
 
 // ---------------------------------------------------------------- TCP client
 
-async function tcpClient(server, account) {
+async function tcpClient(server, account, caps = "") {
   const [host, port] = [server.irc.slice(0, server.irc.lastIndexOf(":")), Number(server.irc.slice(server.irc.lastIndexOf(":") + 1))];
   const sock = net.connect({ host, port });
   cleanups.push(() => sock.destroy());
@@ -119,9 +120,11 @@ async function tcpClient(server, account) {
       setTimeout(() => reject(new Error(`TCP ${account}: no line matching ${re}`)), ms);
     });
   };
+  if (caps) c.send(`CAP REQ :${caps}`);
   c.send(`PASS :${account}:${PASSWORD}`);
   c.send(`NICK ${account}`);
   c.send(`USER ${account} 0 * :${account}`);
+  if (caps) c.send("CAP END");
   await c.wait(/ 001 /);
   return c;
 }
@@ -182,7 +185,7 @@ function expect(cond, what) {
 
 // ---------------------------------------------------------------- scenarios
 
-const open = await startServer({ policy: "open", users: ["alice", "bob", "carol", "dave"] });
+const open = await startServer({ policy: "open", users: ["alice", "bob", "carol", "dave", "erin", "frank"] });
 log(`server (dm open) irc=${open.irc} web=${open.web}`);
 let alice;
 let bob;
@@ -287,6 +290,141 @@ await step("/join a room, delete a message, search, Ctrl+K", async () => {
   await alice.screenshot({ path: join(OUT, "desktop.png") });
   await say(alice, "/msg nobody-here are you there?");
   await alice.locator("#messages .msg.failed", { hasText: "are you there?" }).waitFor({ timeout: 10000 });
+});
+
+await step("notifications: a per-room level all / mentions / none drives desktop notifications", async () => {
+  const erin = await person(open, "erin");
+  await erin.waitForFunction(() => document.querySelector("#conv-title").textContent === "#general");
+  expect(await erin.inputValue("#notify-level") === "mentions", "rooms notify mentions by default");
+  // A hidden tab with notifications granted, recording what would be shown.
+  await erin.evaluate(() => {
+    Object.defineProperty(document, "hidden", { get: () => true, configurable: true });
+    window.shown = [];
+    window.Notification = class { constructor(title, o) { window.shown.push(`${title}: ${o.body}`); } };
+    window.Notification.permission = "granted";
+  });
+  const count = () => erin.evaluate(() => window.shown.length);
+  carol.send("PRIVMSG #general :no mention here (1)");
+  carol.send("PRIVMSG #general :erin: a mention (2)");
+  await inLog(erin, "a mention (2)");
+  expect(JSON.stringify(await erin.evaluate(() => window.shown)) === JSON.stringify(["carol: erin: a mention (2)"]), "only the mention notifies");
+  await erin.selectOption("#notify-level", "all");
+  expect(await erin.evaluate(() => localStorage.getItem("hearth.notify:#general")) === "all", "the level stored for the room");
+  carol.send("PRIVMSG #general :everything now (3)");
+  await inLog(erin, "everything now (3)");
+  expect(await count() === 2, "level all: every message notifies");
+  await erin.selectOption("#notify-level", "none");
+  carol.send("PRIVMSG #general :erin: silence (4)");
+  await inLog(erin, "silence (4)");
+  expect(await count() === 2, "level none: nothing notifies, not even a mention");
+  await erin.reload();
+  await login(erin, "erin", PASSWORD);
+  await erin.waitForFunction(() => document.querySelector("#conv-title").textContent === "#general");
+  expect(await erin.inputValue("#notify-level") === "none", "the level kept on this device");
+  await erin.context().close();
+});
+
+await step("replies: +draft/reply from one browser, seen in the other and on plain IRC", async () => {
+  const frank = await tcpClient(open, "frank", "message-tags server-time");
+  await openConv(alice, "#general");
+  await openConv(bob, "#general");
+  await say(bob, "a question to answer");
+  const q = alice.locator("#messages .msg:not(.pending)", { hasText: "a question to answer" });
+  await q.waitFor();
+  const id = await q.getAttribute("data-id");
+  expect(id, "the question has a msgid");
+  await q.hover();
+  await q.locator("button.reply-to").click();
+  await alice.locator("#replying", { hasText: "Replying to bob: a question to answer" }).waitFor({ timeout: 5000 });
+  await say(alice, "here is the answer");
+  expect(await alice.locator("#replying").isHidden(), "the reply bar closes after sending");
+  const r = bob.locator("#messages .msg.reply", { hasText: "here is the answer" });
+  await r.waitFor({ timeout: 10000 });
+  expect((await r.locator(".quote").textContent()).includes("bob: a question to answer"), "the quoted parent line");
+  const esc = id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  await frank.wait(new RegExp(`^@\\S*\\+draft/reply=${esc}[;\\s].*PRIVMSG #general :here is the answer`));
+  await carol.wait(/:alice!\S* PRIVMSG #general :here is the answer/);
+  await bob.screenshot({ path: join(OUT, "reply.png") });
+  frank.send("QUIT :done");
+});
+
+await step("multiline paste: one draft/multiline message; three PRIVMSGs on plain IRC", async () => {
+  expect(await alice.evaluate(() => performance.now()) > 0, "alice's page alive");
+  await alice.fill("#composer textarea", "pasted one\npasted two\npasted three");
+  await alice.press("#composer textarea", "Enter");
+  const m = bob.locator("#messages .msg", { hasText: "pasted one" });
+  await m.waitFor({ timeout: 10000 });
+  expect(await m.count() === 1, "one message in the other browser");
+  expect(await m.locator(".text").textContent() === "pasted one\npasted two\npasted three", "its three lines");
+  await alice.locator("#messages .msg.mine:not(.pending):not(.failed)", { hasText: "pasted three" }).waitFor({ timeout: 10000 });
+  expect(await alice.locator("#messages .msg", { hasText: "pasted one" }).count() === 1, "one message for the sender too");
+  for (const t of ["one", "two", "three"]) await carol.wait(new RegExp(`:alice!\\S* PRIVMSG #general :pasted ${t}$`));
+  // Over the server's max-lines (32): one message a line.
+  await alice.fill("#composer textarea", Array.from({ length: 33 }, (_, i) => `many ${i + 1}`).join("\n"));
+  await alice.press("#composer textarea", "Enter");
+  await inLog(bob, /many 33$/);
+  expect(await bob.locator("#messages .msg", { hasText: /many \d+$/ }).count() === 33, "33 separate messages");
+});
+
+await step("screen readers: the log is aria-live=off; the live region gets only the new line", async () => {
+  expect(await alice.getAttribute("#messages", "aria-live") === "off", "the log itself is not live");
+  expect(await alice.getAttribute("#announce", "aria-live") === "polite", "a polite live region");
+  carol.send("PRIVMSG #general :announce just this");
+  await alice.waitForFunction(() => document.querySelector("#announce").textContent === "carol: announce just this", null, { timeout: 10000 });
+  carol.send("PRIVMSG #general :and now this");
+  await alice.waitForFunction(() => document.querySelector("#announce").textContent === "carol: and now this", null, { timeout: 10000 });
+});
+
+await step("10,000 loaded messages: render time and DOM size bounded", async () => {
+  const r = await alice.evaluate(async () => {
+    const { createState, conversation, showOlder, showNewer } = await import("/state.js");
+    const { mountConversation } = await import("/views/conversation.js");
+    const state = createState();
+    state.me = "alice";
+    const conv = conversation(state, "#bench");
+    const t = Date.parse("2030-01-01T00:00:00Z");
+    for (let i = 0; i < 10000; i++) {
+      const m = { id: `b${i}`, time: t + i * 60000, from: i % 3 ? "bob" : "carol", type: "msg", text: `bench line ${i} https://example.org/${i}`, status: "sent" };
+      conv.messages.push(m);
+      conv.ids.add(m.id);
+    }
+    state.current = conv.key;
+    const root = document.createElement("div");
+    root.style.cssText = "position:fixed;inset:0;z-index:-1;display:flex;flex-direction:column;opacity:0";
+    for (const [tag, id, cls] of [["h1", "conv-title"], ["p", "conv-topic"], ["div", "messages", "messages"], ["p", "typing"]]) {
+      const el = document.createElement(tag);
+      el.id = id;
+      if (cls) el.className = cls;
+      root.append(el);
+    }
+    document.body.append(root);
+    const app = { state, currentConv: () => conv, level: () => "mentions", setLevel() {}, input: { replyTo() {} },
+      retry() {}, redact() {}, loadOlder: async () => showOlder(conv), showNewer: () => showNewer(conv) };
+    const render = mountConversation(root, app);
+    const log = root.querySelector("#messages");
+    const time = (fn) => { const a = performance.now(); fn(); log.scrollTop; return performance.now() - a; };
+    const first = time(render);
+    const nodes = [root.querySelectorAll("*").length];
+    const older = [];
+    while (showOlder(conv)) {
+      older.push(time(render));
+      nodes.push(root.querySelectorAll("*").length);
+    }
+    const oldestShown = log.querySelector(".msg .text").textContent;
+    const newer = [];
+    while (showNewer(conv)) newer.push(time(render));
+    const m = { id: "new", time: t + 10001 * 60000, from: "bob", type: "msg", text: "one more", status: "sent" };
+    conv.messages.push(m);
+    const append = time(render);
+    root.remove();
+    return { first, older: Math.max(...older), newer: Math.max(...newer), append, steps: older.length,
+      maxNodes: Math.max(...nodes), oldestShown };
+  });
+  log(`10,000 messages: first render ${r.first.toFixed(1)} ms, slide up worst ${r.older.toFixed(1)} ms over ${r.steps} steps, ` +
+    `slide down worst ${r.newer.toFixed(1)} ms, new message ${r.append.toFixed(1)} ms, at most ${r.maxNodes} DOM nodes`);
+  expect(r.oldestShown.startsWith("bench line 0 "), `scrolling reaches the oldest (${r.oldestShown})`);
+  expect(r.maxNodes < 8000, `the DOM stays bounded (${r.maxNodes} nodes)`);
+  expect(r.first < 500 && r.older < 500 && r.append < 500, "each render well under half a second");
 });
 
 await step("scrollback: 150 messages, older ones load at the top", async () => {

@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { parse, format, fold } from "../../web/lib/irc.js";
-import { createState, apply, applyHistory, unread, conversation } from "../../web/state.js";
+import { createState, apply, applyHistory, unread, conversation, shouldNotify, parentOf, visible, showOlder, showNewer, clampWindow, MAX_WINDOW } from "../../web/state.js";
+import { joinMultiline, multilineFits } from "../../web/lib/client.js";
 
 let n = 0;
 const test = (name, fn) => {
@@ -74,6 +75,94 @@ test("state: history in order, private messages by peer, chat requests", () => {
   assert.deepEqual(s.requests.get("carol"), { peer: "carol", dir: "in" });
   apply(s, parse("@hearth.chat/request=accepted;hearth.chat/peer=carol :srv NOTICE alice :accepted"));
   assert.equal(s.requests.size, 0);
+});
+
+test("notifications: per-conversation level all / mentions / none", () => {
+  const s = createState();
+  apply(s, parse(":srv 001 alice :hi"));
+  const room = conversation(s, "#x");
+  const dm = conversation(s, "bob", "private");
+  const plain = { from: "bob", type: "msg", text: "lunch?" };
+  const mention = { from: "bob", type: "msg", text: "alice: lunch?" };
+  const own = { from: "Alice", type: "msg", text: "alice here" };
+  const event = { from: "bob", type: "join", text: "joined" };
+  // defaults: a room notifies mentions, a private conversation everything
+  assert.equal(shouldNotify(s, room, plain), false);
+  assert.equal(shouldNotify(s, room, mention), true);
+  assert.equal(shouldNotify(s, dm, plain), true);
+  assert.equal(shouldNotify(s, room, plain, "all"), true);
+  assert.equal(shouldNotify(s, room, mention, "mentions"), true);
+  assert.equal(shouldNotify(s, room, mention, "none"), false);
+  assert.equal(shouldNotify(s, dm, plain, "none"), false);
+  assert.equal(shouldNotify(s, dm, plain, "mentions"), true, "a private message is addressed to me");
+  assert.equal(shouldNotify(s, room, own, "all"), false, "never one's own");
+  assert.equal(shouldNotify(s, room, event, "all"), false, "never joins and parts");
+  assert.equal(shouldNotify(s, conversation(s, "*server"), plain, "all"), false);
+  assert.equal(shouldNotify(s, room, { from: "bob", type: "msg", text: "malice" }, "mentions"), false, "a word containing the nick");
+});
+
+test("replies: +draft/reply kept on the record, parent found when loaded", () => {
+  const s = createState();
+  apply(s, parse(":srv 001 alice :hi"));
+  apply(s, parse("@msgid=p1;time=2030-01-01T00:00:00.000Z :bob!b@h PRIVMSG #x :the question"));
+  apply(s, parse("@msgid=c1;time=2030-01-01T00:00:01.000Z;+draft/reply=p1 :carol!c@h PRIVMSG #x :the answer"));
+  apply(s, parse("@msgid=c2;time=2030-01-01T00:00:02.000Z;+draft/reply=gone :carol!c@h PRIVMSG #x :to something old"));
+  const c = conversation(s, "#x");
+  assert.equal(c.messages[1].reply, "p1");
+  assert.equal(parentOf(c, c.messages[1]).text, "the question");
+  assert.equal(parentOf(c, c.messages[2]), null);
+  assert.equal(parentOf(c, c.messages[0]), null);
+});
+
+test("multiline: a batch becomes one message; limits decide batch or lines", () => {
+  const open = parse("@msgid=m1;time=2030-01-01T00:00:00.000Z;+draft/reply=p1 :bob!b@h BATCH +ml1 draft/multiline #x");
+  const one = joinMultiline(open, [
+    parse("@batch=ml1 :bob!b@h PRIVMSG #x :one"),
+    parse("@batch=ml1 :bob!b@h PRIVMSG #x :two"),
+    parse("@batch=ml1;draft/multiline-concat :bob!b@h PRIVMSG #x : and a half"),
+    parse("@batch=ml1 :bob!b@h PRIVMSG #x :three"),
+  ]);
+  assert.equal(one.command, "PRIVMSG");
+  assert.deepEqual(one.params, ["#x", "one\ntwo and a half\nthree"]);
+  assert.equal(one.tags.msgid, "m1");
+  assert.equal(one.nick, "bob");
+  const s = createState();
+  apply(s, parse(":srv 001 alice :hi"));
+  apply(s, one);
+  assert.equal(conversation(s, "#x").messages[0].text, "one\ntwo and a half\nthree");
+  assert.equal(conversation(s, "#x").messages[0].reply, "p1");
+  const v = "max-bytes=20,max-lines=3";
+  assert.equal(multilineFits(v, ["a", "b", "c"]), true);
+  assert.equal(multilineFits(v, ["a", "b", "c", "d"]), false, "over max-lines");
+  assert.equal(multilineFits(v, ["0123456789", "0123456789", "x"]), false, "over max-bytes");
+  assert.equal(multilineFits(v, ["one line"]), false, "one line needs no batch");
+  assert.equal(multilineFits(undefined, ["a", "b"]), false, "cap not offered");
+  assert.equal(multilineFits("max-bytes=4096", ["a", "b"]), true, "max-lines optional");
+});
+
+test("DOM window: at most MAX_WINDOW messages, sliding up and back down", () => {
+  const s = createState();
+  const c = conversation(s, "#big");
+  for (let i = 0; i < 10000; i++) c.messages.push({ id: `m${i}`, time: i, from: "bob", type: "msg", text: `line ${i}`, status: "sent" });
+  let v = visible(c);
+  assert.equal(v.msgs.length, 200);
+  assert.equal(v.msgs[199].text, "line 9999");
+  let steps = 0;
+  while (showOlder(c)) {
+    steps++;
+    v = visible(c);
+    assert.ok(v.msgs.length <= MAX_WINDOW, `window ${v.msgs.length}`);
+  }
+  assert.equal(v.first, true, "the oldest reached");
+  assert.equal(v.msgs[0].text, "line 0");
+  assert.equal(v.msgs.length, MAX_WINDOW);
+  assert.ok(steps > 40);
+  while (showNewer(c)) assert.ok(visible(c).msgs.length <= MAX_WINDOW);
+  v = visible(c);
+  assert.equal(v.msgs[v.msgs.length - 1].text, "line 9999", "back at the newest");
+  c.window = 5000;
+  clampWindow(c);
+  assert.equal(visible(c).msgs.length, MAX_WINDOW);
 });
 
 console.log(`web-unit: ${n} passed`);

@@ -10,10 +10,33 @@ const WANTED = [
   "sasl", "server-time", "message-tags", "echo-message", "labeled-response", "batch",
   "draft/chathistory", "draft/read-marker", "draft/event-playback", "soju.im/search",
   "multi-prefix", "away-notify", "account-tag", "standard-replies", "draft/message-redaction",
-  "draft/account-registration",
+  "draft/account-registration", "draft/multiline",
 ];
 const HISTORY_BATCHES = new Set(["chathistory", "draft/chathistory-targets", "soju.im/search"]);
 const REQUEST_TIMEOUT = 15000;
+
+/**
+ * One message from a draft/multiline batch: the opening BATCH's source and tags (msgid,
+ * time, client tags such as +draft/reply), the lines joined by "\n" (or run together
+ * where a line has draft/multiline-concat).
+ */
+export function joinMultiline(open, lines) {
+  let text = "";
+  lines.forEach((l, i) => {
+    if (i > 0 && !("draft/multiline-concat" in l.tags)) text += "\n";
+    text += l.params[1] || "";
+  });
+  return { tags: { ...open.tags }, prefix: open.prefix, nick: open.nick, command: lines[0]?.command || "PRIVMSG",
+    params: [open.params[2] || "", text], multiline: lines.length };
+}
+
+/** Whether `lines` fit the server's draft/multiline limits ("max-bytes=4096,max-lines=32"). */
+export function multilineFits(value, lines) {
+  if (value === undefined || lines.length < 2) return false;
+  const lim = Object.fromEntries(value.split(",").map((kv) => kv.split("=")));
+  const bytes = new TextEncoder().encode(lines.join("")).length;
+  return bytes <= Number(lim["max-bytes"] || 0) && (!lim["max-lines"] || lines.length <= Number(lim["max-lines"]));
+}
 
 export class LoginError extends Error {
   constructor(kind, message) {
@@ -29,6 +52,7 @@ export class Client extends EventTarget {
     this.ws = null;
     this.nick = "";
     this.caps = new Set();
+    this.capValues = {}; // cap -> its CAP LS value ("max-bytes=4096,max-lines=32")
     this.isupport = {};
     this.registered = false;
     this.everRegistered = false;
@@ -142,9 +166,9 @@ export class Client extends EventTarget {
    * Sends a command with a label and resolves with every line of its response (a
    * labeled-response batch flattened, or the one labeled line).
    */
-  request(command, params = []) {
+  request(command, params = [], tags = {}) {
     if (!this.caps.has("labeled-response")) {
-      this.send(command, params);
+      this.send(command, params, tags);
       return Promise.resolve([]);
     }
     const label = `L${this.nextLabel++}`;
@@ -154,7 +178,7 @@ export class Client extends EventTarget {
         reject(new Error("no answer from the server"));
       }, REQUEST_TIMEOUT);
       this.pending.set(label, { resolve, reject, timer });
-      this.send(command, params, { label });
+      this.send(command, params, { ...tags, label });
     });
   }
 
@@ -171,6 +195,7 @@ export class Client extends EventTarget {
     const parent = batchId ? this.batches.get(batchId) : null;
     if (msg.command === "BATCH") return this.batch(msg, parent);
     if (parent) parent.lines.push(msg);
+    if (parent && parent.type === "draft/multiline") return; // one message at BATCH -
     const inHistory = parent && parent.history;
     if (!inHistory) {
       this.handle(msg);
@@ -183,7 +208,7 @@ export class Client extends EventTarget {
     const ref = msg.params[0] || "";
     if (ref[0] === "+") {
       const type = msg.params[1] || "";
-      const b = { id: ref.slice(1), type, params: msg.params.slice(2), lines: [], label: msg.tags.label, parent };
+      const b = { id: ref.slice(1), type, params: msg.params.slice(2), lines: [], label: msg.tags.label, parent, open: msg };
       b.history = HISTORY_BATCHES.has(type) || Boolean(parent && parent.history);
       this.batches.set(b.id, b);
       return;
@@ -191,6 +216,16 @@ export class Client extends EventTarget {
     const b = this.batches.get(ref.slice(1));
     if (!b) return;
     this.batches.delete(b.id);
+    if (b.type === "draft/multiline") {
+      const one = joinMultiline(b.open, b.lines);
+      if (b.parent) b.parent.lines.push(one);
+      if (!b.history) {
+        this.handle(one);
+        this.emit("message", one);
+      }
+      if (b.label && !b.parent) this.settle(b.label, [one]);
+      return;
+    }
     if (b.type === "chathistory") this.emit("history", { target: b.params[0], messages: b.lines });
     if (b.parent) b.parent.lines.push(...b.lines);
     else if (b.label) this.settle(b.label, b.lines);
@@ -277,7 +312,9 @@ export class Client extends EventTarget {
     if (sub === "LS") {
       const more = args[0] === "*";
       const list = more ? args[1] : args[0];
-      this.offered = (this.offered || []).concat((list || "").split(" ").filter(Boolean).map((c) => c.split("=")[0]));
+      const items = (list || "").split(" ").filter(Boolean);
+      for (const c of items) this.capValues[c.split("=")[0]] = c.slice(c.indexOf("=") + 1 || c.length);
+      this.offered = (this.offered || []).concat(items.map((c) => c.split("=")[0]));
       if (more) return;
       const want = WANTED.filter((c) => this.offered.includes(c));
       this.offered = [];

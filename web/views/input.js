@@ -1,10 +1,22 @@
-// The message box: Enter sends (each line of a multiline paste is one message),
+// The message box: Enter sends (a multiline paste goes as one draft/multiline message
+// when the server allows it, else one message a line), "Replying to …" above it,
 // Shift+Enter adds a line, Tab completes nicks, Esc marks the conversation read.
 // Commands: /join #room, /part, /msg nick text, /query nick, /me text, /topic text.
 
 export function mountInput(form, app) {
   const box = form.elements.text;
+  const bar = document.querySelector("#replying");
   let completion = null; // { prefix, start, matches, index }
+  let replying = null; // { key, m }
+
+  bar.querySelector("button").addEventListener("click", () => replyTo(null));
+
+  function replyTo(conv, m) {
+    replying = conv && m && m.id ? { key: conv.key, m } : null;
+    bar.hidden = !replying;
+    bar.querySelector("span").textContent = replying ? `Replying to ${m.from}: ${m.text.split("\n")[0].slice(0, 80)}` : "";
+    if (replying) box.focus();
+  }
 
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -19,6 +31,7 @@ export function mountInput(form, app) {
     } else if (ev.key === "Tab" && !ev.shiftKey && !ev.ctrlKey && !ev.altKey) {
       if (complete()) ev.preventDefault();
     } else if (ev.key === "Escape") {
+      if (replying) return replyTo(null);
       const conv = app.currentConv();
       if (conv) app.markRead(conv, true);
     }
@@ -43,7 +56,9 @@ export function mountInput(form, app) {
     if (text.startsWith("/") && !text.startsWith("//")) return command(text.trim());
     const conv = app.currentConv();
     if (!conv || conv.kind === "server") return app.notice("Open a room or a conversation first.");
-    for (const line of text.replace(/^\//, "").split(/\r?\n/)) if (line.trim()) app.say(conv, line);
+    const reply = replying && replying.key === conv.key ? replying.m.id : "";
+    replyTo(null);
+    app.send(conv, text.replace(/^\//, "").split(/\r?\n/), reply);
   }
 
   function command(text) {
@@ -102,5 +117,5 @@ export function mountInput(form, app) {
     return true;
   }
 
-  return { focus: () => box.focus() };
+  return { focus: () => box.focus(), replyTo };
 }
