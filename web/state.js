@@ -88,10 +88,15 @@ export function textRecord(state, msg) {
   return record(msg, msg.command === "NOTICE" ? "notice" : "msg", text);
 }
 
+const mentionRe = { me: null, re: null };
+
 export function isMention(state, m) {
   if (!state.me || fold(m.from) === fold(state.me)) return false;
-  const re = new RegExp(`(^|[^\\w])${state.me.replace(/[^\w]/g, "\\$&")}($|[^\\w])`, "i");
-  return re.test(m.text);
+  if (mentionRe.me !== state.me) {
+    mentionRe.me = state.me;
+    mentionRe.re = new RegExp(`(^|[^\\w])${state.me.replace(/[^\w]/g, "\\$&")}($|[^\\w])`, "i");
+  }
+  return mentionRe.re.test(m.text);
 }
 
 /** Unread messages and mentions after the read marker. */

@@ -29,13 +29,25 @@ export function linkify(text) {
   return out;
 }
 
-export const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+// Intl formatters are costly to make: made once, and day names kept per calendar day
+// (a render of hundreds of lines asks for each line's day).
+const clockFormat = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+const dayFormat = new Intl.DateTimeFormat([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+const dayKey = (d) => d.getFullYear() * 10000 + d.getMonth() * 100 + d.getDate();
+const days = new Map();
+
+const fullFormat = new Intl.DateTimeFormat([], { dateStyle: "medium", timeStyle: "medium" });
+
+export const clock = (t) => clockFormat.format(t);
+export const full = (t) => fullFormat.format(t);
 
 export function day(t) {
   const d = new Date(t);
-  const today = new Date();
-  const yesterday = new Date(Date.now() - 86400000);
-  if (d.toDateString() === today.toDateString()) return "Today";
-  if (d.toDateString() === yesterday.toDateString()) return "Yesterday";
-  return d.toLocaleDateString([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+  const k = dayKey(d);
+  const now = new Date();
+  if (k === dayKey(now)) return "Today";
+  if (k === dayKey(new Date(now - 86400000))) return "Yesterday";
+  let name = days.get(k);
+  if (!name) days.set(k, (name = dayFormat.format(d)));
+  return name;
 }

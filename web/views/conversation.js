@@ -3,7 +3,7 @@
 // DOM (state.js visible()); scrolling to the top shows older ones, then asks the server
 // for more; scrolling back down shows the newer ones again.
 
-import { h, linkify, clock, day } from "../lib/dom.js";
+import { h, linkify, clock, day, full } from "../lib/dom.js";
 import { isMention, typing, parentOf, visible } from "../state.js";
 
 export function mountConversation(root, app) {
@@ -32,11 +32,25 @@ export function mountConversation(root, app) {
     }
   });
 
+  // Each message's element, kept while nothing it shows has changed, so a render only
+  // builds the lines that are new.
+  const built = new WeakMap(); // record -> { el, sig }
+
+  function cachedLine(m, conv) {
+    const parent = m.reply ? parentOf(conv, m) : null;
+    const sig = `${m.status}\0${m.id}\0${m.text}\0${parent ? parent.text : ""}\0${app.state.me}`;
+    const hit = built.get(m);
+    if (hit && hit.sig === sig) return hit.el;
+    const el = line(m, conv);
+    built.set(m, { el, sig });
+    return el;
+  }
+
   function line(m, conv) {
     const mine = m.from && m.from.toLowerCase() === app.state.me.toLowerCase();
     const cls = ["msg", m.type, mine ? "mine" : "", m.status !== "sent" ? m.status : "",
       isMention(app.state, m) ? "mention" : "", m.reply ? "reply" : ""].filter(Boolean).join(" ");
-    const time = h("time", { dateTime: new Date(m.time).toISOString(), title: new Date(m.time).toLocaleString() }, clock(m.time));
+    const time = h("time", { dateTime: new Date(m.time).toISOString(), title: full(m.time) }, clock(m.time));
     const body = m.type === "action" ? [h("span", { class: "from" }, `* ${m.from} `), ...linkify(m.text)]
       : [h("span", { class: "from" }, m.from || "server"), " ", h("span", { class: "text" }, ...linkify(m.text))];
     const status = m.status === "pending" ? h("span", { class: "state" }, " sending…")
@@ -54,10 +68,43 @@ export function mountConversation(root, app) {
   }
 
   function events(run) {
+    const sig = `${run.length}\0${run[run.length - 1].time}`;
+    const hit = built.get(run[0]);
+    if (hit && hit.sig === sig) return hit.el;
     const text = run.map((m) => `${m.from} ${m.text}`).join(", ");
     const el = h("div", { class: "msg event" }, h("time", {}, clock(run[0].time)), " ", h("span", { class: "body" }, text));
     el.ref = run[0];
+    built.set(run[0], { el, sig });
     return el;
+  }
+
+  let days = new Map(); // day name -> its separator, for the conversation shown
+  const start = h("p", { class: "start" }, "This is the beginning of the conversation.");
+
+  /** Puts `out` in the log, moving only what changed at either end (a new line, a slide). */
+  function patch(out) {
+    const old = [...log.children];
+    const k = old.indexOf(out[0]);
+    if (k >= 0) {
+      let j = 0;
+      while (k + j < old.length && j < out.length && old[k + j] === out[j]) j++;
+      if (k + j === old.length) { // the same lines, maybe fewer at the top, maybe more at the bottom
+        for (let x = 0; x < k; x++) old[x].remove();
+        log.append(...out.slice(j));
+        return;
+      }
+    }
+    const i = old.length ? out.indexOf(old[0]) : -1;
+    if (i > 0) {
+      let j = 0;
+      while (j < old.length && i + j < out.length && old[j] === out[i + j]) j++;
+      if (i + j === out.length) { // older lines above, maybe fewer at the bottom
+        for (let x = j; x < old.length; x++) old[x].remove();
+        log.prepend(...out.slice(0, i));
+        return;
+      }
+    }
+    log.replaceChildren(...out);
   }
 
   return function render() {
@@ -77,7 +124,10 @@ export function mountConversation(root, app) {
     }
     topic.textContent = conv.topic || (conv.kind === "private" ? "Private conversation" : "");
     const switched = shown !== conv.key;
-    if (switched) conv.below = 0; // a conversation opens at its newest messages
+    if (switched) {
+      conv.below = 0; // a conversation opens at its newest messages
+      days = new Map();
+    }
     const fromBottom = log.scrollHeight - log.scrollTop - log.clientHeight;
     // The first message line at least partly in view, to keep it in place.
     let anchor = null;
@@ -94,7 +144,7 @@ export function mountConversation(root, app) {
     }
     const { msgs, first } = visible(conv);
     const out = [];
-    if (conv.complete && first) out.push(h("p", { class: "start" }, "This is the beginning of the conversation."));
+    if (conv.complete && first) out.push(start);
     let lastDay = "";
     let run = [];
     const flush = () => {
@@ -105,17 +155,18 @@ export function mountConversation(root, app) {
       const d = day(m.time);
       if (d !== lastDay) {
         flush();
-        out.push(h("div", { class: "day", role: "separator" }, h("span", {}, d)));
+        if (!days.has(d)) days.set(d, h("div", { class: "day", role: "separator" }, h("span", {}, d)));
+        out.push(days.get(d));
         lastDay = d;
       }
       if (m.type === "join" || m.type === "part") run.push(m);
       else {
         flush();
-        out.push(line(m, conv));
+        out.push(cachedLine(m, conv));
       }
     }
     flush();
-    log.replaceChildren(...out);
+    patch(out);
     const back = anchor && out.find((el) => el.ref === anchor.ref);
     if (stick) log.scrollTop = log.scrollHeight;
     else if (back) log.scrollTop += back.getBoundingClientRect().top - top - anchor.dy;
