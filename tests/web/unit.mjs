@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { parse, format, fold } from "../../web/lib/irc.js";
 import { createState, apply, applyHistory, unread, conversation, shouldNotify, parentOf, visible, showOlder, showNewer, clampWindow, MAX_WINDOW } from "../../web/state.js";
-import { joinMultiline, multilineFits } from "../../web/lib/client.js";
+import { joinMultiline, multilineFits, Client } from "../../web/lib/client.js";
 
 let n = 0;
 const test = (name, fn) => {
@@ -138,6 +138,31 @@ test("multiline: a batch becomes one message; limits decide batch or lines", () 
   assert.equal(multilineFits(v, ["one line"]), false, "one line needs no batch");
   assert.equal(multilineFits(undefined, ["a", "b"]), false, "cap not offered");
   assert.equal(multilineFits("max-bytes=4096", ["a", "b"]), true, "max-lines optional");
+});
+
+test("client: live and replayed (nested in chathistory) multiline batches arrive as one message", () => {
+  const c = new Client("ws://unused");
+  const live = [];
+  const history = [];
+  c.addEventListener("message", (e) => live.push(e.detail));
+  c.addEventListener("history", (e) => history.push(e.detail));
+  for (const l of [
+    "@msgid=m1;time=2030-01-01T00:00:00.000Z :bob!b@h BATCH +ml1 draft/multiline #x",
+    "@batch=ml1 :bob!b@h PRIVMSG #x :one",
+    "@batch=ml1 :bob!b@h PRIVMSG #x :two",
+    ":bob!b@h BATCH -ml1",
+    ":srv BATCH +h1 chathistory #x",
+    "@batch=h1;msgid=m0;time=2029-01-01T00:00:00.000Z :carol!c@h PRIVMSG #x :before",
+    "@batch=h1;msgid=m2;time=2029-01-01T00:00:01.000Z :bob!b@h BATCH +ml2 draft/multiline #x",
+    "@batch=ml2 :bob!b@h PRIVMSG #x :old one",
+    "@batch=ml2 :bob!b@h PRIVMSG #x :old two",
+    ":bob!b@h BATCH -ml2",
+    ":srv BATCH -h1",
+  ]) c.receive(parse(l));
+  assert.deepEqual(live.map((m) => [m.command, m.params[1], m.tags.msgid]), [["PRIVMSG", "one\ntwo", "m1"]]);
+  assert.equal(history.length, 1);
+  assert.deepEqual(history[0].messages.map((m) => m.params[1]), ["before", "old one\nold two"]);
+  assert.equal(history[0].messages[1].tags.msgid, "m2");
 });
 
 test("DOM window: at most MAX_WINDOW messages, sliding up and back down", () => {
