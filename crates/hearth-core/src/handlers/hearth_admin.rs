@@ -1,6 +1,7 @@
 //! `HEARTH <subcommand>`: the administrator's commands from inside IRC (issue 11: "Admin
 //! accounts inside IRC … can do the same through IRC operator commands (KILL, WALLOPS,
-//! and a documented `HEARTH` or `/admin` command family)"). IRC operators only; the
+//! and a documented `HEARTH` or `/admin` command family)"). IRC operators only (except
+//! `HEARTH TOKEN`, every user's login tokens: [`super::login_tokens`]); the
 //! same core functions as `hearth admin` and `hearth user` on the server's machine. Answers are server
 //! NOTICEs to the operator (in a labeled-response batch when labelled), errors are
 //! standard replies `FAIL HEARTH <code> …`. Documented in docs/protocol.md.
@@ -55,6 +56,12 @@ fn tagged_notice(s: &Server, ctx: &mut Ctx, sub: Option<&str>, tags: &[(&str, St
 pub fn hearth(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
     let sub = msg.params[0].to_ascii_uppercase();
     let args = &msg.params[1..];
+    if sub == "TOKEN" {
+        return super::login_tokens::token(s, ctx, args);
+    }
+    if !s.client(ctx.id).oper {
+        return Err(IrcError::NoPrivileges);
+    }
     match sub.as_str() {
         "WHO" => {
             let people = s.who();
