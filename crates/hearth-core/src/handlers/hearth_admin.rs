@@ -41,7 +41,7 @@ fn tagged_notice(s: &Server, ctx: &mut Ctx, sub: Option<&str>, tags: &[(&str, St
     let nick = s.nick_of(ctx.id);
     let mut m = s.server_msg("NOTICE").with_param(nick).with_param(text);
     if let Some(sub) = sub
-        && s.client(ctx.id).caps.contains(Cap::MessageTags)
+        && s.client(ctx.session).caps.contains(Cap::MessageTags)
     {
         m = m.with_tag(TAG_ADMIN, sub);
         for (k, v) in tags {
@@ -240,8 +240,8 @@ fn start_hash(s: &mut Server, ctx: &mut Ctx, change: Change, password: String) -
     let Some(svc) = s.services.clone() else {
         return Err(IrcError::Fail("TEMPORARILY_UNAVAILABLE", vec![], "Accounts are off on this server".into()));
     };
-    let id = ctx.id;
-    let ip = s.client(id).ip;
+    let (id, session) = (ctx.id, ctx.session);
+    let ip = s.client(session).ip;
     let label = ctx.label.take();
     s.spawn(async move {
         let params = svc.argon2.clone();
@@ -259,7 +259,7 @@ fn start_hash(s: &mut Server, ctx: &mut Ctx, change: Change, password: String) -
                 Ok(hash) => apply(&*svc.store, change, &hash).await,
             },
         };
-        let done: Completion = Box::new(move |s: &mut Server| finish(s, id, outcome, label));
+        let done: Completion = Box::new(move |s: &mut Server| finish(s, id, session, outcome, label));
         done
     });
     Ok(())
@@ -312,7 +312,7 @@ async fn apply(store: &dyn hearth_store::Store, change: Change, hash: &str) -> O
     }
 }
 
-fn finish(s: &mut Server, id: crate::ConnId, outcome: Outcome, label: Option<String>) {
+fn finish(s: &mut Server, id: crate::ConnId, session: crate::ConnId, outcome: Outcome, label: Option<String>) {
     match &outcome {
         Outcome::Created { name, admin } => {
             s.add_account_name(name);
@@ -321,10 +321,11 @@ fn finish(s: &mut Server, id: crate::ConnId, outcome: Outcome, label: Option<Str
         Outcome::Changed { name } => tracing::info!(account = %name, "password changed by an operator (HEARTH PASSWD)"),
         Outcome::Fail(..) => {}
     }
-    if !s.clients.contains_key(&id) {
+    // The answer goes to the session that asked (one of the user's devices).
+    if !s.clients.contains_key(&id) || !s.clients.contains_key(&session) {
         return;
     }
-    let mut ctx = Ctx::new(id, "HEARTH", label);
+    let mut ctx = Ctx::for_session(id, session, "HEARTH", label);
     match outcome {
         Outcome::Created { name, admin } => {
             let what = if admin { " (administrator)" } else { "" };

@@ -70,7 +70,7 @@ pub fn token(s: &mut Server, ctx: &mut Ctx, args: &[String]) -> Result<(), IrcEr
         "REVOKE" if rest.len() == 1 => Job::Revoke(rest[0].clone()),
         _ => return Err(usage()),
     };
-    let id = ctx.id;
+    let (id, session) = (ctx.id, ctx.session);
     let label = ctx.label.take();
     s.spawn(async move {
         let store: &dyn Store = &*svc.store;
@@ -123,7 +123,7 @@ pub fn token(s: &mut Server, ctx: &mut Ctx, args: &[String]) -> Result<(), IrcEr
                 }
             }
         };
-        let done: Completion = Box::new(move |s: &mut Server| finish(s, id, answer, label));
+        let done: Completion = Box::new(move |s: &mut Server| finish(s, id, session, answer, label));
         done
     });
     Ok(())
@@ -138,7 +138,7 @@ pub fn rfc3339(ms: i64) -> String {
 fn notice(s: &Server, ctx: &mut Ctx, sub: &str, tags: &[(&str, String)], text: String) {
     let nick = s.nick_of(ctx.id);
     let mut m: Message = s.server_msg("NOTICE").with_param(nick).with_param(text);
-    if s.client(ctx.id).caps.contains(Cap::MessageTags) {
+    if s.client(ctx.session).caps.contains(Cap::MessageTags) {
         m = m.with_tag(TAG_ADMIN, sub);
         for (k, v) in tags {
             m = m.with_tag(*k, v.as_str());
@@ -147,11 +147,12 @@ fn notice(s: &Server, ctx: &mut Ctx, sub: &str, tags: &[(&str, String)], text: S
     ctx.reply(m);
 }
 
-fn finish(s: &mut Server, id: crate::ConnId, answer: Answer, label: Option<String>) {
-    if !s.clients.contains_key(&id) {
+/// Answers the session that asked (one of the user's devices, see [`crate::sessions`]).
+fn finish(s: &mut Server, id: crate::ConnId, session: crate::ConnId, answer: Answer, label: Option<String>) {
+    if !s.clients.contains_key(&id) || !s.clients.contains_key(&session) {
         return;
     }
-    let mut ctx = Ctx::new(id, "HEARTH", label);
+    let mut ctx = Ctx::for_session(id, session, "HEARTH", label);
     match answer {
         Answer::Created { token, info } => {
             tracing::info!(account = %info.account, token_id = %info.id, "login token created");

@@ -111,6 +111,10 @@ async fn tokens_need_a_login_and_plain_clients_see_the_token_in_the_text() {
     assert!(m.tags.is_empty(), "no tags without message-tags: {m}");
     let token = m.params[1].split("token:").nth(1).and_then(|t| t.split(' ').next()).expect("token in the text");
     assert_eq!(try_login(srv.addr, "ben2", "ben", &format!("token:{token}")).await, "903");
+    // A second device of the same user (an attached session) gets its own answers.
+    let mut laptop = Client::login(srv.addr, "ben", "ben", "ben-password", &["message-tags"]).await;
+    let (t2, _) = new_token(&mut laptop, "laptop").await;
+    assert_eq!(try_login(srv.addr, "ben3", "ben", &format!("token:{t2}")).await, "903");
     ben.send("HEARTH TOKEN FROB").await;
     assert_eq!(ben.expect_cmd("FAIL").await.params[1], "INVALID_PARAMS");
     srv.shutdown().await;
