@@ -6,7 +6,7 @@ use crate::harness::*;
 /// Asks for a token; returns (token, id).
 async fn new_token(c: &mut Client, device: &str) -> (String, String) {
     c.send(&format!("HEARTH TOKEN NEW {device}")).await;
-    let m = c.expect(|m| m.command == "NOTICE" || m.command == "FAIL").await;
+    let m = c.expect(|m| m.tag("hearth.chat/admin").is_some() || m.command == "FAIL").await;
     assert_eq!(m.tag("hearth.chat/admin"), Some("token-new"), "{m}");
     let token = m.tag("hearth.chat/token").expect("token tag").to_string();
     let id = m.tag("hearth.chat/token-id").expect("id tag").to_string();
@@ -118,4 +118,34 @@ async fn tokens_need_a_login_and_plain_clients_see_the_token_in_the_text() {
     ben.send("HEARTH TOKEN FROB").await;
     assert_eq!(ben.expect_cmd("FAIL").await.params[1], "INVALID_PARAMS");
     srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn hearth_user_tokens_lists_and_revokes_through_the_running_server() {
+    use crate::faults::{Setup, stderr, stdout, stop};
+    let s = Setup::new("");
+    let out = s.run_with(&s.config, &["user", "add", "cleo", "--password-stdin"], "cleo-password\n").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (server, addr) = s.serve(0).await;
+    let mut cleo = Client::login(addr, "cleo", "cleo", "cleo-password", &["message-tags"]).await;
+    let (t1, id1) = new_token(&mut cleo, "Firefox on Linux").await;
+    let (t2, _) = new_token(&mut cleo, "Phone").await;
+
+    let out = s.run(&["user", "tokens", "CLEO"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = stdout(&out);
+    assert!(listed.lines().any(|l| l.starts_with(&id1) && l.contains("Firefox on Linux")), "{listed}");
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(!listed.contains(&t1), "tokens are never shown again");
+
+    let out = s.run(&["user", "tokens", "cleo", "--revoke", &id1]).await;
+    assert!(out.status.success() && stdout(&out).contains("revoked"), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(try_login(addr, "c1", "cleo", &format!("token:{t1}")).await, "904");
+    let out = s.run(&["user", "tokens", "cleo", "--revoke", &id1]).await;
+    assert!(!out.status.success(), "already revoked");
+    assert_eq!(try_login(addr, "c2", "cleo", &format!("token:{t2}")).await, "903");
+    let out = s.run(&["user", "tokens", "cleo", "--revoke", "all"]).await;
+    assert!(stdout(&out).contains("revoked 1 login token(s)"), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(try_login(addr, "c3", "cleo", &format!("token:{t2}")).await, "904");
+    stop(server).await;
 }
