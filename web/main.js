@@ -15,6 +15,8 @@ import { mountAdmin } from "./views/admin.js";
 
 const PAGE = 100;
 const $ = (sel) => document.querySelector(sel);
+/** localStorage key of the login token ("Stay signed in"): { account, token, id }. */
+const TOKEN_KEY = "hearth.token";
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/irc`;
 
 const app = {
@@ -213,9 +215,23 @@ const app = {
     app.render();
   },
 
-  logout() {
+  /** Signs out; a device that stayed signed in revokes its login token first. */
+  async logout() {
+    const saved = savedToken();
+    localStorage.removeItem(TOKEN_KEY);
+    if (saved && app.client.registered) {
+      await Promise.race([app.admin("TOKEN", "REVOKE", saved.id), new Promise((r) => setTimeout(r, 3000))]);
+    }
     app.client.logout();
     location.reload();
+  },
+
+  /** Asks for a login token and keeps it (never the password) for the next visits. */
+  async rememberDevice(account) {
+    const r = await app.admin("TOKEN", "NEW", deviceName());
+    const line = r.lines.find((l) => l.tags["hearth.chat/token"]);
+    if (!r.ok || !line) return app.notice(`Could not stay signed in on this device: ${r.text || "no token"}`);
+    localStorage.setItem(TOKEN_KEY, JSON.stringify({ account, token: line.tags["hearth.chat/token"], id: line.tags["hearth.chat/token-id"] }));
   },
 
   enableNotifications() {
@@ -223,6 +239,26 @@ const app = {
     Notification.requestPermission().then((p) => app.notice(p === "granted" ? "Notifications are on while this tab is hidden." : "Notifications are off."));
   },
 };
+
+/** The stored login token, if this device stays signed in. */
+function savedToken() {
+  try {
+    const t = JSON.parse(localStorage.getItem(TOKEN_KEY) || "null");
+    return t && t.account && t.token && t.id ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A label for the login token: "Firefox on Linux". */
+function deviceName() {
+  const ua = navigator.userAgent;
+  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrom(e|ium)\//.test(ua) ? "Chrome"
+    : /Safari\//.test(ua) ? "Safari" : "Browser";
+  const os = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Windows/.test(ua) ? "Windows"
+    : /Mac OS/.test(ua) ? "macOS" : /Linux/.test(ua) ? "Linux" : "";
+  return os ? `${browser} on ${os}` : browser;
+}
 
 /** Items of a CHATHISTORY page (messages and, with event-playback, joins and parts). */
 function countMessages(lines) {
@@ -362,12 +398,34 @@ app.input = mountInput($("#composer"), app);
 mountSearch($("#search"), $("#search-results"), app);
 mountSwitcher($("#switcher"), app);
 
-mountLogin($("#login"), async (account, password, register) => {
-  app.state.account = account;
-  await app.client.login(account, password, register);
+function enter() {
   $("#login").hidden = true;
   $("#app").hidden = false;
   app.render();
   app.input.focus();
+}
+
+mountLogin($("#login"), async (account, password, register, remember) => {
+  app.state.account = account;
+  await app.client.login(account, password, register);
+  enter();
+  if (remember) await app.rememberDevice(account);
 });
+
+// Stayed signed in: log in with the token; a refused one is dropped (revoked, or the
+// password changed) and the form stays.
+const saved = savedToken();
+if (saved) {
+  document.body.dataset.auto = "pending";
+  app.state.account = saved.account;
+  try {
+    await app.client.login(saved.account, `token:${saved.token}`);
+    enter();
+    document.body.dataset.auto = "ok";
+  } catch (e) {
+    if (e.kind === "auth") localStorage.removeItem(TOKEN_KEY);
+    $("#login-error").textContent = e.kind === "auth" ? "Please sign in again." : e.message;
+    document.body.dataset.auto = "failed";
+  }
+}
 document.body.dataset.ready = "true";

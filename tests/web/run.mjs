@@ -592,6 +592,68 @@ await step("the Admin page: only for admins; people online, create, reset, kick,
   await stopServer(adm);
 });
 
+/** Logs in over TCP with PASS <account>:<password>: "001" or the refusal's numeric. */
+async function tcpLoginResult(server, account, password) {
+  const [host, port] = [server.irc.slice(0, server.irc.lastIndexOf(":")), Number(server.irc.slice(server.irc.lastIndexOf(":") + 1))];
+  const sock = net.connect({ host, port });
+  cleanups.push(() => sock.destroy());
+  let buf = "";
+  sock.setEncoding("utf8");
+  const result = new Promise((resolve, reject) => {
+    setTimeout(() => reject(new Error(`TCP ${account}: no answer to the login`)), 15000);
+    sock.on("data", (d) => {
+      buf += d;
+      const m = / (001|464|904) /.exec(buf);
+      if (m) resolve(m[1]);
+    });
+  });
+  sock.write(`PASS :${account}:${password}\r\nNICK ${account}x\r\nUSER x 0 * :x\r\n`);
+  const r = await result;
+  sock.destroy();
+  return r;
+}
+
+await step("stay signed in: a login token, never the password, survives a reload; sign out revokes it", async () => {
+  const srv = await startServer({ policy: "open", users: ["tina"] });
+  const page = await person(srv, null);
+  await page.waitForSelector("body[data-ready]");
+  await page.check("input[name=remember]");
+  await login(page, "tina", PASSWORD);
+  await page.waitForFunction(() => localStorage.getItem("hearth.token"), null, { timeout: 10000 });
+  const stored = await page.evaluate(() => JSON.stringify(Object.entries(localStorage)));
+  expect(!stored.includes(PASSWORD), `no password in localStorage: ${stored}`);
+  const saved = JSON.parse(await page.evaluate(() => localStorage.getItem("hearth.token")));
+  expect(saved.account === "tina" && saved.token.length === 43 && saved.id, `token kept: ${JSON.stringify(saved)}`);
+
+  // A reload logs in with the token, without the form.
+  await page.reload();
+  await page.waitForSelector("body[data-auto=ok]", { timeout: 15000 });
+  expect(await page.locator("#app").isVisible(), "the app is shown");
+  expect(!(await page.locator("#login").isVisible()), "the form is not shown");
+  expect(await tcpLoginResult(srv, "tina", `token:${saved.token}`) === "001", "the token logs in over TCP too");
+
+  // Sign out: the token is revoked and forgotten.
+  await page.click("#logout");
+  await page.waitForSelector("body[data-ready]:not([data-auto])", { timeout: 15000 });
+  expect(await page.evaluate(() => localStorage.getItem("hearth.token")) === null, "token forgotten");
+  expect(await page.locator("#login").isVisible(), "the form is back");
+  expect(await tcpLoginResult(srv, "tina", `token:${saved.token}`) === "464", "the revoked token no longer logs in");
+
+  // A token revoked elsewhere: the next visit drops it and shows the form.
+  await page.check("input[name=remember]");
+  await login(page, "tina", PASSWORD);
+  await page.waitForFunction(() => localStorage.getItem("hearth.token"), null, { timeout: 10000 });
+  const tcp = await tcpClient(srv, "tina");
+  tcp.send("HEARTH TOKEN REVOKE *");
+  await tcp.wait(/Revoked 1 login token/).catch((e) => { throw new Error(`${e.message}: ${tcp.lines.join(" | ")}`); });
+  await page.reload();
+  await page.waitForSelector("body[data-auto=failed]", { timeout: 15000 });
+  expect(await page.evaluate(() => localStorage.getItem("hearth.token")) === null, "refused token dropped");
+  expect(await page.locator("#login").isVisible(), "the form is shown");
+  await page.context().close();
+  await stopServer(srv);
+});
+
 await step("no script errors or CSP violations in any page", async () => {
   const errors = pages.flatMap((p) => p.errors).filter((e) => !/WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(e)); // servers stopped on purpose
   expect(errors.length === 0, `no errors, got: ${errors.join(" | ")}`);

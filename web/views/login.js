@@ -1,6 +1,7 @@
 // The login form: account and password, sent with SASL PLAIN by the client, or a new
 // account made with REGISTER where the server lets people sign up. The password is
-// kept in memory only (to reconnect), never stored in the browser.
+// kept in memory only (to reconnect), never stored in the browser; "Stay signed in"
+// keeps a revocable login token instead (main.js, docs/protocol.md "Login tokens").
 
 export function mountLogin(root, onLogin) {
   const form = root.querySelector("form");
@@ -8,6 +9,7 @@ export function mountLogin(root, onLogin) {
   const button = form.querySelector("button[type=submit]");
   const account = form.elements.account;
   const password = form.elements.password;
+  const remember = form.elements.remember;
   account.value = localStorage.getItem("hearth.account") || "";
   (account.value ? password : account).focus();
 
@@ -22,7 +24,7 @@ export function mountLogin(root, onLogin) {
     button.disabled = true;
     button.textContent = "Signing in…";
     try {
-      await onLogin(account.value.trim(), password.value, register);
+      await onLogin(account.value.trim(), password.value, register, remember.checked);
       localStorage.setItem("hearth.account", account.value.trim());
       password.value = "";
     } catch (e) {

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 use hearth_proto::numeric::*;
 use hearth_proto::{Cap, Message};
+use hearth_store::Timestamp;
+use hearth_store::login_token;
 use hearth_store::password::{self, Argon2Params, Scratch};
 
 use crate::client::ConnId;
@@ -234,7 +236,7 @@ pub fn start_login(s: &mut Server, id: ConnId, account: String, password: String
     s.client_mut(id).auth_pending = true;
     s.spawn(async move {
         tokio::time::sleep(delay).await;
-        let checked = check(&svc, ip, &account, password).await;
+        let checked = check_login(&svc, ip, &account, password).await;
         let done: Completion = Box::new(move |s: &mut Server| finish_login(s, id, ip, &account, checked, via, label));
         done
     });
@@ -281,6 +283,29 @@ pub const NO_CERT: &str = "EXTERNAL needs a TLS client certificate";
 /// EXTERNAL with a certificate no account has registered.
 pub const UNKNOWN_CERT: &str =
     "no account has registered this certificate (the administrator adds it with `hearth user cert add`)";
+
+/// [`check`] for a login (SASL PLAIN, PASS; OPER takes passwords only): a password
+/// `token:<token>` is first looked up as a login token of `account` (`HEARTH TOKEN NEW`;
+/// by its SHA-256, no slow hash needed); a token that logs in records its use. When it is not one, it is checked as an ordinary password, so a password that
+/// happens to start with `token:` still works and a wrong token costs what a wrong
+/// password does. Either way the caller's delays and failure counts apply.
+async fn check_login(svc: &Services, ip: IpAddr, account: &str, password: String) -> Checked {
+    if let Some(token) = password.strip_prefix(login_token::PREFIX) {
+        match crate::handlers::history::bounded(svc.store.account_by_login_token(&login_token::hash(token))).await {
+            Ok(Some((token, acct))) if hearth_proto::casefold(&acct.name) == hearth_proto::casefold(account) => {
+                if let Err(e) =
+                    crate::handlers::history::bounded(svc.store.touch_login_token(&token.id, Timestamp::now())).await
+                {
+                    tracing::warn!("could not record the use of login token {}: {e}", token.id);
+                }
+                return Checked::Ok { name: acct.name, admin: acct.admin };
+            }
+            Ok(_) => {}
+            Err(e) => return Checked::Unavailable(e.to_string()),
+        }
+    }
+    check(svc, ip, account, password).await
+}
 
 /// Looks the account up and verifies the password on the hashing pool; an unknown
 /// account is verified against a dummy hash so that it takes as long.

@@ -126,7 +126,8 @@ pub fn lookup(command: &str) -> Option<Spec> {
         "WHOWAS" => spec(whowas::whowas, 0, true),
         "OPER" => spec(oper::oper, 2, true),
         "WALLOPS" => oper_only(oper::wallops, 1),
-        "HEARTH" => oper_only(hearth_admin::hearth, 1),
+        // TOKEN is for everyone logged in; the rest checks for an operator (481) itself.
+        "HEARTH" => spec(hearth_admin::hearth, 1, true),
         "INFO" => spec(server_info::info, 0, true),
         "LINKS" => spec(server_info::links, 0, true),
         "ADMIN" => spec(server_info::admin, 0, true),

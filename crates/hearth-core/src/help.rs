@@ -246,12 +246,15 @@ Shows the server version and its ISUPPORT tokens.",
         "HEARTH",
         "** HEARTH WHO | ROOMS | STATS | KICK <nick> [<reason>] | BROADCAST <text> | PURGE <#room> [<before>] **
 ** HEARTH USERADD <name> <password> [admin] | PASSWD <name> <password> **
+** HEARTH TOKEN NEW [<device>] | LIST | REVOKE <id|*> **
 The administrator's commands from inside IRC (IRC operators only), the same as
 `hearth admin` and `hearth user` on the server's machine: who is online, rooms,
 statistics, disconnect someone, a notice to everyone, delete a room's history (from
 history and replay at once; <before> as 2026-11-21T12:00:00Z keeps what is newer),
 create an account (add `admin` for an administrator) and set a new password
 (names follow the nickname rules, passwords need at least 8 characters).
+HEARTH TOKEN is for everyone logged in: login tokens that log in to your account
+(SASL PLAIN with the password token:<token>) without your password; list and revoke them.
 In irssi: /quote HEARTH WHO.",
     ),
     (

@@ -49,6 +49,7 @@
 
 mod error;
 pub mod journal;
+pub mod login_token;
 pub mod password;
 mod search;
 mod sql;
@@ -66,8 +67,8 @@ pub use sql::postgres::{PostgresOptions, PostgresStore};
 pub use sql::sqlite::{DB_FILE, SqliteOptions, SqliteStore};
 pub use store::Store;
 pub use types::{
-    Account, Ban, BanList, Bound, ChatRequest, DM_SEPARATOR, MULTILINE_TAG, Membership, Retention, Room, RoomState,
-    StoredMessage, TargetSummary, Timestamp, Topic, Unread, casefold, dm_key, dm_participants, dm_peer,
+    Account, Ban, BanList, Bound, ChatRequest, DM_SEPARATOR, LoginToken, MULTILINE_TAG, Membership, Retention, Room,
+    RoomState, StoredMessage, TargetSummary, Timestamp, Topic, Unread, casefold, dm_key, dm_participants, dm_peer,
 };
 pub use writer::{Durable, HistoryWriter, WriterConfig, WriterStats};
 

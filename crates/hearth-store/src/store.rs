@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::search::SearchQuery;
 use crate::types::{
-    Account, Ban, Bound, ChatRequest, Membership, Retention, Room, RoomState, StoredMessage, TargetSummary, Timestamp,
-    Unread,
+    Account, Ban, Bound, ChatRequest, LoginToken, Membership, Retention, Room, RoomState, StoredMessage, TargetSummary,
+    Timestamp, Unread,
 };
 
 /// Hearth's persistence. Object safe: the core holds an `Arc<dyn Store>`.
@@ -45,7 +45,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// operator grants and room memberships. Returns whether it existed. Its history stays.
     async fn delete_account(&self, name: &str) -> Result<bool>;
 
-    /// Replaces the password hash. `NotFound` for an unknown account.
+    /// Replaces the password hash and revokes the account's login tokens, in one
+    /// transaction. `NotFound` for an unknown account.
     async fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<()>;
 
     /// Grants or revokes server admin. `NotFound` for an unknown account.
@@ -290,4 +291,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The account a fingerprint logs in to. Deleting the account removes its
     /// fingerprints.
     async fn account_by_cert(&self, fingerprint: &str) -> Result<Option<Account>>;
+
+    // ----- login tokens ("stay signed in") -----
+
+    /// Stores a login token of `account`: its id, the SHA-256 of the token
+    /// ([`login_token::hash`](crate::login_token::hash)) and a device name. `NotFound`
+    /// when the account does not exist; `AlreadyExists` when the id or hash is taken.
+    async fn add_login_token(&self, account: &str, id: &str, token_hash: &str, device: &str) -> Result<LoginToken>;
+
+    /// An account's login tokens, oldest first (ties by id).
+    async fn login_tokens(&self, account: &str) -> Result<Vec<LoginToken>>;
+
+    /// Revokes one token of `account`; `false` when it has no token `id`.
+    async fn delete_login_token(&self, account: &str, id: &str) -> Result<bool>;
+
+    /// Revokes every token of `account`; returns how many. Changing the password
+    /// ([`Store::set_password_hash`]) and deleting the account do it too.
+    async fn delete_login_tokens(&self, account: &str) -> Result<u64>;
+
+    /// The token with this hash and its account, if any.
+    async fn account_by_login_token(&self, token_hash: &str) -> Result<Option<(LoginToken, Account)>>;
+
+    /// Records a login with token `id` at `now`. Returns whether it exists.
+    async fn touch_login_token(&self, id: &str, now: Timestamp) -> Result<bool>;
 }

@@ -107,6 +107,21 @@ pub struct Account {
     pub created_at: Timestamp,
 }
 
+/// A login token of an account, as listed (the token itself is never stored, only its
+/// SHA-256, see [`crate::login_token`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginToken {
+    /// Short random id, for listing and revoking.
+    pub id: String,
+    /// The account's casefolded name.
+    pub account: String,
+    /// What the client called the device ("Firefox on Linux").
+    pub device: String,
+    pub created_at: Timestamp,
+    /// The last login with it, if any.
+    pub last_used_at: Option<Timestamp>,
+}
+
 /// A channel topic with its setter and time (RPL_TOPICWHOTIME).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Topic {

@@ -67,6 +67,11 @@ pub enum Request {
         name: String,
         fingerprint: String,
     },
+    /// Revokes a login token of an account by id, or all of them (`id: None`).
+    TokenRevoke {
+        name: String,
+        id: Option<String>,
+    },
     /// `target` is a conversation key; `before` milliseconds since the epoch.
     Purge {
         target: Option<String>,
@@ -301,7 +306,8 @@ impl Handler {
             Request::UserPasswd { .. }
             | Request::UserAdmin { .. }
             | Request::CertAdd { .. }
-            | Request::CertDel { .. } => account_op(&*self.store, &req).await,
+            | Request::CertDel { .. }
+            | Request::TokenRevoke { .. } => account_op(&*self.store, &req).await,
             Request::Purge { target, before } => {
                 let id = self.shared.lock().purge_history(target.as_deref(), before.map(Timestamp));
                 self.wait(id).await
@@ -403,6 +409,14 @@ async fn account_op(store: &dyn Store, req: &Request) -> Response {
         Request::CertDel { name, fingerprint } => match store.remove_cert(name, fingerprint).await {
             Ok(true) => Ok(format!("removed the certificate {fingerprint} from {name}")),
             Ok(false) => return Response::err(format!("{name} has no certificate {fingerprint}")),
+            Err(e) => Err(e),
+        },
+        Request::TokenRevoke { name, id: None } => {
+            store.delete_login_tokens(name).await.map(|n| format!("revoked {n} login token(s) of {name}"))
+        }
+        Request::TokenRevoke { name, id: Some(id) } => match store.delete_login_token(name, id).await {
+            Ok(true) => Ok(format!("revoked the login token {id} of {name}")),
+            Ok(false) => return Response::err(format!("{name} has no login token {id}")),
             Err(e) => Err(e),
         },
         _ => return Response::err("not an account request"),

@@ -1,6 +1,7 @@
 //! `HEARTH <subcommand>`: the administrator's commands from inside IRC (issue 11: "Admin
 //! accounts inside IRC … can do the same through IRC operator commands (KILL, WALLOPS,
-//! and a documented `HEARTH` or `/admin` command family)"). IRC operators only; the
+//! and a documented `HEARTH` or `/admin` command family)"). IRC operators only (except
+//! `HEARTH TOKEN`, every user's login tokens: [`super::login_tokens`]); the
 //! same core functions as `hearth admin` and `hearth user` on the server's machine. Answers are server
 //! NOTICEs to the operator (in a labeled-response batch when labelled), errors are
 //! standard replies `FAIL HEARTH <code> …`. Documented in docs/protocol.md.
@@ -40,7 +41,7 @@ fn tagged_notice(s: &Server, ctx: &mut Ctx, sub: Option<&str>, tags: &[(&str, St
     let nick = s.nick_of(ctx.id);
     let mut m = s.server_msg("NOTICE").with_param(nick).with_param(text);
     if let Some(sub) = sub
-        && s.client(ctx.id).caps.contains(Cap::MessageTags)
+        && s.client(ctx.session).caps.contains(Cap::MessageTags)
     {
         m = m.with_tag(TAG_ADMIN, sub);
         for (k, v) in tags {
@@ -55,6 +56,12 @@ fn tagged_notice(s: &Server, ctx: &mut Ctx, sub: Option<&str>, tags: &[(&str, St
 pub fn hearth(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError> {
     let sub = msg.params[0].to_ascii_uppercase();
     let args = &msg.params[1..];
+    if sub == "TOKEN" {
+        return super::login_tokens::token(s, ctx, args);
+    }
+    if !s.client(ctx.id).oper {
+        return Err(IrcError::NoPrivileges);
+    }
     match sub.as_str() {
         "WHO" => {
             let people = s.who();
@@ -233,8 +240,8 @@ fn start_hash(s: &mut Server, ctx: &mut Ctx, change: Change, password: String) -
     let Some(svc) = s.services.clone() else {
         return Err(IrcError::Fail("TEMPORARILY_UNAVAILABLE", vec![], "Accounts are off on this server".into()));
     };
-    let id = ctx.id;
-    let ip = s.client(id).ip;
+    let (id, session) = (ctx.id, ctx.session);
+    let ip = s.client(session).ip;
     let label = ctx.label.take();
     s.spawn(async move {
         let params = svc.argon2.clone();
@@ -252,7 +259,7 @@ fn start_hash(s: &mut Server, ctx: &mut Ctx, change: Change, password: String) -
                 Ok(hash) => apply(&*svc.store, change, &hash).await,
             },
         };
-        let done: Completion = Box::new(move |s: &mut Server| finish(s, id, outcome, label));
+        let done: Completion = Box::new(move |s: &mut Server| finish(s, id, session, outcome, label));
         done
     });
     Ok(())
@@ -305,7 +312,7 @@ async fn apply(store: &dyn hearth_store::Store, change: Change, hash: &str) -> O
     }
 }
 
-fn finish(s: &mut Server, id: crate::ConnId, outcome: Outcome, label: Option<String>) {
+fn finish(s: &mut Server, id: crate::ConnId, session: crate::ConnId, outcome: Outcome, label: Option<String>) {
     match &outcome {
         Outcome::Created { name, admin } => {
             s.add_account_name(name);
@@ -314,10 +321,11 @@ fn finish(s: &mut Server, id: crate::ConnId, outcome: Outcome, label: Option<Str
         Outcome::Changed { name } => tracing::info!(account = %name, "password changed by an operator (HEARTH PASSWD)"),
         Outcome::Fail(..) => {}
     }
-    if !s.clients.contains_key(&id) {
+    // The answer goes to the session that asked (one of the user's devices).
+    if !s.clients.contains_key(&id) || !s.clients.contains_key(&session) {
         return;
     }
-    let mut ctx = Ctx::new(id, "HEARTH", label);
+    let mut ctx = Ctx::for_session(id, session, "HEARTH", label);
     match outcome {
         Outcome::Created { name, admin } => {
             let what = if admin { " (administrator)" } else { "" };

@@ -6,6 +6,7 @@ pub mod account;
 pub mod channel;
 pub mod hearth_admin;
 pub mod history;
+pub mod login_tokens;
 pub mod message;
 pub mod mode;
 pub mod monitor;

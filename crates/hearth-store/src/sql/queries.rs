@@ -18,7 +18,7 @@ use crate::search::SearchQuery;
 use crate::sql::search::{Arg, search_sql};
 use crate::store::Store;
 use crate::types::{
-    Account, Ban, BanList, Bound, ChatRequest, Membership, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic,
+    Account, Ban, BanList, Bound, ChatRequest, LoginToken, Membership, Retention, Room, StoredMessage, TargetSummary, Timestamp, Topic,
     Unread, casefold, dm_participants,
 };
 
@@ -73,14 +73,17 @@ impl Store for ThisStore {
     }
 
     async fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<()> {
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE name_key = $2")
             .bind(password_hash)
             .bind(casefold(name))
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound { kind: "account", name: name.to_owned() });
         }
+        sqlx::query("DELETE FROM login_tokens WHERE account_key = $1").bind(casefold(name)).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -734,6 +737,89 @@ impl Store for ThisStore {
         .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn add_login_token(&self, account: &str, id: &str, token_hash: &str, device: &str) -> Result<LoginToken> {
+        let token = LoginToken {
+            id: id.to_owned(),
+            account: casefold(account),
+            device: device.to_owned(),
+            created_at: Timestamp::now(),
+            last_used_at: None,
+        };
+        sqlx::query(
+            "INSERT INTO login_tokens (id, account_key, token_hash, device, created_at, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&token.id)
+        .bind(&token.account)
+        .bind(token_hash)
+        .bind(&token.device)
+        .bind(token.created_at.0)
+        .execute(&self.write)
+        .await
+        .map_err(|e| match classify(e, "account", account) {
+            StoreError::AlreadyExists { .. } => StoreError::AlreadyExists { kind: "login token", name: id.to_owned() },
+            other => other,
+        })?;
+        Ok(token)
+    }
+
+    async fn login_tokens(&self, account: &str) -> Result<Vec<LoginToken>> {
+        let rows = sqlx::query(
+            "SELECT id, account_key, device, created_at, last_used_at FROM login_tokens \
+             WHERE account_key = $1 ORDER BY created_at, id",
+        )
+        .bind(casefold(account))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(login_token_from_row).collect()
+    }
+
+    async fn delete_login_token(&self, account: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM login_tokens WHERE account_key = $1 AND id = $2")
+            .bind(casefold(account))
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_login_tokens(&self, account: &str) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM login_tokens WHERE account_key = $1")
+            .bind(casefold(account))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn account_by_login_token(&self, token_hash: &str) -> Result<Option<(LoginToken, Account)>> {
+        let row = sqlx::query(
+            "SELECT t.id, t.account_key, t.device, t.created_at AS token_created_at, t.last_used_at, \
+             a.name, a.password_hash, a.admin, a.created_at FROM login_tokens t \
+             JOIN accounts a ON a.name_key = t.account_key WHERE t.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let token = LoginToken {
+            id: row.try_get("id")?,
+            account: row.try_get("account_key")?,
+            device: row.try_get("device")?,
+            created_at: Timestamp(row.try_get("token_created_at")?),
+            last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
+        };
+        Ok(Some((token, account_from_row(&row)?)))
+    }
+
+    async fn touch_login_token(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let done = sqlx::query("UPDATE login_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now.0)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 }
 

@@ -32,6 +32,16 @@ fn account_from_row(row: &DbRow) -> Result<Account> {
     })
 }
 
+fn login_token_from_row(row: &DbRow) -> Result<LoginToken> {
+    Ok(LoginToken {
+        id: row.try_get("id")?,
+        account: row.try_get("account_key")?,
+        device: row.try_get("device")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
+    })
+}
+
 fn room_from_row(row: &DbRow) -> Result<Room> {
     let topic = match row.try_get::<Option<String>, _>("topic")? {
         Some(text) => Some(Topic {

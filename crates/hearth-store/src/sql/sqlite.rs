@@ -122,6 +122,7 @@ pub fn migrator() -> Migrator {
         ("0006_room_members.sql", include_str!("../../migrations/sqlite/0006_room_members.sql")),
         ("0007_search.sql", include_str!("../../migrations/sqlite/0007_search.sql")),
         ("0008_account_certs.sql", include_str!("../../migrations/sqlite/0008_account_certs.sql")),
+        ("0009_login_tokens.sql", include_str!("../../migrations/sqlite/0009_login_tokens.sql")),
     ])
 }
 

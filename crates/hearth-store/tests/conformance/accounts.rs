@@ -97,3 +97,43 @@ pub async fn client_certificates(store: Arc<dyn Store>) {
     assert!(store.account_by_cert(&fp1).await.unwrap().is_none(), "deleted with the account");
     assert!(store.add_cert("bob", &fp1).await.unwrap(), "free again");
 }
+
+pub async fn login_tokens(store: Arc<dyn Store>) {
+    use hearth_store::login_token;
+    store.create_account("Alice", "h").await.unwrap();
+    store.create_account("bob", "h").await.unwrap();
+    let (t1, t2, t3) = (login_token::generate(), login_token::generate(), login_token::generate());
+    let added = store.add_login_token("ALICE", "id1", &login_token::hash(&t1), "Firefox").await.unwrap();
+    assert_eq!((added.account.as_str(), added.device.as_str(), added.last_used_at), ("alice", "Firefox", None));
+    store.add_login_token("alice", "id2", &login_token::hash(&t2), "Phone").await.unwrap();
+    store.add_login_token("bob", "id3", &login_token::hash(&t3), "").await.unwrap();
+    let err = store.add_login_token("nobody", "id4", &login_token::hash("x"), "").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    let err = store.add_login_token("bob", "id1", &login_token::hash("y"), "").await.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err:?}");
+
+    let ids: Vec<_> = store.login_tokens("alice").await.unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(ids, ["id1", "id2"]);
+    let (token, account) = store.account_by_login_token(&login_token::hash(&t1)).await.unwrap().unwrap();
+    assert_eq!((token.id.as_str(), account.name.as_str()), ("id1", "Alice"));
+    assert!(store.account_by_login_token(&login_token::hash("wrong")).await.unwrap().is_none());
+    assert!(store.account_by_login_token(&t1).await.unwrap().is_none(), "the token itself is not stored");
+
+    assert!(store.touch_login_token("id1", Timestamp(1234)).await.unwrap());
+    assert!(!store.touch_login_token("nope", Timestamp(1234)).await.unwrap());
+    assert_eq!(store.login_tokens("alice").await.unwrap()[0].last_used_at, Some(Timestamp(1234)));
+
+    assert!(!store.delete_login_token("bob", "id1").await.unwrap(), "not bob's");
+    assert!(store.delete_login_token("alice", "id1").await.unwrap());
+    assert!(store.account_by_login_token(&login_token::hash(&t1)).await.unwrap().is_none(), "revoked");
+    store.add_login_token("alice", "id5", &login_token::hash("t5"), "").await.unwrap();
+    assert_eq!(store.delete_login_tokens("alice").await.unwrap(), 2);
+    assert!(store.login_tokens("alice").await.unwrap().is_empty());
+
+    // A new password revokes them all; deleting the account too.
+    store.add_login_token("alice", "id6", &login_token::hash("t6"), "").await.unwrap();
+    store.set_password_hash("alice", "h2").await.unwrap();
+    assert!(store.login_tokens("alice").await.unwrap().is_empty(), "password change revokes");
+    assert!(store.delete_account("bob").await.unwrap());
+    assert!(store.account_by_login_token(&login_token::hash(&t3)).await.unwrap().is_none(), "deleted with the account");
+}

@@ -108,6 +108,7 @@ conformance! {
     requests::unread_counts_are_absolute_and_cleared,
     requests::every_accept_list_at_once,
     accounts::client_certificates,
+    accounts::login_tokens,
     rooms::upsert_get_list_delete,
     rooms::bans_add_remove_list,
     rooms::exception_lists_are_separate,

@@ -64,6 +64,15 @@ pub enum UserCommand {
     /// Client certificates that log in to an account (SASL EXTERNAL over TLS).
     #[command(subcommand)]
     Cert(CertCommand),
+    /// List the login tokens of NAME ("stay signed in" devices: id, device, created,
+    /// last used), or revoke one with --revoke ID (all of them with --revoke all).
+    Tokens {
+        /// The account name (any case).
+        name: String,
+        /// A token id as listed, or `all`.
+        #[arg(long, value_name = "ID|all")]
+        revoke: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,7 +129,26 @@ pub async fn run(ctx: &Ctx, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Passwd { name, password } => passwd(ctx, &name, &password).await,
         UserCommand::Admin { name, state } => set_admin(ctx, &name, state == OnOff::On).await,
         UserCommand::Cert(cmd) => cert(ctx, cmd).await,
+        UserCommand::Tokens { name, revoke } => tokens(ctx, &name, revoke).await,
     }
+}
+
+async fn tokens(ctx: &Ctx, name: &str, revoke: Option<String>) -> anyhow::Result<()> {
+    let store = ctx.open_store().await?;
+    let Some(account) = store.account(name).await? else { bail!(not_found(ctx, name)) };
+    if let Some(which) = revoke {
+        let id = (which != "all").then_some(which);
+        return finish(ctx, ctx.request(Request::TokenRevoke { name: account.name, id }).await?);
+    }
+    let list = store.login_tokens(&account.name).await?;
+    if list.is_empty() {
+        eprintln!("{} has no login tokens", account.name);
+    }
+    for t in list {
+        let used = t.last_used_at.map_or_else(|| "never".to_string(), time::human);
+        println!("{}  {}  created {}  last used {used}", t.id, t.device, time::human(t.created_at));
+    }
+    Ok(())
 }
 
 async fn cert(ctx: &Ctx, cmd: CertCommand) -> anyhow::Result<()> {

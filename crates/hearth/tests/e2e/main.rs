@@ -33,4 +33,5 @@ mod sessions;
 mod spec_replies;
 mod timeouts;
 mod tls;
+mod tokens;
 mod web;
