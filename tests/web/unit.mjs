@@ -1,6 +1,7 @@
 // Unit tests of the web client's pure modules (lib/irc.js, state.js) in plain Node.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { parse, format, fold } from "../../web/lib/irc.js";
 import { createState, apply, applyHistory, unread, conversation, shouldNotify, parentOf, visible, showOlder, showNewer, clampWindow, MAX_WINDOW } from "../../web/state.js";
 import { joinMultiline, multilineFits, Client } from "../../web/lib/client.js";
@@ -188,6 +189,31 @@ test("DOM window: at most MAX_WINDOW messages, sliding up and back down", () => 
   c.window = 5000;
   clampWindow(c);
   assert.equal(visible(c).msgs.length, MAX_WINDOW);
+});
+
+// Issue 10, accessibility: "enough contrast in both the light and dark themes". WCAG 2
+// contrast of every text colour on every background it is drawn on, read from
+// style.css: at least 4.5:1 (AA for normal text) in both themes.
+test("contrast: every text colour on its backgrounds is at least 4.5:1, light and dark", () => {
+  const css = readFileSync(new URL("../../web/style.css", import.meta.url), "utf8");
+  const themes = css.split("@media (prefers-color-scheme: dark)");
+  const vars = (block) => Object.fromEntries([...block.matchAll(/--([a-z-]+):\s*(#[0-9a-fA-F]{3,6})/g)].map((m) => [m[1], m[2]]));
+  const lum = (hex) => {
+    let h = hex.slice(1);
+    if (h.length === 3) h = [...h].map((c) => c + c).join("");
+    const [r, g, b] = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const pairs = [["text", "bg"], ["text", "panel"], ["text", "side"], ["text", "hover"], ["text", "mention"], ["muted", "bg"], ["muted", "panel"], ["muted", "side"], ["accent-text", "accent"], ["mention-text", "mention"], ["error", "bg"], ["error", "panel"], ["accent", "bg"], ["accent", "side"]];
+  for (const [name, block] of [["light", themes[0]], ["dark", themes[1]]]) {
+    const v = vars(block);
+    for (const [fg, bg] of pairs) {
+      assert.ok(v[fg] && v[bg], `${name}: --${fg} / --${bg} defined`);
+      const r = ratio(v[fg], v[bg]);
+      assert.ok(r >= 4.5, `${name}: --${fg} on --${bg} is ${r.toFixed(2)}:1, below 4.5:1`);
+    }
+  }
 });
 
 console.log(`web-unit: ${n} passed`);
