@@ -51,9 +51,7 @@ pub struct CoreStats {
 impl Server {
     /// Records a failed login for the statistics.
     pub(crate) fn note_login_failure(&mut self, now: Instant) {
-        while self.login_failures.front().is_some_and(|t| now.duration_since(*t) > FAILURE_WINDOW) {
-            self.login_failures.pop_front();
-        }
+        self.forget_old_login_failures(now);
         if self.login_failures.len() < MAX_FAILURES_KEPT {
             self.login_failures.push_back(now);
         }
@@ -123,7 +121,7 @@ impl Server {
 
     /// What the core counts.
     pub fn core_stats(&mut self) -> CoreStats {
-        self.note_login_failure_expiry(Instant::now());
+        self.forget_old_login_failures(Instant::now());
         CoreStats {
             uptime_secs: SystemTime::now().duration_since(self.created).map(|d| d.as_secs()).unwrap_or(0),
             connections: self.connection_count(),
@@ -134,7 +132,7 @@ impl Server {
         }
     }
 
-    fn note_login_failure_expiry(&mut self, now: Instant) {
+    fn forget_old_login_failures(&mut self, now: Instant) {
         while self.login_failures.front().is_some_and(|t| now.duration_since(*t) > FAILURE_WINDOW) {
             self.login_failures.pop_front();
         }

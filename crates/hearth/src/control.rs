@@ -22,7 +22,7 @@ use hearth_core::outbound::OpError;
 use hearth_net::Shared;
 use hearth_store::{Retention, Store, StoreError, Timestamp};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 /// The answer to a live-only request when no server runs.
@@ -230,8 +230,6 @@ async fn connection(stream: UnixStream, handler: &Handler) -> std::io::Result<()
         wr.write_all(&out).await?;
     }
 }
-
-use tokio::io::AsyncReadExt as _;
 
 impl Handler {
     async fn handle(&self, req: Request) -> Response {

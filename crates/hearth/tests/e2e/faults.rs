@@ -62,26 +62,7 @@ impl Setup {
 
     /// `hearth serve` on 127.0.0.1:0; stderr goes to `serve-<n>.log`.
     pub(crate) async fn serve(&self, n: usize) -> (Child, SocketAddr) {
-        let log = std::fs::File::create(self.stderr_file(n)).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--config")
-            .arg(&self.config)
-            .args(["serve", "--listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"])
-            .env_remove("HEARTH_CONFIG")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn hearth");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        tokio::time::timeout(WAIT, out.read_line(&mut line)).await.expect("no listening line").unwrap();
-        let addr = crate::harness::listening_addr(&line, "irc").unwrap_or_else(|| {
-            panic!("{line:?}; stderr: {}", std::fs::read_to_string(self.stderr_file(n)).unwrap_or_default())
-        });
-        (child, addr)
+        crate::harness::serve_binary_with(&self.config, Some(&self.stderr_file(n)), WAIT).await
     }
 
     /// `hearth --config FILE args…`, with `stdin`.

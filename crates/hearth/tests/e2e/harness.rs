@@ -100,6 +100,20 @@ pub fn test_config(data_dir: &std::path::Path, toml: &str) -> FileConfig {
 /// `hearth --config FILE serve --listen 127.0.0.1:0` as its own process, and the
 /// address it printed.
 pub async fn serve_binary(config: &std::path::Path) -> (tokio::process::Child, SocketAddr) {
+    serve_binary_with(config, None, WAIT).await
+}
+
+/// [`serve_binary`] with the server's stderr written to `log` (shown when it does not
+/// start), waiting at most `wait` for the listening line.
+pub async fn serve_binary_with(
+    config: &std::path::Path,
+    log: Option<&std::path::Path>,
+    wait: Duration,
+) -> (tokio::process::Child, SocketAddr) {
+    let stderr = match log {
+        Some(path) => std::process::Stdio::from(std::fs::File::create(path).expect("create the log file")),
+        None => std::process::Stdio::null(),
+    };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
         .arg("--config")
         .arg(config)
@@ -108,14 +122,18 @@ pub async fn serve_binary(config: &std::path::Path) -> (tokio::process::Child, S
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(stderr)
         .kill_on_drop(true)
         .spawn()
         .expect("spawn hearth");
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    tokio::time::timeout(WAIT, out.read_line(&mut line)).await.expect("no listening line").unwrap();
-    (child, listening_addr(&line, "irc").unwrap_or_else(|| panic!("{line:?}")))
+    tokio::time::timeout(wait, out.read_line(&mut line)).await.expect("no listening line").unwrap();
+    let addr = listening_addr(&line, "irc").unwrap_or_else(|| {
+        let log = log.map(|p| std::fs::read_to_string(p).unwrap_or_default()).unwrap_or_default();
+        panic!("unexpected first line {line:?}; log:\n{log}")
+    });
+    (child, addr)
 }
 
 /// The first `name=ADDR` of a `hearth: listening …` line.

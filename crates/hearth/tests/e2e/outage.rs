@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use hearth_proto::Message;
 use hearth_store::testing::{PgSchema, TcpProxy, pg_url};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::harness::*;
@@ -44,26 +43,7 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(8);
 /// `hearth --config FILE serve --listen 127.0.0.1:0` with stderr (the log) going to
 /// `log`; returns the process and the address it printed.
 pub async fn serve_logged(config: &Path, log: &Path) -> (Child, SocketAddr) {
-    let stderr = std::fs::File::create(log).expect("create the log file");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--config")
-        .arg(config)
-        .args(["serve", "--listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"])
-        .env_remove("HEARTH_CONFIG")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(stderr))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn hearth");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    tokio::time::timeout(WAIT * 2, out.read_line(&mut line)).await.expect("no listening line").unwrap();
-    let addr = crate::harness::listening_addr(&line, "irc").unwrap_or_else(|| {
-        panic!("unexpected first line {line:?}; log:\n{}", std::fs::read_to_string(log).unwrap_or_default())
-    });
-    (child, addr)
+    serve_binary_with(config, Some(log), WAIT * 2).await
 }
 
 /// SIGTERM, then waits (boundedly) for a clean exit.
