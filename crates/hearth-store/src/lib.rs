@@ -13,9 +13,10 @@
 //! [`open_store`] picks one from a location string. Schema migrations are
 //! embedded in the binary and applied on open.
 //!
-//! History writes go through a [`HistoryWriter`], one task that commits
-//! whatever is queued in one transaction (group commit) and acknowledges
-//! each message only after its commit.
+//! The server writes history through the [`journal`]: a record is durable once
+//! appended there, and the database is filled from the journal files (see
+//! `hearth-core`'s `outbound`). [`HistoryWriter`] (group commit straight into
+//! the store, acknowledging after each commit) serves the benchmarks and tools.
 //!
 //! Names are matched case-insensitively: see [`casefold`], and [`dm_key`]
 //! for the key of a direct-message conversation. Times are [`Timestamp`]s,
