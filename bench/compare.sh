@@ -25,6 +25,8 @@
 #   HEARTH_HISTORY_OFF=1   also run the fanout and dm scenarios against Hearth
 #                          with `[history] enabled = false` (0: skip)
 #   TOOL_CPU=0 SERVER_CPU=1   cores for taskset
+#   SCENARIOS="idle reg fansat fanp99 dm fansat50 login history"  which
+#                          scenarios to run (a subset for quick profiling runs)
 # Nothing is left running: every server is stopped by its pid (SIGTERM, then
 # SIGKILL after 5 s) after its scenarios and on exit.
 # Needs root (apt-get, a mount namespace for ircd-hybrid's resolver, and
@@ -45,6 +47,7 @@ HEARTH_PASSWORD=${HEARTH_PASSWORD:-benchpass}
 HEARTH_ACCOUNTS=${HEARTH_ACCOUNTS:-20}
 HEARTH_HISTORY_OFF=${HEARTH_HISTORY_OFF:-1}
 RUN_USER=benchirc
+SCENARIOS=${SCENARIOS:-"idle reg fansat fanp99 dm fansat50 login history"}
 
 if [[ -n "${QUICK:-}" ]]; then
   DURATION=${DURATION:-3}
@@ -216,6 +219,7 @@ trap stop_server EXIT
 # ---------------------------------------------------------------- scenarios
 bench() { # server scenario-id [AUTH=... BENCH_TIMEOUT=...] args...
   local server=$1 id=$2; shift 2
+  [[ " $SCENARIOS " == *" $id "* ]] || return 0
   local out="$RUN/results/$server-$id.json"
   log "$server: $id: hearth-bench ${AUTH:+$AUTH }$*"
   # shellcheck disable=SC2086

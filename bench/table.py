@@ -23,6 +23,7 @@ ROWS = [
     ("DM 2000 msg/s p50 ms", "dm", "latency_p50_ms", 1, False),
     ("DM 2000 msg/s p99 ms", "dm", "latency_p99_ms", 1, False),
     ("DM loss %", "dm", "loss_pct", 1, False),
+    ("DM server CPU us / message", "dm", "cpu_us_per_msg", 1, False),
     ("history messages stored first", "history", "filled", 1, True),
     ("history fill msgs/s (1 client)", "history", "fill_per_s", 1, True),
     ("CHATHISTORY LATEST 100 p50 ms", "history", "latency_p50_ms", 1, False),
@@ -34,9 +35,47 @@ ROWS = [
 def load(d, server, sid):
     try:
         with open(os.path.join(d, f"{server}-{sid}.json")) as f:
-            return json.load(f)
+            r = json.load(f)
     except (OSError, ValueError):
         return {}
+    # Server CPU per message sent (derived, so every server is measured alike).
+    if isinstance(r.get("server_cpu_s"), (int, float)) and r.get("sent"):
+        r["cpu_us_per_msg"] = r["server_cpu_s"] * 1e6 / r["sent"]
+    return r
+
+
+# Issue 12's targets: (label, scenario id, key, which peer, limit, higher is better).
+# "best" is the best of the peers in this run; "hybrid" is ircd-hybrid.
+TARGETS = [
+    ("server CPU per DM <= 2x ircd-hybrid", "dm", "cpu_us_per_msg", "hybrid", 2.0, False),
+    ("DM p50 <= ircd-hybrid", "dm", "latency_p50_ms", "hybrid", 1.0, False),
+    ("idle KiB per connection <= ircd-hybrid", "idle", "kib_per_conn", "hybrid", 1.0, False),
+    ("fan-out p99 at 200 msg/s <= 0.5x best peer", "fanp99", "latency_p99_ms", "best", 0.5, False),
+    ("fan-out saturation >= 2x best peer", "fansat", "deliveries_per_s", "best", 2.0, True),
+]
+
+
+def targets(d, servers):
+    peers = [s for s in servers if s != "hearth"]
+    if "hearth" not in servers or not peers:
+        return
+    print()
+    print("targets (issue 12), history ON:")
+    for label, sid, key, peer, limit, higher in TARGETS:
+        h = load(d, "hearth", sid).get(key)
+        if peer == "best":
+            pv = [(load(d, p, sid).get(key), p) for p in peers]
+            pv = [(v, p) for v, p in pv if isinstance(v, (int, float))]
+            v, name = (max(pv) if higher else min(pv)) if pv else (None, "-")
+        else:
+            name = peer
+            v = load(d, peer, sid).get(key) if peer in peers else None
+        if not isinstance(h, (int, float)) or not isinstance(v, (int, float)) or not v:
+            print(f"  {label}: not measured (hearth {fmt(h)}, {name} {fmt(v)})")
+            continue
+        ratio = h / v
+        met = ratio >= limit if higher else ratio <= limit
+        print(f"  {label}: hearth {fmt(h)} vs {name} {fmt(v)} = {ratio:.2f}x -> {'MET' if met else 'NOT MET'}")
 
 
 def fmt(v):
@@ -103,6 +142,7 @@ def main():
         if i == 0:
             print("  ".join("-" * w for w in widths))
     onoff(d)
+    targets(d, servers)
     failed = []
     for s in servers + ["hearth-nohist"]:
         for sid in ("idle", "reg", "fansat", "fanp99", "dm", "fansat50", "history", "login"):
