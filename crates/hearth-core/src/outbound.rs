@@ -159,6 +159,8 @@ struct Inner {
     journaled: AtomicU64,
     /// Wakes the inserter after an append.
     wake: Notify,
+    /// Cuts the inserter's linger short: somebody waits for the database.
+    hurry: Notify,
     /// Results of purges and trims somebody waits for: id → rows deleted.
     results: parking_lot::Mutex<HashMap<u64, Slot>>,
     /// Records the writer task could not journal, for the core to forget.
@@ -235,8 +237,16 @@ impl JournalSide {
 
 /// Entries per writer batch at most.
 const MAX_BATCH: usize = 1024;
-/// How long the database inserter waits for more appends before a transaction.
-const INSERT_LINGER: Duration = Duration::from_millis(5);
+/// How long the database inserter waits for more appends before a transaction, unless
+/// somebody waits for the database ([`Outbound::wait_stored`] cuts it short).
+///
+/// A transaction costs far more than a row (the commit's WAL frames, the full-text
+/// index's flush, a round trip to the database thread per statement): at chat rates a
+/// short linger meant a transaction per message or two, and storing was two thirds of
+/// the server's CPU per DM (docs/performance.md, issue 12). The messages are durable in
+/// the journal meanwhile, so lingering costs nothing but freshness of the database,
+/// which every history query restores by hurrying the inserter.
+const INSERT_LINGER: Duration = Duration::from_millis(100);
 /// Entries delivered between two yields to the runtime.
 const DELIVER_SLICE: usize = 4;
 /// Longest pause between two attempts to store.
@@ -270,6 +280,7 @@ impl Outbound {
             }),
             journaled: AtomicU64::new(0),
             wake: Notify::new(),
+            hurry: Notify::new(),
             results: Default::default(),
             refused: Default::default(),
             any_refused: Default::default(),
@@ -310,6 +321,9 @@ impl Outbound {
     pub async fn wait_stored(&self, limit: Duration) -> bool {
         let target = self.inner.journaled.load(Ordering::Acquire);
         let mut stored = self.stored.clone();
+        if *stored.borrow() < target {
+            self.inner.hurry.notify_one();
+        }
         tokio::time::timeout(limit, stored.wait_for(|s| *s >= target)).await.is_ok_and(|r| r.is_ok())
     }
 
@@ -360,6 +374,7 @@ impl Outbound {
     /// Waits (at most `limit`) until purge or trim `id` is applied to the database;
     /// returns how many messages it deleted.
     pub async fn wait_result(&self, id: u64, limit: Duration) -> Result<u64, OpError> {
+        self.inner.hurry.notify_one();
         let mut stored = self.stored.clone();
         let deadline = tokio::time::Instant::now() + limit;
         loop {
@@ -395,6 +410,7 @@ impl Outbound {
     pub async fn wait_idle(&self, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
         while self.busy() || *self.stored.borrow() < self.inner.journaled.load(Ordering::Acquire) {
+            self.inner.hurry.notify_one();
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
@@ -478,9 +494,12 @@ async fn insert(store: Arc<dyn Store>, ob: Arc<Inner>, stored: watch::Sender<u64
             }
             stored.send_replace(appends);
             ob.wake.notified().await;
-            // Let the next few appends join this transaction: the database is off the
+            // Let the next appends join this transaction: the database is off the
             // delivery path, and a transaction per message would be wasted work.
-            tokio::time::sleep(INSERT_LINGER).await;
+            tokio::select! {
+                () = tokio::time::sleep(INSERT_LINGER) => {}
+                () = ob.hurry.notified() => {}
+            }
             continue;
         }
         let records = match reader.read(upto, journal::READ_CHUNK) {

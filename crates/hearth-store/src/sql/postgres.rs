@@ -103,6 +103,7 @@ pub fn migrator() -> Migrator {
         ("0007_search.sql", include_str!("../../migrations/postgres/0007_search.sql")),
         ("0008_account_certs.sql", include_str!("../../migrations/postgres/0008_account_certs.sql")),
         ("0009_login_tokens.sql", include_str!("../../migrations/postgres/0009_login_tokens.sql")),
+        ("0010_search_insert_by_batch.sql", include_str!("../../migrations/postgres/0010_search_insert_by_batch.sql")),
     ])
 }
 

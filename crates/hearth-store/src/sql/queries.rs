@@ -823,12 +823,45 @@ impl Store for ThisStore {
     }
 }
 
+/// (participant, conversation) rows per `INSERT INTO dm_targets` statement.
+const DM_TARGETS_PER_STATEMENT: usize = 256;
+
+/// Multi-row statements bind `?` rather than `$n` on SQLite (see [`append_sql`]).
+fn anonymous_params() -> bool {
+    <Db as sqlx::Database>::NAME == "SQLite"
+}
+
+/// `INSERT INTO dm_targets … VALUES ($1, $2), ($3, $4) … ON CONFLICT DO NOTHING`.
+fn dm_targets_sql(rows: usize, anonymous: bool) -> String {
+    let mut sql = String::from("INSERT INTO dm_targets (participant, target) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        if anonymous {
+            sql.push_str("(?, ?)");
+        } else {
+            sql.push_str(&format!("(${}, ${})", 2 * r + 1, 2 * r + 2));
+        }
+    }
+    sql.push_str(" ON CONFLICT (participant, target) DO NOTHING");
+    sql
+}
+
 /// The body of [`Store::append`] on one write connection.
 async fn append_on(conn: &mut sqlx::pool::PoolConnection<Db>, messages: &[StoredMessage]) -> Result<u64> {
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    let sqlite = anonymous_params();
+    // SQLite indexes the new rows for search in one statement after the batch (see
+    // migrations/sqlite/0010): everything above the largest seq before it is new.
+    let seq_before: i64 = if sqlite {
+        sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM messages").fetch_one(&mut *tx).await?
+    } else {
+        0
+    };
     let mut inserted = 0;
     for chunk in messages.chunks(chunk_len()) {
-        let sql = append_sql(chunk.len());
+        let sql = append_sql(chunk.len(), anonymous_params());
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for m in chunk {
             query = query
@@ -844,23 +877,38 @@ async fn append_on(conn: &mut sqlx::pool::PoolConnection<Db>, messages: &[Stored
         }
         inserted += query.execute(&mut *tx).await?.rows_affected();
     }
+    // Each private conversation is listed under both of its people, once: one
+    // statement for the whole batch (a statement per pair was a round trip to the
+    // database thread per message at chat rates).
     let conversations: BTreeSet<String> =
         messages.iter().filter(|m| dm_participants(&m.target).is_some()).map(|m| casefold(&m.target)).collect();
-    for key in &conversations {
-        let Some((a, b)) = dm_participants(key) else {
-            continue;
-        };
-        for participant in [a, b] {
-            sqlx::query(
-                "INSERT INTO dm_targets (participant, target) VALUES ($1, $2) \
-                 ON CONFLICT (participant, target) DO NOTHING",
-            )
-            .bind(participant)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
+    let pairs: Vec<(&str, &str)> = conversations
+        .iter()
+        .filter_map(|key| dm_participants(key).map(|(a, b)| [(a, key.as_str()), (b, key.as_str())]))
+        .flat_map(|[x, y]| if x == y { vec![x] } else { vec![x, y] })
+        .collect();
+    for chunk in pairs.chunks(DM_TARGETS_PER_STATEMENT) {
+        let mut query = sqlx::query(AssertSqlSafe(dm_targets_sql(chunk.len(), anonymous_params())));
+        for (participant, target) in chunk {
+            query = query.bind(*participant).bind(*target);
         }
+        query.execute(&mut *tx).await?;
+    }
+    if sqlite && inserted > 0 {
+        sqlx::query(FTS_INDEX_NEW).bind(seq_before).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(inserted)
 }
+
+/// SQLite: puts the messages above a seq into the full-text index, with the scope and
+/// sender tokens of migrations/sqlite/0007 (the update trigger there builds the same).
+const FTS_INDEX_NEW: &str = "INSERT INTO messages_fts (rowid, text, scope, sender) SELECT \
+     seq, text, \
+     't' || hex(target) || CASE WHEN instr(target, ' ') > 0 \
+         THEN ' p' || hex(substr(target, 1, instr(target, ' ') - 1)) \
+           || ' p' || hex(substr(target, instr(target, ' ') + 1)) \
+         ELSE '' END, \
+     hex(lower(substr(sender, 1, instr(sender || '!', '!') - 1))) \
+         || ' ' || coalesce(hex(lower(sender_account)), '') \
+     FROM messages WHERE seq > $1 AND command IN ('PRIVMSG', 'NOTICE')";

@@ -140,6 +140,7 @@ conformance! {
     history::message_counts_per_target,
     search::search_matches_words_case_folded_and_chronological,
     search::search_finds_only_privmsg_and_notice,
+    search::search_indexes_each_message_once_across_replays,
     search::search_filters_sender_time_and_limit,
     search::search_stays_inside_its_scope,
     search::search_never_finds_purged_redacted_or_trimmed_messages,

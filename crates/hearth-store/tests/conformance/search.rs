@@ -74,6 +74,26 @@ pub async fn search_finds_only_privmsg_and_notice(store: Arc<dyn Store>) {
     assert_eq!(found(&*store, &any).await, ["n", "m"], "no text: every message, still no events");
 }
 
+/// A batch is indexed as a whole (SQLite: one statement after the rows, not a trigger
+/// per row): a replayed batch (the journal after a crash) adds nothing twice, a batch
+/// mixing old and new rows indexes only the new, and later batches are found too.
+pub async fn search_indexes_each_message_once_across_replays(store: Arc<dyn Store>) {
+    let first = [said("r1", "#a", 1, "bill", "needle one"), said("r2", "#a", 2, "bill", "needle two")];
+    assert_eq!(store.append(&first).await.unwrap(), 2);
+    assert_eq!(store.append(&first).await.unwrap(), 0, "a replay stores nothing");
+    let mixed = [said("r2", "#a", 2, "bill", "needle two"), said("r3", "#a", 3, "jackie", "needle three")];
+    assert_eq!(store.append(&mixed).await.unwrap(), 1);
+    assert_eq!(found(&*store, &find("needle", &["#a"])).await, ["r1", "r2", "r3"]);
+    assert_eq!(found(&*store, &find("three", &["#a"])).await, ["r3"]);
+    // The sender's tokens come with the batch as well.
+    let by_jackie = SearchQuery { sender: Some("jackie".into()), ..find("needle", &["#a"]) };
+    assert_eq!(found(&*store, &by_jackie).await, ["r3"]);
+    // A private conversation is indexed with its participants' scope.
+    let key = dm_key("bill", "jackie");
+    store.append(&[said("d1", &key, 4, "bill", "needle private")]).await.unwrap();
+    assert_eq!(found(&*store, &find("needle", &[key.as_str()])).await, ["d1"]);
+}
+
 pub async fn search_filters_sender_time_and_limit(store: Arc<dyn Store>) {
     corpus(&*store).await;
     let both = ["#a", "#b"];
