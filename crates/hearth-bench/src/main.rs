@@ -73,6 +73,11 @@ pub struct Common {
     /// Number of distinct accounts to cycle through (0 = one per client).
     #[arg(long, global = true, default_value_t = 0)]
     accounts: usize,
+    /// Seconds the server's CPU is still counted after the last delivery of a traffic
+    /// scenario, so work a server defers (storing history in batches) is in the
+    /// figure; the same for every server (an idle server uses next to nothing).
+    #[arg(long, global = true, default_value_t = 2.0)]
+    settle: f64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,6 +103,8 @@ pub struct Ctx {
     pub pid: Option<u32>,
     pub timeout: Duration,
     pub sasl: bool,
+    /// See `--settle`.
+    pub settle: Duration,
     account_prefix: String,
     password: String,
     accounts: usize,
@@ -172,6 +179,7 @@ fn main() -> Result<()> {
         pid: cli.common.pid,
         timeout: Duration::from_secs_f64(cli.common.timeout),
         sasl: cli.common.sasl,
+        settle: Duration::from_secs_f64(cli.common.settle.max(0.0)),
         account_prefix: cli.common.account_prefix.clone(),
         password: cli.common.password.clone(),
         accounts: cli.common.accounts,

@@ -246,7 +246,9 @@ const MAX_BATCH: usize = 1024;
 /// the server's CPU per DM (docs/performance.md, issue 12). The messages are durable in
 /// the journal meanwhile, so lingering costs nothing but freshness of the database,
 /// which every history query restores by hurrying the inserter.
-const INSERT_LINGER: Duration = Duration::from_millis(100);
+const INSERT_LINGER: Duration = Duration::from_secs(1);
+/// A backlog this large is stored at once, without lingering first.
+const LINGER_UNTIL_BYTES: u64 = 512 * 1024;
 /// Entries delivered between two yields to the runtime.
 const DELIVER_SLICE: usize = 4;
 /// Longest pause between two attempts to store.
@@ -471,6 +473,7 @@ async fn insert(store: Arc<dyn Store>, ob: Arc<Inner>, stored: watch::Sender<u64
     let mut deleted_before = start.segment;
     let mut fault = Fault::default();
     let mut skipped = reader.skipped;
+    let mut lingered = false;
     loop {
         let (upto, appends) = {
             let s = ob.side.lock();
@@ -494,14 +497,22 @@ async fn insert(store: Arc<dyn Store>, ob: Arc<Inner>, stored: watch::Sender<u64
             }
             stored.send_replace(appends);
             ob.wake.notified().await;
-            // Let the next appends join this transaction: the database is off the
-            // delivery path, and a transaction per message would be wasted work.
+            lingered = false;
+            continue;
+        }
+        if !lingered && reader.position().bytes_until(upto) < LINGER_UNTIL_BYTES {
+            // Let more appends join this transaction: the database is off the delivery
+            // path, and a transaction per message or two would be wasted work. (Not only
+            // after the journal ran dry: at a steady rate the next few messages are
+            // always there by the time a transaction ends.)
             tokio::select! {
                 () = tokio::time::sleep(INSERT_LINGER) => {}
                 () = ob.hurry.notified() => {}
             }
+            lingered = true;
             continue;
         }
+        lingered = false;
         let records = match reader.read(upto, journal::READ_CHUNK) {
             Ok(r) => r,
             Err(e) => {

@@ -98,7 +98,9 @@ pub struct Stats {
 /// All state of one server process.
 pub struct Server {
     pub(crate) cfg: Arc<Config>,
-    pub(crate) clients: HashMap<ConnId, Client>,
+    /// Boxed: a `Client` is over a kilobyte, and a table holding it inline keeps up to
+    /// twice the live entries' worth of empty slots (power-of-two growth).
+    pub(crate) clients: HashMap<ConnId, Box<Client>>,
     /// Casefolded nickname → connection.
     pub(crate) nicks: HashMap<String, ConnId>,
     /// Casefolded channel name → channel.
@@ -268,7 +270,7 @@ impl Server {
         self.next_conn += 1;
         let mut client = Client::new(id, ip, sink);
         client.conn = info;
-        self.clients.insert(id, client);
+        self.clients.insert(id, Box::new(client));
         id
     }
 

@@ -5,8 +5,16 @@
 //! everything queued in one go. The queue is bounded in bytes: a push that would exceed
 //! the limit marks the sink as overflowed instead of blocking the sender, and the core
 //! then disconnects that client with `SendQ exceeded`.
+//!
+//! A sink may also hold a [`DirectWrite`]: a non-blocking write to the connection's
+//! socket. A line pushed while nothing is queued or being written then goes straight
+//! to the socket from the pushing thread, as a single-threaded C server does, without
+//! waking the connection's writer task; only what the socket does not take at once is
+//! queued for the writer. Order is kept because the direct write happens under the
+//! sink's lock and only when the queue is empty and the writer holds no batch.
 
 use std::collections::VecDeque;
+use std::io;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -19,6 +27,15 @@ struct State {
     queued_bytes: usize,
     closed: bool,
     overflowed: bool,
+    /// The writer took a batch and has not finished writing it.
+    writing: bool,
+}
+
+/// A non-blocking write to a connection's socket (plain TCP); see the module docs.
+pub trait DirectWrite: Send + Sync + std::fmt::Debug {
+    /// Writes what the socket takes now: `Ok(n)` (possibly fewer than `buf.len()`), or
+    /// `WouldBlock` when it takes nothing.
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
 }
 
 /// Bounded, byte-counted outbound queue shared between the core and one writer task.
@@ -30,6 +47,7 @@ pub struct Sink {
     /// Wakes the reader when the sink was closed (the core ended the session).
     wake_reader: Notify,
     limit: usize,
+    direct: Option<Box<dyn DirectWrite>>,
 }
 
 /// What one [`Sink::push`] did.
@@ -46,7 +64,19 @@ pub enum Push {
 impl Sink {
     /// A sink that holds at most `limit` bytes of unsent output.
     pub fn new(limit: usize) -> Self {
-        Sink { state: Mutex::new(State::default()), wake_writer: Notify::new(), wake_reader: Notify::new(), limit }
+        Sink {
+            state: Mutex::new(State::default()),
+            wake_writer: Notify::new(),
+            wake_reader: Notify::new(),
+            limit,
+            direct: None,
+        }
+    }
+
+    /// A sink whose lines go straight to the socket through `direct` whenever nothing
+    /// waits before them (see the module docs).
+    pub fn with_direct(limit: usize, direct: Box<dyn DirectWrite>) -> Self {
+        Sink { direct: Some(direct), ..Sink::new(limit) }
     }
 
     /// Queues one serialised line. Never blocks on the network.
@@ -64,6 +94,19 @@ impl Sink {
             return Push::Overflow;
         }
         let was_empty = st.queue.is_empty();
+        let mut line = line;
+        if was_empty
+            && !st.writing
+            && let Some(direct) = &self.direct
+        {
+            match direct.try_write(&line) {
+                Ok(n) if n == line.len() => return Push::Queued,
+                // The rest waits for the writer, which waits for the socket.
+                Ok(n) => line = line.slice(n..),
+                // Nothing taken (WouldBlock) or an error the writer will meet as well.
+                Err(_) => {}
+            }
+        }
         st.queued_bytes += line.len();
         st.queue.push_back(line);
         drop(st);
@@ -123,14 +166,22 @@ impl Sink {
                     // allocated for a connection that has nothing to send.
                     out.extend(std::mem::take(&mut st.queue));
                     st.queued_bytes = 0;
+                    st.writing = true;
                     return true;
                 }
+                st.writing = false;
                 if st.closed {
                     return false;
                 }
             }
             notified.await;
         }
+    }
+
+    /// The writer wrote everything [`Sink::next_batch`] gave it: lines may go straight
+    /// to the socket again while nothing is queued.
+    pub fn batch_written(&self) {
+        self.state.lock().writing = false;
     }
 
     /// Resolves once the sink is closed (the core ended this session) or overflowed.

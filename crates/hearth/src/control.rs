@@ -241,6 +241,9 @@ impl Handler {
             Request::Who => Response::data(self.shared.lock().who()),
             Request::Rooms => {
                 let rooms = self.shared.lock().rooms_overview();
+                // Count what was said so far: the database follows the journal in
+                // batches, so let it catch up first (a bounded wait; late is still shown).
+                let _ = self.outbound.wait_stored(OP_WAIT).await;
                 let counts: std::collections::HashMap<String, u64> =
                     self.store.message_counts().await.unwrap_or_default().into_iter().collect();
                 let lines: Vec<RoomLine> = rooms

@@ -253,6 +253,8 @@ async fn run_traffic(ctx: &Ctx, clients: Vec<Client>, plan: Plan, rep: &mut Repo
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Count what the server still does for these messages (see --settle).
+    tokio::time::sleep(ctx.settle).await;
     let used = cpu.stop();
     let _ = phase_tx.send(DONE);
 

@@ -255,7 +255,8 @@ pub fn lusers(s: &mut Server, ctx: &mut Ctx, _msg: &Message) -> Result<(), IrcEr
 
 pub(crate) fn send_lusers(s: &Server, ctx: &mut Ctx) {
     // Users, not connections: extra sessions of a user are not counted again.
-    let registered: Vec<&Client> = s.clients.values().filter(|c| c.registered && c.attached_to.is_none()).collect();
+    let registered: Vec<&Client> =
+        s.clients.values().map(|c| &**c).filter(|c| c.registered && c.attached_to.is_none()).collect();
     let users = registered.len();
     let invisible = registered.iter().filter(|c| c.invisible).count();
     let opers = registered.iter().filter(|c| c.oper).count();
