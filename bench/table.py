@@ -26,6 +26,7 @@ ROWS = [
     ("DM server CPU us / message", "dm", "cpu_us_per_msg", 1, False),
     ("history messages stored first", "history", "filled", 1, True),
     ("history fill msgs/s (1 client)", "history", "fill_per_s", 1, True),
+    ("history: DB caught up after fill s", "history", "caught_up_s", 1, False),
     ("CHATHISTORY LATEST 100 p50 ms", "history", "latency_p50_ms", 1, False),
     ("CHATHISTORY LATEST 100 p99 ms", "history", "latency_p99_ms", 1, False),
     ("SASL logins/s", "login", "logins_per_s", 1, True),

@@ -79,7 +79,8 @@ pub struct Client {
     /// Last time the client sent a message to someone (for WHOIS idle).
     pub last_active: SystemTime,
     /// A `draft/multiline` batch being received (`BATCH +` seen, `BATCH -` not yet).
-    pub multiline: Option<crate::handlers::multiline::Pending>,
+    /// Boxed: rare, and over half a kilobyte inline, which every connection would pay.
+    pub multiline: Option<Box<crate::handlers::multiline::Pending>>,
     /// Set on an extra session of a user (another connection logged in to the same
     /// account with the same nick): the user's main connection, which holds the nick,
     /// the channels and the away state. See [`crate::sessions`].
@@ -160,5 +161,17 @@ impl Client {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Every connection holds one record, idle or not. Issue 12 found it at 1.2 KB, over
+    /// half of it a rare `draft/multiline` batch held inline (now boxed).
+    #[test]
+    fn a_client_record_stays_small() {
+        let size = std::mem::size_of::<super::Client>();
+        println!("Client: {size} bytes");
+        assert!(size <= 700, "the client record grew to {size} bytes");
     }
 }

@@ -68,7 +68,7 @@ pub use config::Config;
 pub use flood::FloodGate;
 pub use outbound::Outbound;
 pub use server::{Completion, Ctx, Server, Services, Task};
-pub use sink::{DirectWrite, Push, Sink};
+pub use sink::{DirectWrite, Push, Sink, defer, flush_deferred};
 
 /// The version string shown in 002, 004 and VERSION.
 pub const VERSION: &str = concat!("hearth-", env!("CARGO_PKG_VERSION"));

@@ -7,18 +7,28 @@
 //! then disconnects that client with `SendQ exceeded`.
 //!
 //! A sink may also hold a [`DirectWrite`]: a non-blocking write to the connection's
-//! socket. A line pushed while nothing is queued or being written then goes straight
-//! to the socket from the pushing thread, as a single-threaded C server does, without
-//! waking the connection's writer task; only what the socket does not take at once is
-//! queued for the writer. Order is kept because the direct write happens under the
-//! sink's lock and only when the queue is empty and the writer holds no batch.
+//! socket. While a connection's reader handles its input it opens a *deferral*
+//! ([`defer`]): lines pushed then to an idle direct sink are queued and the sink is
+//! remembered; [`flush_deferred`] (before the reader awaits anything) writes each
+//! remembered sink's queue with one vectored write from the reader's thread, as a
+//! single-threaded C server does, without waking the sink's writer task. Everything
+//! one command sends to one connection (a welcome burst, the lines of one read that fan
+//! out to a room) still leaves in one write; only what the socket does not take at once
+//! waits for the writer. Order is kept because the direct write happens under the
+//! sink's lock and only when the writer holds no batch. Outside a deferral a push wakes
+//! the writer, as before.
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, IoSlice};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
+
+/// Lines per vectored direct write at most (the rest waits for the writer).
+const MAX_IOV: usize = 64;
 
 /// Why a sink was closed; the writer sends the final line (if any) and ends.
 #[derive(Debug, Default)]
@@ -29,13 +39,50 @@ struct State {
     overflowed: bool,
     /// The writer took a batch and has not finished writing it.
     writing: bool,
+    /// On this thread's deferral list: [`flush_deferred`] writes the queue.
+    deferred: bool,
+}
+
+thread_local! {
+    /// Set between [`defer`] and [`flush_deferred`] on a reader's thread.
+    static DEFERRING: Cell<bool> = const { Cell::new(false) };
+    /// Direct sinks with lines queued during the deferral.
+    static DEFERRED: RefCell<Vec<Arc<Sink>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Opens a deferral on this thread: until [`flush_deferred`], lines pushed to idle
+/// direct sinks wait to be written together. The caller must call [`flush_deferred`]
+/// before it awaits anything (the list is per thread).
+pub fn defer() {
+    DEFERRING.with(|d| d.set(true));
+}
+
+/// Ends the deferral: writes what each sink pushed to during it holds, straight to its
+/// socket; what the socket does not take goes to the sink's writer.
+pub fn flush_deferred() {
+    DEFERRING.with(|d| d.set(false));
+    let sinks = DEFERRED.with(|list| std::mem::take(&mut *list.borrow_mut()));
+    for sink in &sinks {
+        sink.flush_direct();
+    }
+    // Give the list's memory back only if a fan-out made it large.
+    if sinks.capacity() <= 64 {
+        DEFERRED.with(|list| {
+            let mut list = list.borrow_mut();
+            if list.is_empty() {
+                let mut sinks = sinks;
+                sinks.clear();
+                *list = sinks;
+            }
+        });
+    }
 }
 
 /// A non-blocking write to a connection's socket (plain TCP); see the module docs.
 pub trait DirectWrite: Send + Sync + std::fmt::Debug {
-    /// Writes what the socket takes now: `Ok(n)` (possibly fewer than `buf.len()`), or
-    /// `WouldBlock` when it takes nothing.
-    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Writes what the socket takes now: `Ok(n)` (possibly fewer than the buffers
+    /// hold), or `WouldBlock` when it takes nothing.
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
 }
 
 /// Bounded, byte-counted outbound queue shared between the core and one writer task.
@@ -80,7 +127,7 @@ impl Sink {
     }
 
     /// Queues one serialised line. Never blocks on the network.
-    pub fn push(&self, line: Bytes) -> Push {
+    pub fn push(self: &Arc<Self>, line: Bytes) -> Push {
         let mut st = self.state.lock();
         if st.closed || st.overflowed {
             return Push::Dropped;
@@ -94,26 +141,59 @@ impl Sink {
             return Push::Overflow;
         }
         let was_empty = st.queue.is_empty();
-        let mut line = line;
-        if was_empty
-            && !st.writing
-            && let Some(direct) = &self.direct
-        {
-            match direct.try_write(&line) {
-                Ok(n) if n == line.len() => return Push::Queued,
-                // The rest waits for the writer, which waits for the socket.
-                Ok(n) => line = line.slice(n..),
-                // Nothing taken (WouldBlock) or an error the writer will meet as well.
-                Err(_) => {}
-            }
-        }
         st.queued_bytes += line.len();
         st.queue.push_back(line);
+        if st.deferred {
+            return Push::Queued;
+        }
+        if was_empty && !st.writing && self.direct.is_some() && DEFERRING.with(Cell::get) {
+            st.deferred = true;
+            drop(st);
+            DEFERRED.with(|list| list.borrow_mut().push(self.clone()));
+            return Push::Queued;
+        }
         drop(st);
         if was_empty {
             self.wake_writer.notify_one();
         }
         Push::Queued
+    }
+
+    /// Writes the queue straight to the socket (see [`flush_deferred`]); the writer is
+    /// woken for whatever the socket does not take.
+    fn flush_direct(&self) {
+        let mut st = self.state.lock();
+        st.deferred = false;
+        if st.queue.is_empty() || st.writing || st.closed {
+            if !st.queue.is_empty() {
+                drop(st);
+                self.wake_writer.notify_one();
+            }
+            return;
+        }
+        let Some(direct) = &self.direct else { return };
+        let mut written = {
+            let slices: Vec<IoSlice<'_>> = st.queue.iter().take(MAX_IOV).map(|b| IoSlice::new(b)).collect();
+            direct.try_write_vectored(&slices).unwrap_or(0)
+        };
+        st.queued_bytes -= written;
+        while written > 0 {
+            let first = st.queue.front_mut().expect("written bytes were queued");
+            if first.len() <= written {
+                written -= first.len();
+                st.queue.pop_front();
+            } else {
+                *first = first.slice(written..);
+                written = 0;
+            }
+        }
+        if st.queue.is_empty() {
+            // Keep no capacity while idle.
+            st.queue = VecDeque::new();
+        } else {
+            drop(st);
+            self.wake_writer.notify_one();
+        }
     }
 
     /// Queues a final line (even past the limit, it is small) and closes the sink: the
@@ -167,6 +247,7 @@ impl Sink {
                     out.extend(std::mem::take(&mut st.queue));
                     st.queued_bytes = 0;
                     st.writing = true;
+                    st.deferred = false;
                     return true;
                 }
                 st.writing = false;
@@ -176,12 +257,6 @@ impl Sink {
             }
             notified.await;
         }
-    }
-
-    /// The writer wrote everything [`Sink::next_batch`] gave it: lines may go straight
-    /// to the socket again while nothing is queued.
-    pub fn batch_written(&self) {
-        self.state.lock().writing = false;
     }
 
     /// Resolves once the sink is closed (the core ended this session) or overflowed.
@@ -205,7 +280,7 @@ mod tests {
 
     #[test]
     fn overflow_marks_and_drops() {
-        let sink = Sink::new(10);
+        let sink = Arc::new(Sink::new(10));
         assert_eq!(sink.push(Bytes::from_static(b"12345")), Push::Queued);
         assert_eq!(sink.push(Bytes::from_static(b"12345")), Push::Queued);
         assert_eq!(sink.push(Bytes::from_static(b"1")), Push::Overflow);
@@ -215,7 +290,7 @@ mod tests {
 
     #[tokio::test]
     async fn close_flushes_final_line_first_after_overflow() {
-        let sink = Sink::new(4);
+        let sink = Arc::new(Sink::new(4));
         sink.push(Bytes::from_static(b"abcd"));
         sink.push(Bytes::from_static(b"e"));
         sink.close_with(Some(Bytes::from_static(b"ERROR")));
@@ -228,7 +303,7 @@ mod tests {
 
     #[tokio::test]
     async fn batch_takes_everything_queued() {
-        let sink = Sink::new(100);
+        let sink = Arc::new(Sink::new(100));
         for _ in 0..5 {
             sink.push(Bytes::from_static(b"x"));
         }

@@ -115,8 +115,8 @@ impl ReadSome for Tcp {
 }
 
 impl DirectWrite for Tcp {
-    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.0.try_write(buf)
+    fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.try_write_vectored(bufs)
     }
 }
 
@@ -226,6 +226,8 @@ async fn serve_sink<R, W, G>(
     let (reason, ()) = tokio::join!(
         async {
             let reason = read_loop(rd, id, &shared, &sink, &settings, pacing.as_deref()).await;
+            // A return from inside the loop may leave lines deferred.
+            hearth_core::flush_deferred();
             // Whatever ended the reader ends the session; the writer flushes and stops.
             let mut core = shared.lock();
             core.disconnect(id, &reason);
@@ -322,6 +324,7 @@ where
             handled += 1;
             if handled.is_multiple_of(LINES_PER_TURN) {
                 // See LINES_PER_TURN: let the recipients' writers drain their queues.
+                hearth_core::flush_deferred();
                 tokio::task::yield_now().await;
             }
             let line = &buf[consumed..consumed + pos + 1];
@@ -355,6 +358,10 @@ where
                     return closed_reason(sink);
                 }
             }
+            // What this line sends is written when the reader next waits: all of it for
+            // one connection in one write (see hearth_core::sink). Every await in this
+            // loop, and the return, is preceded by `flush_deferred`.
+            hearth_core::defer();
             let tasks = {
                 let mut core = shared.lock();
                 match parsed {
@@ -381,6 +388,7 @@ where
                 return closed_reason(sink);
             }
         }
+        hearth_core::flush_deferred();
         if consumed == buf.len() {
             // Everything handled: give the memory back while the client is quiet.
             buf = Vec::new();
@@ -400,6 +408,7 @@ where
 
 /// Waits `wait` unless the session ends first (`false`).
 async fn pause(wait: Duration, sink: &Sink) -> bool {
+    hearth_core::flush_deferred();
     tokio::select! {
         () = sleep(wait) => true,
         () = sink.closed() => false,
@@ -469,6 +478,7 @@ where
 /// `false` when the session ended meanwhile (what is left still runs, detached, so its
 /// effects are not lost).
 async fn run_in_order(shared: &Shared, tasks: Vec<hearth_core::Task>, sink: &Sink) -> bool {
+    hearth_core::flush_deferred();
     let mut queue: std::collections::VecDeque<hearth_core::Task> = tasks.into();
     while let Some(mut task) = queue.pop_front() {
         let done = tokio::select! {

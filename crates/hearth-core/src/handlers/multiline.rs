@@ -64,7 +64,7 @@ pub fn batch(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
             return Err(invalid());
         }
         let tags = msg.tags.iter().filter(|t| t.key.starts_with('+')).cloned().collect();
-        c.multiline = Some(Pending {
+        c.multiline = Some(Box::new(Pending {
             reference: r.to_string(),
             target: msg.params[2].clone(),
             label: ctx.label.take(),
@@ -73,7 +73,7 @@ pub fn batch(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
             lines: Vec::new(),
             bytes: 0,
             error: None,
-        });
+        }));
         return Ok(());
     }
     let Some(r) = reference.strip_prefix('-') else { return Err(invalid()) };
@@ -90,7 +90,7 @@ pub fn batch(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     if ctx.label.is_none() {
         ctx.label = p.label.clone();
     }
-    deliver(s, ctx, p)
+    deliver(s, ctx, *p)
 }
 
 /// One PRIVMSG/NOTICE line inside an open batch.
