@@ -27,6 +27,9 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+/// Sinks one deferral writes directly at most; more are handed to their writers.
+const DIRECT_MAX_SINKS: usize = 8;
+
 /// Lines per vectored direct write at most (the rest waits for the writer).
 const MAX_IOV: usize = 64;
 
@@ -62,8 +65,16 @@ pub fn defer() {
 pub fn flush_deferred() {
     DEFERRING.with(|d| d.set(false));
     let sinks = DEFERRED.with(|list| std::mem::take(&mut *list.borrow_mut()));
+    // A reply or a DM goes out at once; a fan-out to a big room goes to the members'
+    // writers, which coalesce several messages per write when the server is busy (one
+    // write per member per line made saturation a third as fast, issue 12).
+    let direct = sinks.len() <= DIRECT_MAX_SINKS;
     for sink in &sinks {
-        sink.flush_direct();
+        if direct {
+            sink.flush_direct();
+        } else {
+            sink.hand_to_writer();
+        }
     }
     // Give the list's memory back only if a fan-out made it large.
     if sinks.capacity() <= 64 {
@@ -157,6 +168,17 @@ impl Sink {
             self.wake_writer.notify_one();
         }
         Push::Queued
+    }
+
+    /// Leaves the queue to the writer task (see [`flush_deferred`]).
+    fn hand_to_writer(&self) {
+        let mut st = self.state.lock();
+        st.deferred = false;
+        let any = !st.queue.is_empty();
+        drop(st);
+        if any {
+            self.wake_writer.notify_one();
+        }
     }
 
     /// Writes the queue straight to the socket (see [`flush_deferred`]); the writer is
