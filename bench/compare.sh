@@ -25,6 +25,8 @@
 #   HEARTH_HISTORY_OFF=1   also run the fanout and dm scenarios against Hearth
 #                          with `[history] enabled = false` (0: skip)
 #   TOOL_CPU=0 SERVER_CPU=1   cores for taskset
+#   SETTLE_BETWEEN=3      seconds between two scenarios, so deferred work of one
+#                          (batched history inserts) does not land in the next
 #   SCENARIOS="idle reg fansat fanp99 dm fansat50 login history"  which
 #                          scenarios to run (a subset for quick profiling runs)
 # Nothing is left running: every server is stopped by its pid (SIGTERM, then
@@ -228,6 +230,9 @@ bench() { # server scenario-id [AUTH=... BENCH_TIMEOUT=...] args...
     log "$server: $id reported failure (see $RUN/results/$server-$id.log)"
   fi
   tail -1 "$RUN/results/$server-$id.log" | grep '^{' >"$out" || echo '{}' >"$out"
+  # Let work a server defers (Hearth stores history in batches, up to 1 s later)
+  # finish here, not inside the next scenario's CPU figure; the same for every server.
+  sleep "${SETTLE_BETWEEN:-3}"
 }
 
 run_server() { # name
