@@ -576,3 +576,47 @@ pub fn deliver(out: Vec<Out>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_store::{SqliteStore, Timestamp};
+
+    fn said(id: &str) -> Record {
+        Record::Message(StoredMessage {
+            msgid: id.into(),
+            time: Timestamp::now(),
+            target: "#a".into(),
+            recipient: "#a".into(),
+            sender: "amy!u@h".into(),
+            sender_account: None,
+            command: "PRIVMSG".into(),
+            tags: String::new(),
+            text: format!("message {id}"),
+        })
+    }
+
+    /// The inserter lingers up to INSERT_LINGER for more appends; whoever reads the
+    /// database first (CHATHISTORY, SEARCH, `admin rooms`, export) hurries it, so a
+    /// message is queryable at once, not a second later.
+    #[tokio::test]
+    async fn a_reader_of_the_database_cuts_the_linger_short() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let dir = std::env::temp_dir().join(format!("hearth-outbound-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir).await.unwrap());
+        let journal = Journal::create(&dir.join("journal"), false).unwrap();
+        let (ob, run) = Outbound::new(store.clone(), journal, 64 << 20);
+        tokio::spawn(run);
+        for (i, id) in ["m1", "m2"].into_iter().enumerate() {
+            assert!(matches!(ob.journal_now(vec![said(id)]), Journaled::Done));
+            let t = std::time::Instant::now();
+            assert!(ob.wait_stored(Duration::from_secs(3)).await);
+            let waited = t.elapsed();
+            assert!(waited < INSERT_LINGER / 4, "append {i}: the database caught up only after {waited:?}");
+            assert_eq!(store.latest("#a", None, 10).await.unwrap().len(), i + 1);
+        }
+        drop(ob);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

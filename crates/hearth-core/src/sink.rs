@@ -16,7 +16,10 @@
 //! out to a room) still leaves in one write; only what the socket does not take at once
 //! waits for the writer. Order is kept because the direct write happens under the
 //! sink's lock and only when the writer holds no batch. Outside a deferral a push wakes
-//! the writer, as before.
+//! the writer, as before. A deferral that reached more than a few connections (a
+//! message to a room) hands them to their writers instead: under load a writer
+//! coalesces several messages per write, where direct writes would cost one `write`
+//! per member per message.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -321,6 +324,110 @@ mod tests {
         assert_eq!(out, vec![Bytes::from_static(b"ERROR")]);
         out.clear();
         assert!(!sink.next_batch(&mut out).await);
+    }
+
+    /// Records what a direct write was given; takes at most `take` bytes per call
+    /// (`usize::MAX`: everything), `WouldBlock` when `take` is 0.
+    #[derive(Debug)]
+    struct Socket {
+        written: Arc<Mutex<Vec<u8>>>,
+        calls: Arc<Mutex<usize>>,
+        take: usize,
+    }
+
+    impl DirectWrite for Socket {
+        fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            *self.calls.lock() += 1;
+            if self.take == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let mut out = self.written.lock();
+            let mut n = 0;
+            for b in bufs {
+                let k = b.len().min(self.take - n);
+                out.extend_from_slice(&b[..k]);
+                n += k;
+                if n == self.take {
+                    break;
+                }
+            }
+            Ok(n)
+        }
+    }
+
+    fn direct(take: usize) -> (Arc<Sink>, Arc<Mutex<Vec<u8>>>, Arc<Mutex<usize>>) {
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let calls = Arc::new(Mutex::new(0));
+        let sock = Socket { written: written.clone(), calls: calls.clone(), take };
+        (Arc::new(Sink::with_direct(1 << 20, Box::new(sock))), written, calls)
+    }
+
+    #[tokio::test]
+    async fn a_deferral_writes_each_connection_once_and_in_order() {
+        let (sink, written, calls) = direct(usize::MAX);
+        defer();
+        sink.push(Bytes::from_static(b"one\r\n"));
+        sink.push(Bytes::from_static(b"two\r\n"));
+        assert!(written.lock().is_empty(), "nothing is written before the flush");
+        flush_deferred();
+        assert_eq!(&written.lock()[..], b"one\r\ntwo\r\n");
+        assert_eq!(*calls.lock(), 1, "one write for both lines");
+        assert_eq!(sink.queued_bytes(), 0, "nothing left for the writer");
+    }
+
+    #[tokio::test]
+    async fn what_the_socket_does_not_take_goes_to_the_writer_in_order() {
+        let (sink, written, _) = direct(4);
+        defer();
+        sink.push(Bytes::from_static(b"abcdef"));
+        sink.push(Bytes::from_static(b"gh"));
+        flush_deferred();
+        assert_eq!(&written.lock()[..], b"abcd");
+        let mut out = Vec::new();
+        assert!(sink.next_batch(&mut out).await);
+        assert_eq!(out, vec![Bytes::from_static(b"ef"), Bytes::from_static(b"gh")]);
+
+        let (sink, written, _) = direct(0);
+        defer();
+        sink.push(Bytes::from_static(b"blocked"));
+        flush_deferred();
+        assert!(written.lock().is_empty());
+        let mut out = Vec::new();
+        assert!(sink.next_batch(&mut out).await);
+        assert_eq!(out, vec![Bytes::from_static(b"blocked")]);
+    }
+
+    #[tokio::test]
+    async fn no_direct_write_outside_a_deferral_or_while_the_writer_holds_a_batch() {
+        let (sink, written, _) = direct(usize::MAX);
+        sink.push(Bytes::from_static(b"first"));
+        flush_deferred();
+        assert!(written.lock().is_empty(), "outside a deferral the writer writes");
+        let mut out = Vec::new();
+        assert!(sink.next_batch(&mut out).await, "the writer now holds a batch");
+        defer();
+        sink.push(Bytes::from_static(b"second"));
+        flush_deferred();
+        assert!(written.lock().is_empty(), "must not overtake the writer's batch");
+        out.clear();
+        assert!(sink.next_batch(&mut out).await);
+        assert_eq!(out, vec![Bytes::from_static(b"second")]);
+    }
+
+    #[tokio::test]
+    async fn a_fan_out_to_many_connections_goes_to_their_writers() {
+        let sinks: Vec<_> = (0..DIRECT_MAX_SINKS + 1).map(|_| direct(usize::MAX)).collect();
+        defer();
+        for (sink, _, _) in &sinks {
+            sink.push(Bytes::from_static(b"to the room"));
+        }
+        flush_deferred();
+        for (sink, written, calls) in &sinks {
+            assert!(written.lock().is_empty() && *calls.lock() == 0);
+            let mut out = Vec::new();
+            assert!(sink.next_batch(&mut out).await);
+            assert_eq!(out, vec![Bytes::from_static(b"to the room")]);
+        }
     }
 
     #[tokio::test]
