@@ -355,7 +355,10 @@ mod tests {
         }
     }
 
-    fn direct(take: usize) -> (Arc<Sink>, Arc<Mutex<Vec<u8>>>, Arc<Mutex<usize>>) {
+    /// A direct sink, what its socket received, and how many writes it was asked for.
+    type Direct = (Arc<Sink>, Arc<Mutex<Vec<u8>>>, Arc<Mutex<usize>>);
+
+    fn direct(take: usize) -> Direct {
         let written = Arc::new(Mutex::new(Vec::new()));
         let calls = Arc::new(Mutex::new(0));
         let sock = Socket { written: written.clone(), calls: calls.clone(), take };
