@@ -68,12 +68,20 @@ pub(crate) fn append_sql(rows: usize, anonymous: bool) -> String {
         "INSERT INTO messages (msgid, target, recipient, time, sender, sender_account, \
          command, tags, text) VALUES ",
     );
+    push_values(&mut sql, rows, PARAMS_PER_MESSAGE, anonymous);
+    sql.push_str(" ON CONFLICT (msgid) DO NOTHING");
+    sql
+}
+
+/// Appends `(…), (…)`: `rows` tuples of `cols` placeholders, `?` when `anonymous`
+/// (SQLite, see [`append_sql`]) or numbered `$1…` in order otherwise.
+pub(crate) fn push_values(sql: &mut String, rows: usize, cols: usize, anonymous: bool) {
     for r in 0..rows {
         if r > 0 {
             sql.push_str(", ");
         }
         sql.push('(');
-        for c in 0..PARAMS_PER_MESSAGE {
+        for c in 0..cols {
             if c > 0 {
                 sql.push_str(", ");
             }
@@ -81,13 +89,11 @@ pub(crate) fn append_sql(rows: usize, anonymous: bool) -> String {
                 sql.push('?');
             } else {
                 sql.push('$');
-                sql.push_str(&(r * PARAMS_PER_MESSAGE + c + 1).to_string());
+                sql.push_str(&(r * cols + c + 1).to_string());
             }
         }
         sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (msgid) DO NOTHING");
-    sql
 }
 
 /// A migrator over migrations embedded in the binary (no files needed at run

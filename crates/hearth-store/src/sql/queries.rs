@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::{Result, StoreError, classify};
-use crate::sql::{Dir, MSG_COLUMNS, Pos, append_sql, chunk_len, lower_pos, upper_pos};
+use crate::sql::{Dir, MSG_COLUMNS, Pos, append_sql, chunk_len, lower_pos, push_values, upper_pos};
 use crate::search::SearchQuery;
 use crate::sql::search::{Arg, search_sql};
 use crate::store::Store;
@@ -826,24 +826,16 @@ impl Store for ThisStore {
 /// (participant, conversation) rows per `INSERT INTO dm_targets` statement.
 const DM_TARGETS_PER_STATEMENT: usize = 256;
 
-/// Multi-row statements bind `?` rather than `$n` on SQLite (see [`append_sql`]).
-fn anonymous_params() -> bool {
+/// Whether this is the SQLite backend: multi-row statements bind `?` rather than `$n`
+/// there (see [`append_sql`]), and the search index is filled per batch.
+fn is_sqlite() -> bool {
     <Db as sqlx::Database>::NAME == "SQLite"
 }
 
 /// `INSERT INTO dm_targets … VALUES ($1, $2), ($3, $4) … ON CONFLICT DO NOTHING`.
 fn dm_targets_sql(rows: usize, anonymous: bool) -> String {
     let mut sql = String::from("INSERT INTO dm_targets (participant, target) VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        if anonymous {
-            sql.push_str("(?, ?)");
-        } else {
-            sql.push_str(&format!("(${}, ${})", 2 * r + 1, 2 * r + 2));
-        }
-    }
+    push_values(&mut sql, rows, 2, anonymous);
     sql.push_str(" ON CONFLICT (participant, target) DO NOTHING");
     sql
 }
@@ -851,7 +843,7 @@ fn dm_targets_sql(rows: usize, anonymous: bool) -> String {
 /// The body of [`Store::append`] on one write connection.
 async fn append_on(conn: &mut sqlx::pool::PoolConnection<Db>, messages: &[StoredMessage]) -> Result<u64> {
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-    let sqlite = anonymous_params();
+    let sqlite = is_sqlite();
     // SQLite indexes the new rows for search in one statement after the batch (see
     // migrations/sqlite/0010): everything above the largest seq before it is new.
     let seq_before: i64 = if sqlite {
@@ -861,7 +853,7 @@ async fn append_on(conn: &mut sqlx::pool::PoolConnection<Db>, messages: &[Stored
     };
     let mut inserted = 0;
     for chunk in messages.chunks(chunk_len()) {
-        let sql = append_sql(chunk.len(), anonymous_params());
+        let sql = append_sql(chunk.len(), sqlite);
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for m in chunk {
             query = query
@@ -888,7 +880,7 @@ async fn append_on(conn: &mut sqlx::pool::PoolConnection<Db>, messages: &[Stored
         .flat_map(|[x, y]| if x == y { vec![x] } else { vec![x, y] })
         .collect();
     for chunk in pairs.chunks(DM_TARGETS_PER_STATEMENT) {
-        let mut query = sqlx::query(AssertSqlSafe(dm_targets_sql(chunk.len(), anonymous_params())));
+        let mut query = sqlx::query(AssertSqlSafe(dm_targets_sql(chunk.len(), sqlite)));
         for (participant, target) in chunk {
             query = query.bind(*participant).bind(*target);
         }
