@@ -67,29 +67,21 @@ pub fn defer() {
 /// socket; what the socket does not take goes to the sink's writer.
 pub fn flush_deferred() {
     DEFERRING.with(|d| d.set(false));
-    let sinks = DEFERRED.with(|list| std::mem::take(&mut *list.borrow_mut()));
-    // A reply or a DM goes out at once; a fan-out to a big room goes to the members'
-    // writers, which coalesce several messages per write when the server is busy (one
-    // write per member per line made saturation a third as fast, issue 12).
-    let direct = sinks.len() <= DIRECT_MAX_SINKS;
-    for sink in &sinks {
-        if direct {
-            sink.flush_direct();
-        } else {
-            sink.hand_to_writer();
+    DEFERRED.with(|list| {
+        // Flushing never pushes, so the list stays borrowed while it is drained.
+        let mut list = list.borrow_mut();
+        // A reply or a DM goes out at once; a fan-out to a big room goes to the members'
+        // writers, which coalesce several messages per write when the server is busy
+        // (one write per member per line made saturation a third as fast, issue 12).
+        let write_now = list.len() <= DIRECT_MAX_SINKS;
+        for sink in list.drain(..) {
+            sink.flush(write_now);
         }
-    }
-    // Give the list's memory back only if a fan-out made it large.
-    if sinks.capacity() <= 64 {
-        DEFERRED.with(|list| {
-            let mut list = list.borrow_mut();
-            if list.is_empty() {
-                let mut sinks = sinks;
-                sinks.clear();
-                *list = sinks;
-            }
-        });
-    }
+        // Give the memory back only if a fan-out made the list large.
+        if list.capacity() > 64 {
+            *list = Vec::new();
+        }
+    });
 }
 
 /// A non-blocking write to a connection's socket (plain TCP); see the module docs.
@@ -173,50 +165,41 @@ impl Sink {
         Push::Queued
     }
 
-    /// Leaves the queue to the writer task (see [`flush_deferred`]).
-    fn hand_to_writer(&self) {
+    /// Ends this sink's deferral (see [`flush_deferred`]): with `write_now`, writes the
+    /// queue straight to the socket unless the writer holds a batch; the writer is woken
+    /// for whatever is still queued.
+    fn flush(&self, write_now: bool) {
         let mut st = self.state.lock();
         st.deferred = false;
-        let any = !st.queue.is_empty();
+        if write_now
+            && !st.writing
+            && !st.closed
+            && !st.queue.is_empty()
+            && let Some(direct) = &self.direct
+        {
+            let mut written = {
+                let slices: Vec<IoSlice<'_>> = st.queue.iter().take(MAX_IOV).map(|b| IoSlice::new(b)).collect();
+                direct.try_write_vectored(&slices).unwrap_or(0)
+            };
+            st.queued_bytes -= written;
+            while written > 0 {
+                let first = st.queue.front_mut().expect("written bytes were queued");
+                if first.len() <= written {
+                    written -= first.len();
+                    st.queue.pop_front();
+                } else {
+                    *first = first.slice(written..);
+                    written = 0;
+                }
+            }
+            if st.queue.is_empty() {
+                // Keep no capacity while idle.
+                st.queue = VecDeque::new();
+            }
+        }
+        let queued = !st.queue.is_empty();
         drop(st);
-        if any {
-            self.wake_writer.notify_one();
-        }
-    }
-
-    /// Writes the queue straight to the socket (see [`flush_deferred`]); the writer is
-    /// woken for whatever the socket does not take.
-    fn flush_direct(&self) {
-        let mut st = self.state.lock();
-        st.deferred = false;
-        if st.queue.is_empty() || st.writing || st.closed {
-            if !st.queue.is_empty() {
-                drop(st);
-                self.wake_writer.notify_one();
-            }
-            return;
-        }
-        let Some(direct) = &self.direct else { return };
-        let mut written = {
-            let slices: Vec<IoSlice<'_>> = st.queue.iter().take(MAX_IOV).map(|b| IoSlice::new(b)).collect();
-            direct.try_write_vectored(&slices).unwrap_or(0)
-        };
-        st.queued_bytes -= written;
-        while written > 0 {
-            let first = st.queue.front_mut().expect("written bytes were queued");
-            if first.len() <= written {
-                written -= first.len();
-                st.queue.pop_front();
-            } else {
-                *first = first.slice(written..);
-                written = 0;
-            }
-        }
-        if st.queue.is_empty() {
-            // Keep no capacity while idle.
-            st.queue = VecDeque::new();
-        } else {
-            drop(st);
+        if queued {
             self.wake_writer.notify_one();
         }
     }

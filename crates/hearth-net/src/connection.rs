@@ -185,7 +185,10 @@ where
 
 /// Serves one connection whose input comes through `rd` and output goes to `wr` —
 /// e.g. the message adapters of [`crate::messages`] for WebSocket.
-pub async fn serve_parts<R, W, G>(
+///
+/// Not an `async fn`, like [`serve_tcp`]: a wrapper future would hold its arguments
+/// beside the connection future for the connection's life.
+pub fn serve_parts<R, W, G>(
     rd: R,
     wr: W,
     ip: IpAddr,
@@ -193,12 +196,13 @@ pub async fn serve_parts<R, W, G>(
     shared: Shared,
     settings: ConnSettings,
     guard: G,
-) where
+) -> impl Future<Output = ()>
+where
     R: ReadSome,
     W: AsyncWrite + Unpin,
 {
     let sink = Sink::new(settings.sendq);
-    serve_sink(rd, wr, sink, ip, info, shared, settings, guard).await
+    serve_sink(rd, wr, sink, ip, info, shared, settings, guard)
 }
 
 /// [`serve_parts`] with the connection's sink made by the caller.
