@@ -151,6 +151,14 @@ async function person(server, account, viewport = { width: 1100, height: 720 }, 
     if (m.type() === "error") errors.push(m.text());
   });
   page.errors = errors;
+  // DEBUG_WS=<regex>: log the WebSocket lines each page sends and receives that match it.
+  if (process.env.DEBUG_WS) {
+    const re = new RegExp(process.env.DEBUG_WS);
+    page.on("websocket", (ws) => {
+      ws.on("framesent", (f) => { if (re.test(f.payload)) log(account, ">>", String(f.payload).slice(0, 160)); });
+      ws.on("framereceived", (f) => { if (re.test(f.payload)) log(account, "<<", String(f.payload).slice(0, 160)); });
+    });
+  }
   pages.push(page);
   await page.goto(server.url);
   if (account) await login(page, account, PASSWORD);

@@ -4,6 +4,7 @@
 #
 # Usage: bash tests/web/run.sh
 #   HEARTH_BIN  use this hearth binary instead of building one with cargo
+#   DEBUG_WS    a regex: log the WebSocket lines each page sends and receives that match
 #   CARGO_TARGET_DIR is honoured for the build and the default binary path.
 # Installs chromium with apt-get when /usr/bin/chromium is missing (prints "skipped: …"
 # and exits 0 if it cannot), and playwright-core with npm. Screenshots: tests/web/out/.

@@ -18,10 +18,17 @@ export function mountConversation(root, app) {
   });
   let shown = null; // key of the conversation in the DOM
   let loading = false;
+  // Where the last render left the view. A scroll event at that position is the browser
+  // reporting our own move (or its clamp when a conversation with fewer lines opens),
+  // not the reader scrolling: it must not load older history. Scroll events are
+  // dispatched before the next frame's render, so such an event can see new history in
+  // the state while the DOM still shows the old lines.
+  let settled = 0;
 
   log.addEventListener("scroll", async () => {
     const conv = app.currentConv();
-    if (!conv || loading) return;
+    if (!conv || loading || log.scrollTop === settled) return;
+    settled = log.scrollTop;
     if (conv.below > 0 && log.scrollHeight - log.scrollTop - log.clientHeight < 40) return app.showNewer(conv);
     if (log.scrollTop > 40) return;
     loading = true;
@@ -170,6 +177,7 @@ export function mountConversation(root, app) {
     const back = anchor && out.find((el) => el.ref === anchor.ref);
     if (stick) log.scrollTop = log.scrollHeight;
     else if (back) log.scrollTop += back.getBoundingClientRect().top - top - anchor.dy;
+    settled = log.scrollTop;
     shown = conv.key;
     const who = typing(conv);
     typers.textContent = who.length ? `${who.join(", ")} ${who.length === 1 ? "is" : "are"} typing…` : "";
