@@ -27,8 +27,11 @@
 #   TOOL_CPU=0 SERVER_CPU=1   cores for taskset
 #   SETTLE_BETWEEN=3      seconds between two scenarios, so deferred work of one
 #                          (batched history inserts) does not land in the next
-#   SCENARIOS="idle reg fansat fanp99 dm fansat50 login history"  which
-#                          scenarios to run (a subset for quick profiling runs)
+#   SCENARIOS="idle reg fansat fanp99 dm fansat50 login history chat chatws"
+#                          which scenarios to run (a subset for quick profiling
+#                          runs); chat = a room of 20 at 1 msg/s over TCP (every
+#                          server), chatws = the same over WebSocket (Hearth)
+#   CHAT_DURATION=30       seconds of the chat scenarios
 # Nothing is left running: every server is stopped by its pid (SIGTERM, then
 # SIGKILL after 5 s) after its scenarios and on exit.
 # Needs root (apt-get, a mount namespace for ircd-hybrid's resolver, and
@@ -49,14 +52,16 @@ HEARTH_PASSWORD=${HEARTH_PASSWORD:-benchpass}
 HEARTH_ACCOUNTS=${HEARTH_ACCOUNTS:-20}
 HEARTH_HISTORY_OFF=${HEARTH_HISTORY_OFF:-1}
 RUN_USER=benchirc
-SCENARIOS=${SCENARIOS:-"idle reg fansat fanp99 dm fansat50 login history"}
+SCENARIOS=${SCENARIOS:-"idle reg fansat fanp99 dm fansat50 login history chat chatws"}
 
 if [[ -n "${QUICK:-}" ]]; then
   DURATION=${DURATION:-3}
+  CHAT_DURATION=${CHAT_DURATION:-5}
   IDLE_CLIENTS=1000; REG_CLIENTS=300; FAN_CLIENTS=100; DM_PAIRS=50; TIMEOUT=60
   HISTORY_FILL=${HISTORY_FILL:-20000}
 else
   DURATION=${DURATION:-10}
+  CHAT_DURATION=${CHAT_DURATION:-30}
   IDLE_CLIENTS=10000; REG_CLIENTS=2000; FAN_CLIENTS=500; DM_PAIRS=250; TIMEOUT=180
   HISTORY_FILL=${HISTORY_FILL:-1000000}
 fi
@@ -88,7 +93,7 @@ install_peers() {
 }
 
 # ---------------------------------------------------------------- servers
-SERVER_PID=""; PORT=""; EXTRA_PIDS=()
+SERVER_PID=""; PORT=""; WEB_PORT=""; EXTRA_PIDS=()
 
 # An array, not a function: `"${AS_USER[@]}" cmd &` is one process whose pid
 # is $! (a backgrounded function would be a subshell with another pid).
@@ -195,6 +200,7 @@ start_hearth() { # dir [history-off]
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     PORT=$(sed -n 's/^hearth: listening irc=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/out.log" | head -1)
+    WEB_PORT=$(sed -n 's/^hearth: listening.* web=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/out.log" | head -1)
     [[ -n "$PORT" ]] && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
@@ -260,6 +266,14 @@ run_server() { # name
   bench "$s" fansat fanout --clients "$FAN_CLIENTS" --senders 5 --rate 0 --duration "$DURATION" --max-loss 100
   bench "$s" fanp99 fanout --clients "$FAN_CLIENTS" --senders 5 --rate 200 --duration "$DURATION" --max-loss 100
   bench "$s" dm dm --pairs "$DM_PAIRS" --rate 2000 --duration "$DURATION" --max-loss 100
+  # Issue 12's Pi figure: a room of 20 people at chat rate (1 msg/s, 19 of them
+  # taking turns), server CPU per message at nanosecond resolution; for Hearth
+  # also over WebSocket (the web client's transport).
+  bench "$s" chat fanout --clients 20 --senders 19 --rate 1 --duration "$CHAT_DURATION" --max-loss 0
+  if [[ $s == hearth && -n "$WEB_PORT" ]]; then
+    bench "$s" chatws --ws "ws://127.0.0.1:$WEB_PORT/irc" \
+      fanout --clients 20 --senders 19 --rate 1 --duration "$CHAT_DURATION" --max-loss 0
+  fi
   if [[ $s == hearth ]]; then
     bench "$s" fansat50 fanout --clients 50 --senders 5 --rate 0 --duration "$DURATION" --max-loss 100
     local sasl="--sasl --password $HEARTH_PASSWORD --accounts $HEARTH_ACCOUNTS"

@@ -11,7 +11,9 @@
 #   fansat   500 clients, saturation      (as compare.sh's fansat)
 # Environment: HEARTH_BIN (default target/release/hearth), BENCH_BIN,
 #   HEARTH_CONFIG (default bench/hearth.toml), DURATION (10), RUN_DIR
-#   (/tmp/hearth-profile), TOOL_CPU=0 SERVER_CPU=1.
+#   (/tmp/hearth-profile), TOOL_CPU=0 SERVER_CPU=1, PROFILE=server|tool (which
+#   process is recorded: the server, or hearth-bench itself, to see whether the
+#   load tool limits a figure).
 # Needs `perf` (Debian: linux-perf) and a release build with debug info
 # (the workspace's release profile keeps `debug = 1`).
 set -euo pipefail
@@ -55,7 +57,9 @@ taskset -c "$TOOL_CPU" "$BENCH_BIN" --server "127.0.0.1:$port" --pid "$pid" --js
   >"$RUN/bench.log" 2>&1 &
 bench=$!
 sleep "${WARMUP:-4}"
-perf record -e cpu-clock -F 2000 --call-graph dwarf,16384 -p "$pid" -o "$RUN/perf.data" \
+recorded=$pid
+[[ "${PROFILE:-server}" == tool ]] && recorded=$bench
+perf record -e cpu-clock -F 2000 --call-graph dwarf,16384 -p "$recorded" -o "$RUN/perf.data" \
   -- sleep "$((DURATION - 2))" >"$RUN/perf.log" 2>&1 || true
 wait $bench || true
 tail -1 "$RUN/bench.log"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI smoke run of the load generator against a fresh Hearth (a few seconds of
 # every hearth-bench scenario with few clients, SASL login and CHATHISTORY
-# included), then a graceful SIGTERM that must exit 0.
+# included, and a room over WebSocket), then a graceful SIGTERM that must exit 0.
 #
 # Usage: bash bench/smoke.sh      (no root, no terminal, no network but 127.0.0.1)
 # Environment:
@@ -136,6 +136,24 @@ else
   grep -q '"scenario":"login"' <<<"$(tail -1 "$TMP/bench.log")" || bad "the login scenario did not run"
   grep -q '"scenario":"history"' <<<"$(tail -1 "$TMP/bench.log")" || bad "the history scenario did not run"
   if [[ $rc -ne 0 ]]; then bad "hearth-bench exited with status $rc"; fi
+fi
+
+# ------------------------------------------------------------------ over WebSocket
+# The chat-rate figure's transport (compare.sh's chatws): a few clients in one room
+# over IRC-over-WebSocket, every message delivered, CPU per message reported.
+WEB=$(sed -n 's/^hearth: listening.* web=\(127\.0\.0\.1:[0-9]*\).*/\1/p' "$TMP/hearth.log" | head -1)
+if [[ -z "$WEB" ]]; then
+  bad "hearth serve printed no web= address for the WebSocket run"
+else
+  timeout 45 "$BENCH" --ws "ws://$WEB/irc" --pid "$HEARTH_PID" --timeout 20 --settle 0.2 --json \
+    fanout --clients 5 --senders 4 --rate 8 --duration "$DURATION" --max-loss 0 >"$TMP/ws.log" 2>&1
+  rc=$?
+  if [[ $rc -eq 0 ]] && grep -q '"ok":true' <(tail -1 "$TMP/ws.log") \
+      && grep -q '"server_cpu_us_per_msg"' <(tail -1 "$TMP/ws.log"); then
+    ok "fanout over WebSocket ($WEB): every message delivered, CPU per message reported"
+  else
+    bad "fanout over WebSocket (status $rc): $(tail -3 "$TMP/ws.log" | tr '\n' ' ' | cut -c1-300)"
+  fi
 fi
 
 # ------------------------------------------------------------------ graceful stop

@@ -30,6 +30,10 @@ ROWS = [
     ("CHATHISTORY LATEST 100 p50 ms", "history", "latency_p50_ms", 1, False),
     ("CHATHISTORY LATEST 100 p99 ms", "history", "latency_p99_ms", 1, False),
     ("SASL logins/s", "login", "logins_per_s", 1, True),
+    ("room of 20, 1 msg/s: CPU us/msg TCP", "chat", "server_cpu_us_per_msg", 1, False),
+    ("room of 20, 1 msg/s: CPU us/msg WS", "chatws", "server_cpu_us_per_msg", 1, False),
+    ("room of 20, 1 msg/s: p50 ms TCP", "chat", "latency_p50_ms", 1, False),
+    ("room of 20, 1 msg/s: p50 ms WS", "chatws", "latency_p50_ms", 1, False),
 ]
 
 
@@ -85,6 +89,15 @@ def fmt(v):
     if isinstance(v, float):
         return f"{v:.0f}" if abs(v) >= 100 else f"{v:.2f}"
     return str(v)
+
+
+def websocket(d):
+    """Issue 12's Pi figure: CPU per message in a quiet room, WebSocket vs TCP."""
+    tcp = load(d, "hearth", "chat").get("server_cpu_us_per_msg")
+    ws = load(d, "hearth", "chatws").get("server_cpu_us_per_msg")
+    if isinstance(tcp, (int, float)) and isinstance(ws, (int, float)) and tcp:
+        print(f"\nHearth, a room of 20 at 1 msg/s: server CPU per message {fmt(ws)} us over WebSocket"
+              f" vs {fmt(tcp)} us over TCP = {ws / tcp:.2f}x")
 
 
 def onoff(d):
@@ -143,10 +156,11 @@ def main():
         if i == 0:
             print("  ".join("-" * w for w in widths))
     onoff(d)
+    websocket(d)
     targets(d, servers)
     failed = []
     for s in servers + ["hearth-nohist"]:
-        for sid in ("idle", "reg", "fansat", "fanp99", "dm", "fansat50", "history", "login"):
+        for sid in ("idle", "reg", "fansat", "fanp99", "dm", "fansat50", "history", "login", "chat", "chatws"):
             r = load(d, s, sid)
             if r and not r.get("ok", True):
                 failed.append(f"{s}/{sid}: {'; '.join(r.get('errors', []))[:200]}")

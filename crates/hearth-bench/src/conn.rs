@@ -1,15 +1,25 @@
-//! One IRC client connection: connect from a spread source address,
-//! register (optionally with SASL PLAIN and capabilities), answer PINGs.
+//! One IRC client connection: connect from a spread source address (or over
+//! WebSocket), register (optionally with SASL PLAIN and capabilities), answer
+//! PINGs.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
-use tokio::io::AsyncWriteExt;
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::net::TcpSocket;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::line::{LineReader, Msg};
+
+/// The read side of a connection (a TCP stream, or the tool's end of a
+/// WebSocket bridge).
+pub type Reader = Box<dyn AsyncRead + Send + Unpin>;
+/// The write side of a connection.
+pub type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Round-robin counter over source addresses 127.0.0.2..=127.0.0.254.
 static NEXT_SOURCE: AtomicUsize = AtomicUsize::new(0);
@@ -40,6 +50,8 @@ pub struct RegisterOpts {
     /// Capabilities to request; all are required (a NAK is an error).
     pub caps: Vec<&'static str>,
     pub sasl: Option<Creds>,
+    /// Connect to this WebSocket URL (`ws://host:port/irc`) instead of TCP.
+    pub ws: Option<String>,
 }
 
 /// Timing of one registration.
@@ -51,21 +63,27 @@ pub struct RegisterTiming {
 
 pub struct Client {
     pub nick: String,
-    pub rd: LineReader<OwnedReadHalf>,
-    pub wr: OwnedWriteHalf,
+    pub rd: LineReader<Reader>,
+    pub wr: Writer,
 }
 
 impl Client {
     /// Connects and completes registration (001 received).
     pub async fn register(server: SocketAddr, nick: String, opts: &RegisterOpts) -> Result<(Client, RegisterTiming)> {
         let started = std::time::Instant::now();
-        let socket = TcpSocket::new_v4().context("socket")?;
-        if let Some(src) = next_source(&server) {
-            socket.bind(src).context("bind source address")?;
-        }
-        let stream = socket.connect(server).await.context("connect")?;
-        stream.set_nodelay(true)?;
-        let (rd, wr) = stream.into_split();
+        let (rd, wr): (Reader, Writer) = if let Some(url) = &opts.ws {
+            let (rd, wr) = tokio::io::split(websocket(url).await?);
+            (Box::new(rd), Box::new(wr))
+        } else {
+            let socket = TcpSocket::new_v4().context("socket")?;
+            if let Some(src) = next_source(&server) {
+                socket.bind(src).context("bind source address")?;
+            }
+            let stream = socket.connect(server).await.context("connect")?;
+            stream.set_nodelay(true)?;
+            let (rd, wr) = stream.into_split();
+            (Box::new(rd), Box::new(wr))
+        };
         let mut c = Client { nick, rd: LineReader::new(rd), wr };
         let mut timing = RegisterTiming::default();
         let mut hello = String::with_capacity(128);
@@ -167,6 +185,15 @@ impl Client {
         }
     }
 
+    /// The next line already buffered, if it is not a PING (a PING is left for
+    /// [`next_range`](Self::next_range), which answers it). Never reads.
+    pub fn buffered_range(&mut self) -> Option<std::ops::Range<usize>> {
+        if self.rd.buffered_starts_with(b"PING") || self.rd.buffered_starts_with(b"ping") {
+            return None;
+        }
+        self.rd.buffered_range()
+    }
+
     /// Reads (and drops) lines until `pred` matches one; returns whether it did
     /// before the stream ended.
     pub async fn wait_for(&mut self, mut pred: impl FnMut(&Msg) -> bool) -> Result<()> {
@@ -194,6 +221,49 @@ impl Client {
         let _ = self.wr.write_all(b"QUIT :bench done\r\n").await;
         let _ = self.wr.shutdown().await;
     }
+}
+
+/// Opens an IRC-over-WebSocket connection (<https://ircv3.net/specs/extensions/websocket>,
+/// `text.ircv3.net`: one line per message, no CR-LF) and returns the tool's end
+/// of a byte stream carrying ordinary CR-LF lines. A task bridges the two, so
+/// every scenario runs unchanged over WebSocket; its work is the tool's CPU,
+/// never the server's.
+async fn websocket(url: &str) -> Result<DuplexStream> {
+    let mut req = url.into_client_request().context("WebSocket URL")?;
+    req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("text.ircv3.net"));
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.with_context(|| format!("connect {url}"))?;
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        let (mut tx, mut rx) = ws.split();
+        let (rd, mut wr) = tokio::io::split(theirs);
+        let mut lines = LineReader::new(rd);
+        loop {
+            tokio::select! {
+                m = rx.next() => {
+                    let data = match m {
+                        Some(Ok(Message::Text(t))) => bytes::Bytes::from(t),
+                        Some(Ok(Message::Binary(b))) => b,
+                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                        Some(Ok(_)) => continue, // pings are answered by tungstenite
+                    };
+                    if wr.write_all(&data).await.is_err() || wr.write_all(b"\r\n").await.is_err() {
+                        break;
+                    }
+                }
+                line = lines.next_range() => {
+                    let Ok(Some(r)) = line else {
+                        let _ = tx.close().await;
+                        break;
+                    };
+                    let text = String::from_utf8_lossy(lines.get(r)).into_owned();
+                    if tx.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    Ok(ours)
 }
 
 /// Standard base64 with padding (SASL PLAIN payloads are tiny).

@@ -73,7 +73,11 @@ pub async fn register_all(ctx: &Ctx, spec: FleetSpec) -> Fleet {
         let mut release = release_rx.clone();
         let server = ctx.server;
         let nick = ctx.nick(spec.letter, i);
-        let opts = RegisterOpts { caps: spec.caps.clone(), sasl: spec.sasl.then(|| ctx.creds(i)).flatten() };
+        let opts = RegisterOpts {
+            caps: spec.caps.clone(),
+            sasl: spec.sasl.then(|| ctx.creds(i)).flatten(),
+            ws: ctx.ws.clone(),
+        };
         let not_before =
             (spec.connect_rate > 0.0).then(|| started + Duration::from_secs_f64(i as f64 / spec.connect_rate));
         handles.push(tokio::spawn(async move {

@@ -35,6 +35,25 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         &self.buf[r]
     }
 
+    /// The next complete line already in the buffer, without reading: lets a
+    /// receiver handle everything one read brought in a tight loop instead of
+    /// going back through `select!` (and the clock) for every line.
+    pub fn buffered_range(&mut self) -> Option<Range<usize>> {
+        let s = self.start;
+        let pos = memchr::memchr(b'\n', &self.buf[s..self.end])?;
+        let mut e = s + pos;
+        self.start = e + 1;
+        if e > s && self.buf[e - 1] == b'\r' {
+            e -= 1;
+        }
+        Some(s..e)
+    }
+
+    /// Whether the next buffered bytes start with `prefix` (without consuming).
+    pub fn buffered_starts_with(&self, prefix: &[u8]) -> bool {
+        self.buf[self.start..self.end].starts_with(prefix)
+    }
+
     /// Position of the next line (without terminator) in the buffer, or
     /// `None` at end of stream. Returning a range instead of a slice lets
     /// callers decide what to do with a line while still borrowing `self`.
@@ -43,15 +62,8 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     /// in a `tokio::select!` next to timers.
     pub async fn next_range(&mut self) -> io::Result<Option<Range<usize>>> {
         loop {
-            let window = &self.buf[self.start..self.end];
-            if let Some(pos) = window.iter().position(|&b| b == b'\n') {
-                let s = self.start;
-                let mut e = s + pos;
-                self.start = e + 1;
-                if e > s && self.buf[e - 1] == b'\r' {
-                    e -= 1;
-                }
-                return Ok(Some(s..e));
+            if let Some(r) = self.buffered_range() {
+                return Ok(Some(r));
             }
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);

@@ -52,6 +52,10 @@ pub struct Common {
     /// Server address (host:port).
     #[arg(long, global = true, default_value = "127.0.0.1:6667", env = "BENCH_SERVER")]
     server: String,
+    /// Connect every client over IRC-over-WebSocket (`text.ircv3.net`) to this
+    /// URL, e.g. ws://127.0.0.1:8080/irc, instead of TCP to --server.
+    #[arg(long, global = true, value_name = "URL")]
+    ws: Option<String>,
     /// Server process id, for RSS (/proc/PID/status) and CPU (/proc/PID/stat).
     #[arg(long, global = true)]
     pid: Option<u32>,
@@ -103,6 +107,8 @@ pub struct Ctx {
     pub pid: Option<u32>,
     pub timeout: Duration,
     pub sasl: bool,
+    /// See `--ws`.
+    pub ws: Option<String>,
     /// See `--settle`.
     pub settle: Duration,
     account_prefix: String,
@@ -136,7 +142,12 @@ static START: OnceLock<Instant> = OnceLock::new();
 
 /// Nanoseconds since the tool started (monotonic).
 pub fn now_ns() -> u64 {
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    ns_since_start(Instant::now())
+}
+
+/// `t` in nanoseconds since the tool started (the clock of `now_ns`).
+pub fn ns_since_start(t: Instant) -> u64 {
+    t.saturating_duration_since(*START.get_or_init(Instant::now)).as_nanos() as u64
 }
 
 /// Raises the open-file soft limit to the hard limit.
@@ -179,6 +190,7 @@ fn main() -> Result<()> {
         pid: cli.common.pid,
         timeout: Duration::from_secs_f64(cli.common.timeout),
         sasl: cli.common.sasl,
+        ws: cli.common.ws.clone(),
         settle: Duration::from_secs_f64(cli.common.settle.max(0.0)),
         account_prefix: cli.common.account_prefix.clone(),
         password: cli.common.password.clone(),

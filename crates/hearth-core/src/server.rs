@@ -100,7 +100,9 @@ pub struct Server {
     pub(crate) cfg: Arc<Config>,
     /// Boxed: a `Client` is over a kilobyte, and a table holding it inline keeps up to
     /// twice the live entries' worth of empty slots (power-of-two growth).
-    pub(crate) clients: HashMap<ConnId, Box<Client>>,
+    /// Hashed with foldhash, not SipHash: the keys are counters the server hands out,
+    /// so no client can choose them to collide, and a fan-out looks up every member.
+    pub(crate) clients: HashMap<ConnId, Box<Client>, foldhash::fast::RandomState>,
     /// Casefolded nickname → connection.
     pub(crate) nicks: HashMap<String, ConnId>,
     /// Casefolded channel name → channel.
@@ -177,7 +179,7 @@ impl Server {
         let whowas = crate::whowas::WhowasLog::new(cfg.whowas_entries, cfg.whowas_max_age);
         Server {
             cfg,
-            clients: HashMap::new(),
+            clients: HashMap::default(),
             nicks: HashMap::new(),
             channels: HashMap::new(),
             created: now,
@@ -434,12 +436,16 @@ impl Server {
                 continue;
             }
             let Some(c) = self.clients.get(&id) else { continue };
-            for sid in std::iter::once(id).chain(c.sessions.iter().copied()) {
-                let Some(c) = self.clients.get(&sid) else { continue };
-                if need.is_some_and(|cap| !c.caps.contains(cap)) {
-                    continue;
+            // One lookup for the member itself; its other sessions (multiclient) are
+            // rare and looked up each.
+            if need.is_none_or(|cap| c.caps.contains(cap)) {
+                self.outbox.push(Out::Line(id, c.sink.clone(), relay.bytes_for(c.caps)));
+            }
+            for &sid in &c.sessions {
+                let Some(s) = self.clients.get(&sid) else { continue };
+                if need.is_none_or(|cap| s.caps.contains(cap)) {
+                    self.outbox.push(Out::Line(sid, s.sink.clone(), relay.bytes_for(s.caps)));
                 }
-                self.outbox.push(Out::Line(sid, c.sink.clone(), relay.bytes_for(c.caps)));
             }
         }
     }

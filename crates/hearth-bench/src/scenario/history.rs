@@ -56,7 +56,7 @@ async fn go(ctx: &Ctx, a: &HistoryArgs, chan: &str, rep: &mut Report) -> Result<
         None if ctx.sasl => ctx.creds(0),
         None => None,
     };
-    let opts = RegisterOpts { caps: vec!["batch", "draft/chathistory"], sasl };
+    let opts = RegisterOpts { caps: vec!["batch", "draft/chathistory"], sasl, ws: ctx.ws.clone() };
     let (mut c, _) = Client::register(ctx.server, ctx.nick('h', 0), &opts).await?;
     join(&mut c, chan).await?;
     if a.fill > 0 {
