@@ -79,8 +79,9 @@ pub struct Common {
     accounts: usize,
     /// Seconds the server's CPU is still counted after the last delivery of a traffic
     /// scenario, so work a server defers (storing history in batches) is in the
-    /// figure; the same for every server (an idle server uses next to nothing).
-    #[arg(long, global = true, default_value_t = 2.0)]
+    /// figure; the same for every server (an idle server uses next to nothing). Longer
+    /// than Hearth's inserter linger (up to 5 s before it stores what is left).
+    #[arg(long, global = true, default_value_t = 7.0)]
     settle: f64,
 }
 

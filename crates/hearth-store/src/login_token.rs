@@ -23,11 +23,13 @@ pub fn generate() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A fresh token id: 8 random bytes, base64url (11 characters). Ids are not secret.
+/// A fresh token id: 8 random bytes, lowercase hex (16 characters). Ids are not
+/// secret; people type them (`hearth user tokens NAME --revoke ID`), so they are hex:
+/// a base64url id could start with `-` and read as an option on the command line.
 pub fn generate_id() -> String {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).expect("the operating system's random number generator works");
-    URL_SAFE_NO_PAD.encode(bytes)
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the store keeps of `token`: the lowercase hex SHA-256 of its text.
@@ -46,6 +48,10 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{a}");
         assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(generate_id().len(), 11);
+        for _ in 0..1000 {
+            let id = generate_id();
+            assert_eq!(id.len(), 16);
+            assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{id}");
+        }
     }
 }

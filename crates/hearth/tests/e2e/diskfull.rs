@@ -221,14 +221,15 @@ async fn a_database_full_while_the_journal_writes_loses_nothing_delivered() {
     let caps = ["standard-replies", "echo-message", "message-tags"];
     let mut sender = Client::register_with_caps(addr, "sender", &caps).await;
     let mut receiver = Client::register_with_caps(addr, "receiver", &["message-tags"]).await;
-    for c in [&mut sender, &mut receiver] {
+    let mut reader = Client::register_with_caps(addr, "reader", &["batch", "draft/chathistory"]).await;
+    for c in [&mut sender, &mut receiver, &mut reader] {
         c.send("JOIN #c").await;
         c.expect_cmd("366").await;
     }
     let mut received = vec![relay(&mut sender, &mut receiver, "first").await.0];
-    // Full, but for one page: the next journal append takes it (the inserter writes
-    // only after an append, 5 ms later), leaving room for a dozen more lines, while
-    // SQLite finds no space for its write-ahead log.
+    // Full, but for one page: the next journal append takes it, leaving room for a
+    // dozen more lines, while SQLite finds no space for its write-ahead log (the
+    // inserter lingers, up to 5 s, until a reader hurries it: see below).
     let ballast = data.join("ballast");
     let filled = fill(&ballast);
     std::fs::OpenOptions::new().write(true).open(&ballast).unwrap().set_len(filled - 4096).unwrap();
@@ -243,6 +244,11 @@ async fn a_database_full_while_the_journal_writes_loses_nothing_delivered() {
             received.push(said(&receiver.expect(echo).await));
         }
     }
+    // A history reader makes the inserter store now, into the full disk; the answer is
+    // FAIL (the database cannot catch up) or the batch.
+    reader.send("CHATHISTORY LATEST #c * 5").await;
+    let answer = reader.expect(|m| m.command == "FAIL" || (m.command == "BATCH" && m.params[0].starts_with('-'))).await;
+    println!("history read while the disk is full: {answer}");
     // The inserter retries while the disk is still full.
     tokio::time::sleep(Duration::from_secs(3)).await;
     std::fs::remove_file(&ballast).unwrap();
@@ -250,7 +256,7 @@ async fn a_database_full_while_the_journal_writes_loses_nothing_delivered() {
         received.push(relay(&mut sender, &mut receiver, &format!("after space came back {i}")).await.0);
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    drop((sender, receiver));
+    drop((sender, receiver, reader));
     stop(&mut child, &log).await;
     let exported = export(&config, "#c").await;
     let stored: HashSet<&String> = exported.iter().map(|(id, _)| id).collect();
