@@ -198,6 +198,25 @@ mod tests {
         assert_eq!(r.next_line().await.unwrap(), None);
     }
 
+    /// What a receiver's inner loop relies on: after one read, the lines it brought in
+    /// come out without another read, a partial line stays for the next read, and
+    /// `buffered_starts_with` peeks without consuming.
+    #[tokio::test]
+    async fn buffered_lines_come_out_without_reading() {
+        let data: &[u8] = b"one\r\ntwo\nPING :x\r\nthr";
+        let mut r = LineReader::new(data);
+        let first = r.next_range().await.unwrap().unwrap();
+        assert_eq!(r.get(first), b"one");
+        let two = r.buffered_range().unwrap();
+        assert_eq!(r.get(two), b"two");
+        assert!(r.buffered_starts_with(b"PING"));
+        let ping = r.buffered_range().unwrap();
+        assert_eq!(r.get(ping), b"PING :x");
+        assert!(r.buffered_range().is_none(), "a partial line is not a line");
+        assert!(r.buffered_starts_with(b"thr"), "and stays buffered");
+        assert_eq!(r.next_line().await.unwrap(), None, "the stream ends inside it");
+    }
+
     #[test]
     fn parses_tags_prefix_params() {
         let m = Msg::parse(b"@time=x;batch=7 :n!u@h PRIVMSG #chan :b 1 2 3");
