@@ -94,11 +94,21 @@ mod tests {
         assert!(super::rss_kib(me).unwrap() > 0);
         assert!(super::cpu_seconds("self").unwrap() >= 0.0);
         let a = super::cpu_ns_threads(me).unwrap();
+        // Busy in 5 ms slices, each followed by a short sleep (the kernel brings a
+        // thread's run time up to date at ticks and context switches, not on reads),
+        // until 10 ms of CPU show; on a busy machine that takes longer, never forever.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         let mut x = 0u64;
-        for i in 0..2_000_000u64 {
-            x = x.wrapping_mul(31).wrapping_add(std::hint::black_box(i));
+        let mut b = a;
+        while b < a + 10_000_000 && std::time::Instant::now() < deadline {
+            let t = std::time::Instant::now();
+            while t.elapsed() < std::time::Duration::from_millis(5) {
+                x = x.wrapping_mul(31).wrapping_add(std::hint::black_box(1));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            b = super::cpu_ns_threads(me).unwrap();
         }
         std::hint::black_box(x);
-        assert!(super::cpu_ns_threads(me).unwrap() > a, "busy work shows in the nanosecond count");
+        assert!(b >= a + 10_000_000, "busy work shows in the nanosecond count ({a} -> {b})");
     }
 }
