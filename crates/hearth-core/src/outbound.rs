@@ -247,7 +247,8 @@ const MAX_BATCH: usize = 1024;
 /// the journal meanwhile, so lingering costs nothing but freshness of the database,
 /// which every history query restores by hurrying the inserter. 5 s rather than 1 s:
 /// in a quiet room (1 msg/s) a transaction then carries about five messages, and the
-/// server's CPU per message fell from 1,132 to 926 µs (compare.sh's `chat`).
+/// server's CPU per message fell from 1,004–1,132 µs (two runs) to 671–926 µs (six)
+/// in compare.sh's `chat`.
 const INSERT_LINGER: Duration = Duration::from_secs(5);
 /// A backlog this large is stored at once, without lingering first.
 const LINGER_UNTIL_BYTES: u64 = 512 * 1024;
