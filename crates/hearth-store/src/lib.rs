@@ -105,6 +105,17 @@ impl Backend {
     }
 }
 
+/// Lowercase hex of `bytes`: login-token ids and hashes, search-index terms.
+pub(crate) fn hex(bytes: impl AsRef<[u8]>) -> String {
+    use std::fmt::Write;
+    let bytes = bytes.as_ref();
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 /// Opens the backend `config.location` selects and applies migrations.
 pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>> {
     Ok(match Backend::from_location(&config.location) {

@@ -8,6 +8,7 @@
 //! nothing but letters and digits. So `"`, `*`, `:`, `&`, `|`, `!`, `(`, `NEAR`, `OR`
 //! and friends are plain separators or plain words, never syntax.
 
+use crate::hex;
 use crate::types::{Timestamp, casefold};
 
 /// At most this many words of a query are used; the rest are ignored (a bound on
@@ -83,23 +84,19 @@ pub fn search_terms(text: &str) -> Vec<String> {
 /// column (as migration 0007 indexes them), e.g.
 /// `{text}: ("fast" "is") AND {scope}: ("t2361" OR "p616c696365")`.
 /// Terms are quoted strings (FTS5 reads nothing inside quotes as syntax, and terms
-/// hold no `"`); tokens are hex.
+/// hold no `"`); tokens are the lowercase hex of the casefolded UTF-8 (SQLite's
+/// `hex()`, folded as FTS5 folds it).
 pub(crate) fn fts5_query(q: &SearchQuery, terms: &[String]) -> String {
     let words: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
-    let mut scope: Vec<String> = q.targets.iter().map(|t| format!("\"t{}\"", hex(&casefold(&t.key)))).collect();
+    let mut scope: Vec<String> = q.targets.iter().map(|t| format!("\"t{}\"", hex(casefold(&t.key)))).collect();
     if let Some(me) = &q.participant {
-        scope.push(format!("\"p{}\"", hex(&casefold(me))));
+        scope.push(format!("\"p{}\"", hex(casefold(me))));
     }
     let mut out = format!("{{text}}: ({}) AND {{scope}}: ({})", words.join(" "), scope.join(" OR "));
     if let Some(sender) = &q.sender {
-        out.push_str(&format!(" AND {{sender}}: \"{}\"", hex(&casefold(sender))));
+        out.push_str(&format!(" AND {{sender}}: \"{}\"", hex(casefold(sender))));
     }
     out
-}
-
-/// Lowercase hex of the UTF-8 bytes (SQLite's `hex()`, folded as FTS5 folds it).
-fn hex(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A `to_tsquery('simple', …)` expression requiring every term: `fast & is`.
