@@ -178,8 +178,14 @@ impl Sink {
             && let Some(direct) = &self.direct
         {
             let mut written = {
-                let slices: Vec<IoSlice<'_>> = st.queue.iter().take(MAX_IOV).map(|b| IoSlice::new(b)).collect();
-                direct.try_write_vectored(&slices).unwrap_or(0)
+                // On the stack: this runs for every reply and DM.
+                let mut slices = [IoSlice::new(&[]); MAX_IOV];
+                let mut n = 0;
+                for (slice, line) in slices.iter_mut().zip(&st.queue) {
+                    *slice = IoSlice::new(line);
+                    n += 1;
+                }
+                direct.try_write_vectored(&slices[..n]).unwrap_or(0)
             };
             st.queued_bytes -= written;
             while written > 0 {
