@@ -173,7 +173,7 @@ impl Client {
                 return Ok(None);
             };
             let line = self.rd.get(r.clone());
-            if line.len() >= 4 && (line.starts_with(b"PING") || line.starts_with(b"ping")) {
+            if is_ping(line) {
                 let mut pong = Vec::with_capacity(line.len() + 2);
                 pong.extend_from_slice(b"PONG");
                 pong.extend_from_slice(&line[4..]);
@@ -188,7 +188,7 @@ impl Client {
     /// The next line already buffered, if it is not a PING (a PING is left for
     /// [`next_range`](Self::next_range), which answers it). Never reads.
     pub fn buffered_range(&mut self) -> Option<std::ops::Range<usize>> {
-        if self.rd.buffered_starts_with(b"PING") || self.rd.buffered_starts_with(b"ping") {
+        if is_ping(self.rd.buffered()) {
             return None;
         }
         self.rd.buffered_range()
@@ -221,6 +221,11 @@ impl Client {
         let _ = self.wr.write_all(b"QUIT :bench done\r\n").await;
         let _ = self.wr.shutdown().await;
     }
+}
+
+/// Whether `line` (or the buffered bytes a line starts with) is a server PING.
+fn is_ping(line: &[u8]) -> bool {
+    line.starts_with(b"PING") || line.starts_with(b"ping")
 }
 
 /// Opens an IRC-over-WebSocket connection (<https://ircv3.net/specs/extensions/websocket>,

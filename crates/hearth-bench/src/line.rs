@@ -49,9 +49,9 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         Some(s..e)
     }
 
-    /// Whether the next buffered bytes start with `prefix` (without consuming).
-    pub fn buffered_starts_with(&self, prefix: &[u8]) -> bool {
-        self.buf[self.start..self.end].starts_with(prefix)
+    /// The bytes read but not yet handed out as lines (without consuming them).
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
     }
 
     /// Position of the next line (without terminator) in the buffer, or
@@ -200,7 +200,7 @@ mod tests {
 
     /// What a receiver's inner loop relies on: after one read, the lines it brought in
     /// come out without another read, a partial line stays for the next read, and
-    /// `buffered_starts_with` peeks without consuming.
+    /// `buffered` peeks without consuming.
     #[tokio::test]
     async fn buffered_lines_come_out_without_reading() {
         let data: &[u8] = b"one\r\ntwo\nPING :x\r\nthr";
@@ -209,11 +209,11 @@ mod tests {
         assert_eq!(r.get(first), b"one");
         let two = r.buffered_range().unwrap();
         assert_eq!(r.get(two), b"two");
-        assert!(r.buffered_starts_with(b"PING"));
+        assert!(r.buffered().starts_with(b"PING"));
         let ping = r.buffered_range().unwrap();
         assert_eq!(r.get(ping), b"PING :x");
         assert!(r.buffered_range().is_none(), "a partial line is not a line");
-        assert!(r.buffered_starts_with(b"thr"), "and stays buffered");
+        assert!(r.buffered().starts_with(b"thr"), "and stays buffered");
         assert_eq!(r.next_line().await.unwrap(), None, "the stream ends inside it");
     }
 

@@ -64,8 +64,6 @@ async fn go(ctx: &Ctx, a: &HistoryArgs, chan: &str, rep: &mut Report) -> Result<
         fill(&mut c, chan, a.fill, a.fill_chunk.max(1)).await?;
         rep.add("filled", a.fill, "msgs");
         rep.add("fill_per_s", a.fill as f64 / t.elapsed().as_secs_f64(), "msg/s");
-    }
-    if a.fill > 0 {
         // A server that stores in the background may still be catching up right after
         // the fill and say so (`FAIL CHATHISTORY MESSAGE_ERROR`, as Hearth does rather
         // than answer from stale rows): ask until it answers, and report how long that
