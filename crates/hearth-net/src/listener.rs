@@ -113,7 +113,10 @@ impl Net {
         &self.settings.stats
     }
 
-    /// Turns true when the server starts shutting down: accept loops stop then.
+    /// Turns true when the server starts shutting down: accept loops stop then. Wait
+    /// with [`stopped`], not `changed()`: a receiver made after the shutdown began (a
+    /// task first polled late, a connection accepted just then) has already seen `true`
+    /// and would wait for a change that never comes.
     pub fn stopping(&self) -> watch::Receiver<bool> {
         self.stop.subscribe()
     }
@@ -144,6 +147,12 @@ impl Net {
     }
 }
 
+/// Resolves once the server is shutting down, at once if it already is (see
+/// [`Net::stopping`]).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|&stopping| stopping).await;
+}
+
 /// Serves every listener until `shutdown` turns true, then shuts down gracefully: every
 /// client gets a NOTICE and `ERROR :Server shutting down`, queued output is flushed
 /// (bounded by `shutdown_grace`), and this returns.
@@ -159,7 +168,7 @@ pub async fn run(listeners: Listeners, net: Net, shutdown_grace: Duration, mut s
             loop {
                 let accepted = tokio::select! {
                     r = listener.accept() => r,
-                    _ = stop.changed() => break,
+                    () = stopped(&mut stop) => break,
                 };
                 match accepted {
                     Ok((stream, peer)) => accept(stream, peer, &net, tls.as_ref()),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Request;
+use hearth_net::listener::stopped;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -35,7 +36,7 @@ pub async fn run(listener: TcpListener, acceptor: Option<TlsAcceptor>, web: Arc<
                     continue;
                 }
             },
-            _ = stop.changed() => break,
+            () = stopped(&mut stop) => break,
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
@@ -83,7 +84,7 @@ where
                 tracing::debug!("web: connection ended: {e}");
             }
         }
-        _ = stop.changed() => {
+        () = stopped(&mut stop) => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
         }
