@@ -91,6 +91,11 @@ pub struct Client {
     pub monitoring: Vec<String>,
     /// How the connection arrived (TLS, client certificate).
     pub conn: ConnInfo,
+    /// When it connected, its last line, and the PING it has not answered (0: none),
+    /// in the server's clock (see [`crate::timeouts`]).
+    pub connected_ms: u64,
+    pub input_ms: u64,
+    pub pinged_ms: u64,
 }
 
 impl Client {
@@ -142,6 +147,9 @@ impl Client {
             sessions: Vec::new(),
             monitoring: Vec::new(),
             conn: ConnInfo::default(),
+            connected_ms: 0,
+            input_ms: 0,
+            pinged_ms: 0,
         }
     }
 

@@ -18,6 +18,7 @@
 //! - [`sessions`]: several connections on one account sharing one nick.
 //! - [`error`]: typed command errors mapped to numerics in one place.
 //! - [`flood`]: token-bucket flood control, pure arithmetic.
+//! - [`timeouts`]: keepalive PINGs and registration deadlines, one pass for all.
 //! - [`config`], [`isupport`]: limits and texts; the 005 tokens.
 //! - [`auth`]: logins: delays after failures per address and per account, the
 //!   per-address cap on pending checks, the replies.
@@ -60,6 +61,7 @@ pub mod rooms;
 pub mod server;
 pub mod sessions;
 pub mod sink;
+pub mod timeouts;
 pub mod visibility;
 pub mod whowas;
 

@@ -138,6 +138,9 @@ pub struct Server {
     op_counter: u64,
     batch_counter: u64,
     next_conn: ConnId,
+    /// When the server started: the origin of the connections' deadline clock (see
+    /// [`crate::timeouts`]).
+    pub(crate) started: std::time::Instant,
     pub(crate) isupport: Vec<String>,
     /// Accept lists, chat requests, unread counts of offline accounts.
     pub(crate) chat: crate::chat::Chat,
@@ -202,6 +205,7 @@ impl Server {
             messages_total: 0,
             batch_counter: 0,
             next_conn: 1,
+            started: std::time::Instant::now(),
             isupport,
             chat: Default::default(),
             presence: Default::default(),
@@ -272,6 +276,8 @@ impl Server {
         self.next_conn += 1;
         let mut client = Client::new(id, ip, sink);
         client.conn = info;
+        client.connected_ms = self.now_ms();
+        client.input_ms = client.connected_ms;
         self.clients.insert(id, Box::new(client));
         id
     }
@@ -283,7 +289,7 @@ impl Server {
 
     /// Handles one parsed line from connection `id`.
     pub fn handle(&mut self, id: ConnId, msg: &Message) {
-        if !self.clients.contains_key(&id) {
+        if !self.note_input(id) {
             return;
         }
         let label = msg.tag("label").filter(|l| !l.is_empty() && l.len() <= 64).map(str::to_string);
@@ -306,6 +312,9 @@ impl Server {
 
     /// Tells the client why its line was rejected; the connection stays open.
     pub fn reject_line(&mut self, id: ConnId, err: &ParseError) {
+        if !self.note_input(id) {
+            return;
+        }
         let nick = self.nick_of(id);
         let server = self.cfg.server_name.clone();
         let m = match err {
@@ -367,7 +376,7 @@ impl Server {
         self.nicks.clear();
     }
 
-    /// Asks the client to prove it is alive (the listener calls this when it is idle).
+    /// Asks the client to prove it is alive ([`Server::tick`] calls this when it is quiet).
     pub fn ping(&mut self, id: ConnId) {
         let m = Message::new("PING").with_param(self.cfg.server_name.as_str());
         self.send_message(id, &m);

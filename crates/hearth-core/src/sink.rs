@@ -1,7 +1,7 @@
 //! A connection's bounded outbound queue.
 //!
 //! The core pushes already-serialised lines (`Bytes`, shared by reference between all
-//! recipients of one message) into a [`Sink`]; the connection's writer task drains
+//! recipients of one message) into a [`Sink`]; the connection's task drains
 //! everything queued in one go. The queue is bounded in bytes: a push that would exceed
 //! the limit marks the sink as overflowed instead of blocking the sender, and the core
 //! then disconnects that client with `SendQ exceeded`.
@@ -11,7 +11,7 @@
 //! ([`defer`]): lines pushed then to an idle direct sink are queued and the sink is
 //! remembered; [`flush_deferred`] (before the reader awaits anything) writes each
 //! remembered sink's queue with one vectored write from the reader's thread, as a
-//! single-threaded C server does, without waking the sink's writer task. Everything
+//! single-threaded C server does, without waking the sink's own task. Everything
 //! one command sends to one connection (a welcome burst, the lines of one read that fan
 //! out to a room) still leaves in one write; only what the socket does not take at once
 //! waits for the writer. Order is kept because the direct write happens under the
@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
+use std::task::{Context, Poll, Waker};
 
 /// Sinks one deferral writes directly at most; more are handed to their writers.
 const DIRECT_MAX_SINKS: usize = 8;
@@ -47,6 +47,18 @@ struct State {
     writing: bool,
     /// On this thread's deferral list: [`flush_deferred`] writes the queue.
     deferred: bool,
+    /// The connection's task, woken when there is something to write or the sink was
+    /// closed or overflowed. One waker: one task serves a connection's input and output.
+    waker: Option<Waker>,
+}
+
+impl State {
+    /// Remembers the task to wake (cloning its waker only when it changed).
+    fn register(&mut self, cx: &Context<'_>) {
+        if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.waker = Some(cx.waker().clone());
+        }
+    }
 }
 
 thread_local! {
@@ -91,14 +103,11 @@ pub trait DirectWrite: Send + Sync + std::fmt::Debug {
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
 }
 
-/// Bounded, byte-counted outbound queue shared between the core and one writer task.
+/// Bounded, byte-counted outbound queue shared between the core and one connection's
+/// task (which [`Sink::poll_take`]s the lines and waits on [`Sink::poll_closed`]).
 #[derive(Debug)]
 pub struct Sink {
     state: Mutex<State>,
-    /// Wakes the writer when data was queued or the sink was closed.
-    wake_writer: Notify,
-    /// Wakes the reader when the sink was closed (the core ended the session).
-    wake_reader: Notify,
     limit: usize,
     direct: Option<Box<dyn DirectWrite>>,
 }
@@ -117,13 +126,7 @@ pub enum Push {
 impl Sink {
     /// A sink that holds at most `limit` bytes of unsent output.
     pub fn new(limit: usize) -> Self {
-        Sink {
-            state: Mutex::new(State::default()),
-            wake_writer: Notify::new(),
-            wake_reader: Notify::new(),
-            limit,
-            direct: None,
-        }
+        Sink { state: Mutex::new(State::default()), limit, direct: None }
     }
 
     /// A sink whose lines go straight to the socket through `direct` whenever nothing
@@ -140,10 +143,8 @@ impl Sink {
         }
         if st.queued_bytes + line.len() > self.limit {
             st.overflowed = true;
-            drop(st);
-            self.wake_writer.notify_one();
-            // The reader ends the session when the core is not already doing so.
-            self.wake_reader.notify_waiters();
+            // The connection ends the session when the core is not already doing so.
+            wake(st);
             return Push::Overflow;
         }
         let was_empty = st.queue.is_empty();
@@ -158,9 +159,8 @@ impl Sink {
             DEFERRED.with(|list| list.borrow_mut().push(self.clone()));
             return Push::Queued;
         }
-        drop(st);
         if was_empty {
-            self.wake_writer.notify_one();
+            wake(st);
         }
         Push::Queued
     }
@@ -203,10 +203,8 @@ impl Sink {
                 st.queue = VecDeque::new();
             }
         }
-        let queued = !st.queue.is_empty();
-        drop(st);
-        if queued {
-            self.wake_writer.notify_one();
+        if !st.queue.is_empty() {
+            wake(st);
         }
     }
 
@@ -227,9 +225,7 @@ impl Sink {
             st.queue.push_back(line);
         }
         st.closed = true;
-        drop(st);
-        self.wake_writer.notify_one();
-        self.wake_reader.notify_waiters();
+        wake(st);
     }
 
     /// True once [`Sink::close_with`] ran.
@@ -247,44 +243,64 @@ impl Sink {
         self.state.lock().queued_bytes
     }
 
+    /// Takes every queued line once there is something to write: `Ready(Some(lines))`,
+    /// or `Ready(None)` when the sink is closed and empty (the connection should end).
+    /// Until the taken lines are written (the next call), direct writes stay off, so
+    /// nothing overtakes them. `Pending` registers the task to wake.
+    pub fn poll_take(&self, cx: &Context<'_>) -> Poll<Option<VecDeque<Bytes>>> {
+        let mut st = self.state.lock();
+        if !st.queue.is_empty() {
+            // Take the queue itself: its memory goes with it, nothing stays allocated
+            // for a connection that has nothing to send.
+            st.queued_bytes = 0;
+            st.writing = true;
+            st.deferred = false;
+            return Poll::Ready(Some(std::mem::take(&mut st.queue)));
+        }
+        st.writing = false;
+        if st.closed {
+            return Poll::Ready(None);
+        }
+        st.register(cx);
+        Poll::Pending
+    }
+
     /// Waits until there is something to write or the sink is closed, then moves every
-    /// queued line into `out`. Returns `false` when the sink is closed and empty: the
-    /// writer should end the connection.
+    /// queued line into `out`. Returns `false` when the sink is closed and empty.
+    /// (The connection itself uses [`Sink::poll_take`]; one task waits on a sink.)
     pub async fn next_batch(&self, out: &mut Vec<Bytes>) -> bool {
-        loop {
-            let notified = self.wake_writer.notified();
-            {
-                let mut st = self.state.lock();
-                if !st.queue.is_empty() {
-                    // Take the queue itself: its memory goes with it, nothing stays
-                    // allocated for a connection that has nothing to send.
-                    out.extend(std::mem::take(&mut st.queue));
-                    st.queued_bytes = 0;
-                    st.writing = true;
-                    st.deferred = false;
-                    return true;
-                }
-                st.writing = false;
-                if st.closed {
-                    return false;
-                }
+        match std::future::poll_fn(|cx| self.poll_take(cx)).await {
+            Some(lines) => {
+                out.extend(lines);
+                true
             }
-            notified.await;
+            None => false,
         }
     }
 
-    /// Resolves once the sink is closed (the core ended this session) or overflowed.
-    pub async fn closed(&self) {
-        loop {
-            let notified = self.wake_reader.notified();
-            {
-                let st = self.state.lock();
-                if st.closed || st.overflowed {
-                    return;
-                }
-            }
-            notified.await;
+    /// `Ready` once the sink is closed (the core ended this session) or overflowed;
+    /// `Pending` registers the task to wake.
+    pub fn poll_closed(&self, cx: &Context<'_>) -> Poll<()> {
+        let mut st = self.state.lock();
+        if st.closed || st.overflowed {
+            return Poll::Ready(());
         }
+        st.register(cx);
+        Poll::Pending
+    }
+
+    /// Resolves once the sink is closed or overflowed (see [`Sink::poll_closed`]).
+    pub async fn closed(&self) {
+        std::future::poll_fn(|cx| self.poll_closed(cx)).await;
+    }
+}
+
+/// Wakes the sink's task (if it waits), after releasing the lock.
+fn wake(mut st: parking_lot::MutexGuard<'_, State>) {
+    let waker = st.waker.take();
+    drop(st);
+    if let Some(waker) = waker {
+        waker.wake();
     }
 }
 

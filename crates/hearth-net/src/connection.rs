@@ -1,40 +1,42 @@
-//! One connection: a reader that frames lines and feeds the core, and a writer that
-//! drains the connection's [`Sink`] — everything queued goes out in one write.
+//! One connection: input framed into lines that feed the core, and output drained
+//! from the connection's [`Sink`] — everything queued goes out in one write.
 //!
-//! Generic over `AsyncRead + AsyncWrite` ([`serve`]), so tests can drive it over
-//! `tokio::io::duplex` and TLS/WebSocket adapters can reuse it unchanged. Plain TCP
-//! ([`serve_tcp`]) reads through readiness into a per-thread scratch buffer instead:
-//! an idle connection then holds no read buffer at all, only the unfinished part of a
-//! line when there is one.
-
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+//! A connection is a readiness-driven state machine (`Connection`), a plain struct
+//! its task polls when the socket or the sink has news, as a C server's event loop
+//! does: no `async fn` frames, no timer (the core's deadline pass keeps those), no
+//! read buffer while idle (input goes through a per-thread scratch buffer), nothing
+//! boxed unless it waits. An idle connection's future is about 200 bytes (issue 12;
+//! the reader and writer `async fn`s it replaced were 1,584).
+//!
+//! The input side is anything that can [`ReadSome`]: plain TCP ([`serve_tcp`], read
+//! through readiness), any `AsyncRead` ([`serve`]: TLS, `tokio::io::duplex` in tests)
+//! or WebSocket messages ([`crate::messages`]); the output side any `AsyncWrite`. All
+//! of them take the same path, with the same limits, flood control and SendQ.
 
 use std::cell::RefCell;
 use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hearth_core::{ConnId, ConnInfo, DirectWrite, FloodGate, Sink};
 use hearth_proto::{MAX_LINE_LEN, ParseError, parse_line};
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use tokio::io::Interest;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::time::{Sleep, sleep};
 
 use crate::Shared;
 use crate::stats::NetStats;
 
-/// Timeouts and flood settings one connection needs (copied from the core config).
+/// Flood and output settings every connection shares (copied from the core config;
+/// the deadlines are the core's, see [`hearth_core::timeouts`]).
 #[derive(Debug, Clone)]
 pub struct ConnSettings {
     pub sendq: usize,
-    pub ping_interval: Duration,
-    pub ping_timeout: Duration,
-    pub registration_timeout: Duration,
     pub flood_burst: u32,
     pub flood_rate: f64,
     /// How long the writer keeps trying to flush after the session ended.
@@ -47,9 +49,6 @@ impl ConnSettings {
     pub fn from_core(cfg: &hearth_core::Config) -> Self {
         ConnSettings {
             sendq: cfg.sendq,
-            ping_interval: cfg.ping_interval,
-            ping_timeout: cfg.ping_timeout,
-            registration_timeout: cfg.registration_timeout,
             flood_burst: cfg.flood_burst,
             flood_rate: cfg.flood_rate,
             linger: Duration::from_secs(2),
@@ -58,19 +57,26 @@ impl ConnSettings {
     }
 }
 
-/// A source of input bytes: waits for input and appends what is there to `pending`.
-pub trait ReadSome {
-    /// Appends the bytes available now (at least one) to `pending`; `Ok(0)` at EOF.
-    fn read_some(&mut self, pending: &mut Vec<u8>) -> impl Future<Output = io::Result<usize>> + Send;
+/// A source of input bytes, polled by the connection when it is woken.
+pub trait ReadSome: Unpin {
+    /// Appends the bytes available now (at least one) to `pending` (`Ready(Ok(n))`),
+    /// `Ready(Ok(0))` at EOF, or `Pending` after arranging for the task to be woken.
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, pending: &mut Vec<u8>) -> Poll<io::Result<usize>>;
 }
 
-/// Any `AsyncRead`: reads into `pending` directly (it keeps its capacity while idle).
+/// Any `AsyncRead` (TLS): reads through the worker thread's scratch buffer, so an idle
+/// connection holds no read buffer.
 pub struct Stream<R>(pub R);
 
-impl<R: AsyncRead + Unpin + Send> ReadSome for Stream<R> {
-    async fn read_some(&mut self, pending: &mut Vec<u8>) -> io::Result<usize> {
-        pending.reserve(1024);
-        self.0.read_buf(pending).await
+impl<R: AsyncRead + Unpin> ReadSome for Stream<R> {
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, pending: &mut Vec<u8>) -> Poll<io::Result<usize>> {
+        SCRATCH_BUF.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let mut buf = ReadBuf::new(&mut scratch[..]);
+            ready!(Pin::new(&mut self.0).poll_read(cx, &mut buf))?;
+            pending.extend_from_slice(buf.filled());
+            Poll::Ready(Ok(buf.filled().len()))
+        })
     }
 }
 
@@ -82,15 +88,15 @@ thread_local! {
     static SCRATCH_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
 }
 
-/// A plain TCP connection, shared by its reader, its writer task and its sink's
-/// direct writes (every operation takes `&TcpStream`).
+/// A plain TCP connection, shared by its reader, its writer and its sink's direct
+/// writes (every operation takes `&TcpStream`).
 #[derive(Debug, Clone)]
 pub struct Tcp(Arc<TcpStream>);
 
 impl ReadSome for Tcp {
-    async fn read_some(&mut self, pending: &mut Vec<u8>) -> io::Result<usize> {
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, pending: &mut Vec<u8>) -> Poll<io::Result<usize>> {
         loop {
-            self.0.readable().await?;
+            ready!(self.0.poll_read_ready(cx))?;
             // A short read drained the socket: report "would block" to tokio so it
             // clears the readiness now, instead of finding out with one more `recv`
             // per line (the next data raises a new readiness event).
@@ -106,9 +112,9 @@ impl ReadSome for Tcp {
                 })
             });
             match (r, got) {
-                (_, Some(n)) => return Ok(n),
+                (_, Some(n)) => return Poll::Ready(Ok(n)),
                 (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                (r, None) => return r,
+                (r, None) => return Poll::Ready(r),
             }
         }
     }
@@ -142,23 +148,20 @@ impl AsyncWrite for Tcp {
 
 /// Serves one TCP connection until either side ends it; `guard` (e.g. the
 /// connection's permit) lives exactly as long as the connection.
-///
-/// Not an `async fn`: splitting here keeps the stream and the arguments out of the
-/// task's state, which is what every idle connection costs in memory.
-pub fn serve_tcp<G: Send + 'static>(
+pub fn serve_tcp<G: Send + Unpin + 'static>(
     stream: TcpStream,
     ip: IpAddr,
     shared: Shared,
-    settings: ConnSettings,
+    settings: Arc<ConnSettings>,
     guard: G,
 ) -> impl Future<Output = ()> + Send {
     let tcp = Tcp(Arc::new(stream));
     let sink = Sink::with_direct(settings.sendq, Box::new(tcp.clone()));
-    serve_sink(tcp.clone(), tcp, sink, ip, ConnInfo::default(), shared, settings, guard)
+    Connection::new(tcp.clone(), tcp, sink, ip, ConnInfo::default(), shared, settings, guard)
 }
 
 /// Serves one connection over any byte stream until either side ends it.
-pub fn serve<S>(stream: S, ip: IpAddr, shared: Shared, settings: ConnSettings) -> impl Future<Output = ()> + Send
+pub fn serve<S>(stream: S, ip: IpAddr, shared: Shared, settings: Arc<ConnSettings>) -> impl Future<Output = ()> + Send
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -172,12 +175,12 @@ pub fn serve_with<S, G>(
     ip: IpAddr,
     info: ConnInfo,
     shared: Shared,
-    settings: ConnSettings,
+    settings: Arc<ConnSettings>,
     guard: G,
 ) -> impl Future<Output = ()> + Send
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
-    G: Send + 'static,
+    G: Send + Unpin + 'static,
 {
     let (rd, wr) = tokio::io::split(stream);
     serve_parts(Stream(rd), wr, ip, info, shared, settings, guard)
@@ -185,234 +188,362 @@ where
 
 /// Serves one connection whose input comes through `rd` and output goes to `wr` —
 /// e.g. the message adapters of [`crate::messages`] for WebSocket.
-///
-/// Not an `async fn`, like [`serve_tcp`]: a wrapper future would hold its arguments
-/// beside the connection future for the connection's life.
 pub fn serve_parts<R, W, G>(
     rd: R,
     wr: W,
     ip: IpAddr,
     info: ConnInfo,
     shared: Shared,
-    settings: ConnSettings,
+    settings: Arc<ConnSettings>,
     guard: G,
 ) -> impl Future<Output = ()>
 where
     R: ReadSome,
     W: AsyncWrite + Unpin,
+    G: Unpin,
 {
     let sink = Sink::new(settings.sendq);
-    serve_sink(rd, wr, sink, ip, info, shared, settings, guard)
+    Connection::new(rd, wr, sink, ip, info, shared, settings, guard)
 }
 
-/// [`serve_parts`] with the connection's sink made by the caller.
-#[allow(clippy::too_many_arguments)]
-async fn serve_sink<R, W, G>(
+/// One connection's whole state, driven by readiness: a plain struct polled by its
+/// task, not an `async fn`'s state machine. It holds only what a connection needs
+/// between two events — no timer (the core's [`Server::tick`](hearth_core::Server::tick)
+/// pass keeps every deadline), no read buffer while idle, no waiting futures unless
+/// it waits — so an idle connection costs little more than its socket (issue 12).
+///
+/// Each poll first handles input (lines already read, then whatever the socket
+/// has), then writes what the sink holds. Reading stops when the peer closes, the
+/// core closes the sink, or an error; writing goes on until the sink is closed and
+/// empty, or the peer has not taken the last lines within `linger`.
+struct Connection<R, W, G> {
     rd: R,
     wr: W,
-    sink: Sink,
-    ip: IpAddr,
-    info: ConnInfo,
+    sink: Arc<Sink>,
     shared: Shared,
-    settings: ConnSettings,
-    guard: G,
-) where
+    settings: Arc<ConnSettings>,
+    /// Set while the database is far behind the history journal (see `PACE`).
+    pacing: Option<Arc<AtomicBool>>,
+    id: ConnId,
+    /// Input read and not handled yet, from `start`; empty (no allocation) while idle.
+    buf: Vec<u8>,
+    start: usize,
+    gate: FloodGate,
+    /// Lines handled so far, to yield every `LINES_PER_TURN` of them.
+    handled: u32,
+    /// Dropping the rest of an over-long line.
+    discarding: bool,
+    /// The line at `start` passed the flood gate, and the pacing pause, already.
+    admitted: bool,
+    paced: bool,
+    /// What the next line waits for: a flood or pacing pause, or the asynchronous
+    /// steps of the previous line, answered in order (see [`run_in_order`]).
+    /// `Ready(false)` means the session ended meanwhile.
+    wait: Option<Pin<Box<dyn Future<Output = bool> + Send>>>,
+    /// Input is over: the session was ended in the core.
+    read_done: bool,
+    /// Output being written (the unwritten rest), then flushed.
+    out: Option<Bytes>,
+    flushing: bool,
+    /// Output is over: the sink is closed and empty, or the peer stopped taking it.
+    write_done: bool,
+    /// Started once the session ended: how long the last lines may take.
+    linger: Option<Pin<Box<Sleep>>>,
+    _guard: G,
+}
+
+impl<R, W, G> Connection<R, W, G>
+where
     R: ReadSome,
     W: AsyncWrite + Unpin,
 {
-    let _guard = guard;
-    let sink = Arc::new(sink);
-    let (id, pacing) = {
-        let mut core = shared.lock();
-        (core.connect_with(ip, sink.clone(), info), core.pacing())
-    };
-    tracing::debug!(conn = id, %ip, "connected");
-    let (reason, ()) = tokio::join!(
-        async {
-            let reason = read_loop(rd, id, &shared, &sink, &settings, pacing.as_deref()).await;
-            // A return from inside the loop may leave lines deferred.
-            hearth_core::flush_deferred();
-            // Whatever ended the reader ends the session; the writer flushes and stops.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        rd: R,
+        wr: W,
+        sink: Sink,
+        ip: IpAddr,
+        info: ConnInfo,
+        shared: Shared,
+        settings: Arc<ConnSettings>,
+        guard: G,
+    ) -> Self {
+        let sink = Arc::new(sink);
+        let (id, pacing) = {
             let mut core = shared.lock();
-            core.disconnect(id, &reason);
-            let tasks = core.take_tasks();
-            drop(core);
-            run_tasks(&shared, tasks);
-            reason
-        },
-        write_loop(wr, &sink, settings.linger)
-    );
-    tracing::debug!(conn = id, %ip, reason, "connection closed");
-}
-
-/// Reads and handles lines until EOF, an error, a timeout, or the core closing the sink.
-/// Returns the quit reason.
-async fn read_loop<R>(
-    mut rd: R,
-    id: ConnId,
-    shared: &Shared,
-    sink: &Sink,
-    settings: &ConnSettings,
-    pacing: Option<&AtomicBool>,
-) -> String
-where
-    R: ReadSome,
-{
-    // Input not handled yet; empty (no allocation) whenever the client is idle.
-    let mut buf: Vec<u8> = Vec::new();
-    let mut discarding = false;
-    let start = Instant::now();
-    let mut gate = FloodGate::new(settings.flood_burst, settings.flood_rate, Instant::now().into_std());
-    let mut last_input = start;
-    let mut ping_sent: Option<Instant> = None;
-    let mut registered = false;
-    // Lines handled so far, to yield every LINES_PER_TURN of them (across reads: one
-    // read may hold only a line or two).
-    let mut handled: usize = 0;
-    // One timer for the connection's life, moved only when it fires early or must fire
-    // sooner: re-arming it for every line (the deadline moves with each input) was a
-    // timer-wheel insert and removal per message.
-    let timer = sleep_until(start + settings.registration_timeout);
-    tokio::pin!(timer);
-    loop {
-        let deadline = if !registered {
-            start + settings.registration_timeout
-        } else if let Some(sent) = ping_sent {
-            sent + settings.ping_timeout
-        } else {
-            last_input + settings.ping_interval
+            (core.connect_with(ip, sink.clone(), info), core.pacing())
         };
-        if deadline < timer.deadline() {
-            timer.as_mut().reset(deadline);
+        tracing::debug!(conn = id, %ip, "connected");
+        let gate = FloodGate::new(settings.flood_burst, settings.flood_rate, std::time::Instant::now());
+        Connection {
+            rd,
+            wr,
+            sink,
+            shared,
+            settings,
+            pacing,
+            id,
+            buf: Vec::new(),
+            start: 0,
+            gate,
+            handled: 0,
+            discarding: false,
+            admitted: false,
+            paced: false,
+            wait: None,
+            read_done: false,
+            out: None,
+            flushing: false,
+            write_done: false,
+            linger: None,
+            _guard: guard,
         }
-        let n = tokio::select! {
-            r = rd.read_some(&mut buf) => match r {
-                Ok(0) => return "Connection closed".into(),
-                Ok(n) => n,
-                Err(e) => return format!("Read error: {}", short_io_error(&e)),
-            },
-            () = sink.closed() => return closed_reason(sink),
-            () = &mut timer => {
-                if Instant::now() < deadline {
-                    // Input came meanwhile: the real deadline is later.
-                    timer.as_mut().reset(deadline);
-                    continue;
+    }
+
+    /// Handles input until it must wait; ends the session when input is over.
+    fn poll_input(&mut self, cx: &mut Context<'_>) {
+        if self.read_done {
+            return;
+        }
+        let ended = self.poll_read(cx);
+        // What the handled lines sent is written now, before this task waits: all of
+        // it for one connection in one write (see hearth_core::sink).
+        hearth_core::flush_deferred();
+        let Poll::Ready(reason) = ended else { return };
+        self.read_done = true;
+        self.buf = Vec::new();
+        self.wait = None;
+        // Whatever ended the input ends the session; the output is flushed and stops.
+        let mut core = self.shared.lock();
+        core.disconnect(self.id, &reason);
+        let tasks = core.take_tasks();
+        drop(core);
+        run_tasks(&self.shared, tasks);
+        tracing::debug!(conn = self.id, reason, "connection closed");
+    }
+
+    /// Reads and handles lines until EOF, an error, or the core closing the sink
+    /// (`Ready` with the quit reason), or until nothing more can be done now.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<String> {
+        loop {
+            if let Some(wait) = &mut self.wait {
+                match wait.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(false) => return Poll::Ready(closed_reason(&self.sink)),
+                    Poll::Ready(true) => self.wait = None,
                 }
-                // Fired: wait for the next deadline, whatever it turns out to be.
-                timer.as_mut().reset(Instant::now() + settings.ping_interval.max(settings.ping_timeout));
-                if !registered {
-                    if shared.lock().is_registered(id) {
-                        registered = true;
-                        continue;
-                    }
-                    return "Registration timed out".into();
+            }
+            match self.handle_lines() {
+                Step::Ended(reason) => return Poll::Ready(reason),
+                Step::Yield => {
+                    // See LINES_PER_TURN: let the recipients' writers drain their queues.
+                    // Woken during its own poll, the task goes to the back of the queue.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
                 }
-                if ping_sent.is_some() {
-                    return format!("Ping timeout: {} seconds", (settings.ping_interval + settings.ping_timeout).as_secs());
-                }
-                let mut core = shared.lock();
-                core.ping(id);
-                let tasks = core.take_tasks();
-                drop(core);
-                run_tasks(shared, tasks);
-                ping_sent = Some(Instant::now());
+                Step::Wait => continue,
+                Step::NeedInput => {}
+            }
+            if self.sink.poll_closed(cx).is_ready() {
+                return Poll::Ready(closed_reason(&self.sink));
+            }
+            match self.rd.poll_read_some(cx, &mut self.buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => return Poll::Ready("Connection closed".into()),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(format!("Read error: {}", short_io_error(&e))),
+            }
+        }
+    }
+
+    /// Handles the complete lines in the buffer.
+    fn handle_lines(&mut self) -> Step {
+        while let Some(pos) = memchr(b'\n', &self.buf[self.start..]) {
+            let end = self.start + pos + 1;
+            if self.discarding {
+                self.discarding = false;
+                self.start = end;
                 continue;
             }
-        };
-        debug_assert!(n > 0);
-        last_input = Instant::now();
-        ping_sent = None;
-        // Handle every complete line in the buffer.
-        let mut consumed = 0;
-        while let Some(pos) = memchr(b'\n', &buf[consumed..]) {
-            handled += 1;
-            if handled.is_multiple_of(LINES_PER_TURN) {
-                // See LINES_PER_TURN: let the recipients' writers drain their queues.
-                hearth_core::flush_deferred();
-                tokio::task::yield_now().await;
-            }
-            let line = &buf[consumed..consumed + pos + 1];
-            consumed += pos + 1;
-            if discarding {
-                discarding = false;
-                continue;
-            }
+            let line = &self.buf[self.start..end];
             if line.len() > MAX_LINE_LEN + 2 {
-                shared.lock().reject_line(id, &ParseError::BodyTooLong);
+                self.start = end;
+                self.shared.lock().reject_line(self.id, &ParseError::BodyTooLong);
                 continue;
             }
-            let wait = gate.admit(Instant::now().into_std());
-            if !wait.is_zero() && !Box::pin(pause(wait, sink)).await {
-                return closed_reason(sink);
+            if !self.admitted && self.settings.flood_burst > 0 {
+                self.admitted = true;
+                let wait = self.gate.admit(std::time::Instant::now());
+                if !wait.is_zero() {
+                    self.wait = Some(Box::pin(pause(wait, self.sink.clone())));
+                    return Step::Wait;
+                }
             }
             let parsed = parse_line(line);
-            settings.stats.lines.fetch_add(1, Ordering::Relaxed);
-            if let Ok(msg) = &parsed
-                && matches!(msg.command.as_str(), "PRIVMSG" | "NOTICE" | "TAGMSG")
-            {
-                settings.stats.messages.fetch_add(1, Ordering::Relaxed);
-            }
-            if let (Some(flag), Ok(msg)) = (pacing, &parsed)
-                && flag.load(Ordering::Relaxed)
-                && matches!(msg.command.as_str(), "PRIVMSG" | "NOTICE" | "TAGMSG")
-            {
+            let message = parsed.as_ref().is_ok_and(|m| matches!(m.command.as_str(), "PRIVMSG" | "NOTICE" | "TAGMSG"));
+            if message && !self.paced && self.pacing.as_deref().is_some_and(|p| p.load(Ordering::Relaxed)) {
                 // The database is far behind the history journal: take messages
                 // slowly until it catches up (see Outbound::pacing).
-                if !Box::pin(pause(PACE, sink)).await {
-                    return closed_reason(sink);
-                }
+                self.paced = true;
+                self.wait = Some(Box::pin(pause(PACE, self.sink.clone())));
+                return Step::Wait;
             }
-            // What this line sends is written when the reader next waits: all of it for
-            // one connection in one write (see hearth_core::sink). Every await in this
-            // loop, and the return, is preceded by `flush_deferred`.
+            self.start = end;
+            self.admitted = false;
+            self.paced = false;
+            let stats = &self.settings.stats;
+            stats.lines.fetch_add(1, Ordering::Relaxed);
+            if message {
+                stats.messages.fetch_add(1, Ordering::Relaxed);
+            }
+            // Written when this task next waits (see poll_input).
             hearth_core::defer();
             let tasks = {
-                let mut core = shared.lock();
+                let mut core = self.shared.lock();
                 match parsed {
-                    Ok(msg) => core.handle(id, &msg),
+                    Ok(msg) => core.handle(self.id, &msg),
                     Err(ParseError::Empty) => {}
-                    Err(e) => core.reject_line(id, &e),
-                }
-                if !registered {
-                    registered = core.is_registered(id);
+                    Err(e) => core.reject_line(self.id, &e),
                 }
                 core.take_tasks()
             };
+            if self.sink.is_closed() || self.sink.is_overflowed() {
+                return Step::Ended(closed_reason(&self.sink));
+            }
             if !tasks.is_empty() {
                 // This client's next line waits until this one is fully answered.
-                // Boxed: rare and large, it would otherwise size every idle connection.
-                if !Box::pin(run_in_order(shared, tasks, sink)).await {
-                    return closed_reason(sink);
-                }
-                if !registered {
-                    registered = shared.lock().is_registered(id);
-                }
+                hearth_core::flush_deferred();
+                self.wait = Some(Box::pin(run_in_order(self.shared.clone(), tasks, self.sink.clone())));
+                return Step::Wait;
             }
-            if sink.is_closed() || sink.is_overflowed() {
-                return closed_reason(sink);
+            self.handled = self.handled.wrapping_add(1);
+            if self.handled.is_multiple_of(LINES_PER_TURN) && self.start < self.buf.len() {
+                hearth_core::flush_deferred();
+                return Step::Yield;
             }
         }
-        hearth_core::flush_deferred();
-        if consumed == buf.len() {
+        if self.start == self.buf.len() {
             // Everything handled: give the memory back while the client is quiet.
-            buf = Vec::new();
-        } else if consumed > 0 {
-            buf.drain(..consumed);
+            self.buf = Vec::new();
+        } else if self.start > 0 {
+            self.buf.drain(..self.start);
         }
-        if buf.len() > MAX_LINE_LEN + 2 {
+        self.start = 0;
+        if self.buf.len() > MAX_LINE_LEN + 2 {
             // An over-long line without its end yet: drop what we have and the rest of it.
-            if !discarding {
-                shared.lock().reject_line(id, &ParseError::BodyTooLong);
+            if !self.discarding {
+                self.shared.lock().reject_line(self.id, &ParseError::BodyTooLong);
             }
-            discarding = true;
-            buf.clear();
+            self.discarding = true;
+            self.buf = Vec::new();
         }
+        Step::NeedInput
+    }
+
+    /// Writes what the sink holds until it must wait; done when the sink is closed and
+    /// empty (then the stream is shut down cleanly), when the peer is gone, or when it
+    /// has not taken the last lines within `linger` after the session ended.
+    fn poll_output(&mut self, cx: &mut Context<'_>) {
+        if self.write_done {
+            return;
+        }
+        if self.linger.is_none() && (self.read_done || self.sink.is_closed()) {
+            self.linger = Some(Box::pin(sleep(self.settings.linger)));
+        }
+        if let Some(linger) = &mut self.linger
+            && linger.as_mut().poll(cx).is_ready()
+        {
+            return self.end_output();
+        }
+        match self.write(cx) {
+            Poll::Pending => {}
+            Poll::Ready(_) => self.end_output(),
+        }
+    }
+
+    /// Writes and flushes batches until the sink is empty (`Pending`), or closed and
+    /// empty and the stream shut down (`Ready(Ok)`), or the stream fails.
+    fn write(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if let Some(out) = &mut self.out {
+                while !out.is_empty() {
+                    let n = ready!(Pin::new(&mut self.wr).poll_write(cx, out))?;
+                    if n == 0 {
+                        return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                    }
+                    let _ = out.split_to(n);
+                }
+                self.out = None;
+                // A no-op on TCP; TLS and WebSocket hold output until flushed.
+                self.flushing = true;
+            }
+            if self.flushing {
+                ready!(Pin::new(&mut self.wr).poll_flush(cx))?;
+                self.flushing = false;
+            }
+            match ready!(self.sink.poll_take(cx)) {
+                // Closed and empty: a clean end (a TLS close_notify, a WebSocket Close).
+                None => return Pin::new(&mut self.wr).poll_shutdown(cx),
+                Some(mut lines) => {
+                    // One write for everything queued; the buffer lives only while writing.
+                    self.out = Some(if lines.len() == 1 {
+                        lines.pop_front().expect("one line")
+                    } else {
+                        let mut joined = Vec::with_capacity(lines.iter().map(Bytes::len).sum());
+                        for line in &lines {
+                            joined.extend_from_slice(line);
+                        }
+                        Bytes::from(joined)
+                    });
+                }
+            }
+        }
+    }
+
+    /// Output is over, sent or not: input ends too.
+    fn end_output(&mut self) {
+        self.write_done = true;
+        self.out = None;
+        self.linger = None;
+        // The peer is gone or not reading: the session ends (unless the core ended it).
+        self.sink.close_with(None);
+    }
+}
+
+/// What handling the buffered lines came to.
+enum Step {
+    /// Every complete line is handled: read more.
+    NeedInput,
+    /// The next line waits for `Connection::wait`.
+    Wait,
+    /// Enough lines for one turn: let other tasks run.
+    Yield,
+    /// The session ended.
+    Ended(String),
+}
+
+impl<R, W, G> Future for Connection<R, W, G>
+where
+    R: ReadSome,
+    W: AsyncWrite + Unpin,
+    G: Unpin,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.poll_input(cx);
+        this.poll_output(cx);
+        if this.write_done && !this.read_done {
+            // Output gave up and closed the sink: input ends at once.
+            this.poll_input(cx);
+        }
+        if this.read_done && this.write_done { Poll::Ready(()) } else { Poll::Pending }
     }
 }
 
 /// Waits `wait` unless the session ends first (`false`).
-async fn pause(wait: Duration, sink: &Sink) -> bool {
-    hearth_core::flush_deferred();
+async fn pause(wait: Duration, sink: Arc<Sink>) -> bool {
     tokio::select! {
         () = sleep(wait) => true,
         () = sink.closed() => false,
@@ -425,54 +556,11 @@ const PACE: Duration = Duration::from_millis(100);
 /// Lines one connection handles before it lets other tasks run.
 ///
 /// Each line can fan out to every member of a channel. Without a yield, a client that
-/// sends a large backlog has all of it handled in one go (tokio's budget allows over a
-/// hundred reads per turn), and the recipients' writer tasks — which may sit on the same
-/// worker, behind this one — cannot drain their queues in between: clients that read
-/// perfectly well would be cut off with "SendQ exceeded" by someone else's flood.
-const LINES_PER_TURN: usize = 4;
-
-/// Drains the sink into the socket until the sink is closed and empty, or the peer
-/// stops reading for longer than `linger` after the session ended.
-async fn write_loop<W>(mut wr: W, sink: &Sink, linger: Duration)
-where
-    W: AsyncWrite + Unpin,
-{
-    let mut batch: Vec<Bytes> = Vec::new();
-    while sink.next_batch(&mut batch).await {
-        let write = async {
-            if batch.len() == 1 {
-                wr.write_all(&batch[0]).await?;
-            } else {
-                // One write for everything queued; the buffer lives only while writing.
-                let mut joined = Vec::with_capacity(batch.iter().map(Bytes::len).sum());
-                for b in &batch {
-                    joined.extend_from_slice(b);
-                }
-                wr.write_all(&joined).await?;
-            }
-            // A no-op on TCP; TLS and WebSocket hold output until flushed.
-            wr.flush().await
-        };
-        // Boxed, like every rare suspend point: see the size test below.
-        let ok = Box::pin(async {
-            tokio::select! {
-                r = write => r.is_ok(),
-                () = async { sink.closed().await; sleep(linger).await } => false,
-            }
-        })
-        .await;
-        // Keep no capacity: after a burst (a room's worth of JOINs) an idle
-        // connection would otherwise hold kilobytes of empty slots.
-        batch = Vec::new();
-        if !ok {
-            // The peer is gone or not reading: make sure the reader ends too.
-            sink.close_with(None);
-            return;
-        }
-    }
-    let _ = tokio::time::timeout(linger, wr.flush()).await;
-    let _ = tokio::time::timeout(linger, wr.shutdown()).await;
-}
+/// sends a large backlog has all of it handled in one go, and the recipients' writers
+/// — which may sit on the same worker, behind this one — cannot drain their queues in
+/// between: clients that read perfectly well would be cut off with "SendQ exceeded"
+/// by someone else's flood.
+const LINES_PER_TURN: u32 = 4;
 
 /// Runs the asynchronous steps one client's command started (a history query, a
 /// password check) to the end, applying each completion (and any steps it starts in
@@ -481,15 +569,14 @@ where
 /// the history batch. Only this connection waits; every other client goes on. Returns
 /// `false` when the session ended meanwhile (what is left still runs, detached, so its
 /// effects are not lost).
-async fn run_in_order(shared: &Shared, tasks: Vec<hearth_core::Task>, sink: &Sink) -> bool {
-    hearth_core::flush_deferred();
+async fn run_in_order(shared: Shared, tasks: Vec<hearth_core::Task>, sink: Arc<Sink>) -> bool {
     let mut queue: std::collections::VecDeque<hearth_core::Task> = tasks.into();
     while let Some(mut task) = queue.pop_front() {
         let done = tokio::select! {
             done = &mut task => done,
             () = sink.closed() => {
                 queue.push_front(task);
-                run_tasks(shared, queue.into());
+                run_tasks(&shared, queue.into());
                 return false;
             }
         };
@@ -553,7 +640,7 @@ mod tests {
         let (stream, _) = listener.accept().await.unwrap();
         let shared: Shared =
             Arc::new(parking_lot::Mutex::new(hearth_core::Server::new(hearth_core::Config::default())));
-        let settings = ConnSettings::from_core(&hearth_core::Config::default());
+        let settings = Arc::new(ConnSettings::from_core(&hearth_core::Config::default()));
         let fut = serve_tcp(stream, addr.ip(), shared, settings, ());
         let size = std::mem::size_of_val(&fut);
         println!("serve_tcp future: {size} bytes");

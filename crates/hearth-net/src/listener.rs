@@ -93,7 +93,7 @@ async fn bind_all(addrs: &[(String, SocketAddr)]) -> std::io::Result<Vec<(String
 pub struct Net {
     pub shared: Shared,
     pub limits: Limits,
-    pub settings: ConnSettings,
+    pub settings: Arc<ConnSettings>,
     pub tracker: TaskTracker,
     stop: Arc<watch::Sender<bool>>,
 }
@@ -103,7 +103,7 @@ impl Net {
         Net {
             shared,
             limits: Limits::new(cfg.max_clients, cfg.max_per_ip),
-            settings: cfg.conn.clone(),
+            settings: Arc::new(cfg.conn.clone()),
             tracker: TaskTracker::new(),
             stop: Arc::new(watch::channel(false).0),
         }
@@ -161,6 +161,8 @@ pub async fn run(listeners: Listeners, net: Net, shutdown_grace: Duration, mut s
     let acceptor = listeners.acceptor.clone();
     let all =
         listeners.tcp.into_iter().map(|l| (l, None)).chain(listeners.tls.into_iter().map(|l| (l, acceptor.clone())));
+    // One clock for every connection's deadlines (see hearth_core::timeouts).
+    let ticker = tokio::spawn(tick(net.shared.clone()));
     for ((name, listener), tls) in all {
         let net = net.clone();
         let mut stop = net.stopping();
@@ -192,6 +194,24 @@ pub async fn run(listeners: Listeners, net: Net, shutdown_grace: Duration, mut s
     tracker.close();
     if tokio::time::timeout(shutdown_grace, tracker.wait()).await.is_err() {
         tracing::warn!("some connections did not close within {:?}", shutdown_grace);
+    }
+    ticker.abort();
+}
+
+/// Runs the core's deadline pass ([`hearth_core::Server::tick`]) every tick period:
+/// keepalive PINGs, ping timeouts, registration timeouts.
+async fn tick(shared: Shared) {
+    let period = shared.lock().tick_period();
+    let mut interval = tokio::time::interval(period);
+    // After a stall, one pass catches up: the clock is read, not counted.
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let now = interval.tick().await;
+        let mut core = shared.lock();
+        core.tick(now.into_std());
+        let tasks = core.take_tasks();
+        drop(core);
+        connection::run_tasks(&shared, tasks);
     }
 }
 

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use futures::{Sink, Stream, StreamExt};
+use futures::{Sink, Stream, StreamExt as _};
 use tokio::io::AsyncWrite;
 
 use crate::connection::ReadSome;
@@ -24,8 +24,8 @@ impl<St> ReadSome for MessageLines<St>
 where
     St: Stream<Item = io::Result<Bytes>> + Unpin + Send,
 {
-    async fn read_some(&mut self, pending: &mut Vec<u8>) -> io::Result<usize> {
-        match self.0.next().await {
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, pending: &mut Vec<u8>) -> Poll<io::Result<usize>> {
+        Poll::Ready(match ready!(self.0.poll_next_unpin(cx)) {
             None => Ok(0),
             Some(Err(e)) => Err(e),
             Some(Ok(msg)) => {
@@ -39,7 +39,7 @@ where
                 pending.push(b'\n');
                 Ok(line.len() + 1)
             }
-        }
+        })
     }
 }
 
@@ -118,6 +118,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::StreamExt;
     use tokio::io::AsyncWriteExt;
 
     #[tokio::test]
@@ -136,10 +137,17 @@ mod tests {
             futures::stream::iter([Ok(Bytes::from_static(b"NICK a")), Ok(Bytes::from_static(b"USER a 0 * :A\r\n"))]);
         let mut lines = MessageLines(input);
         let mut pending = Vec::new();
-        assert_eq!(lines.read_some(&mut pending).await.unwrap(), 7);
-        lines.read_some(&mut pending).await.unwrap();
+        let mut read = |pending: &mut Vec<u8>| {
+            let waker = std::task::Waker::noop();
+            match lines.poll_read_some(&mut Context::from_waker(waker), pending) {
+                Poll::Ready(r) => r.unwrap(),
+                Poll::Pending => panic!("the input is all there"),
+            }
+        };
+        assert_eq!(read(&mut pending), 7);
+        read(&mut pending);
         assert_eq!(pending, b"NICK a\nUSER a 0 * :A\n");
-        assert_eq!(lines.read_some(&mut pending).await.unwrap(), 0);
+        assert_eq!(read(&mut pending), 0);
     }
 
     use futures::SinkExt;
