@@ -109,7 +109,7 @@ pub trait DirectWrite: Send + Sync + std::fmt::Debug {
 pub struct Sink {
     state: Mutex<State>,
     limit: usize,
-    direct: Option<Box<dyn DirectWrite>>,
+    direct: Option<Arc<dyn DirectWrite>>,
 }
 
 /// What one [`Sink::push`] did.
@@ -131,7 +131,7 @@ impl Sink {
 
     /// A sink whose lines go straight to the socket through `direct` whenever nothing
     /// waits before them (see the module docs).
-    pub fn with_direct(limit: usize, direct: Box<dyn DirectWrite>) -> Self {
+    pub fn with_direct(limit: usize, direct: Arc<dyn DirectWrite>) -> Self {
         Sink { direct: Some(direct), ..Sink::new(limit) }
     }
 
@@ -367,7 +367,7 @@ mod tests {
         let written = Arc::new(Mutex::new(Vec::new()));
         let calls = Arc::new(Mutex::new(0));
         let sock = Socket { written: written.clone(), calls: calls.clone(), take };
-        (Arc::new(Sink::with_direct(1 << 20, Box::new(sock))), written, calls)
+        (Arc::new(Sink::with_direct(1 << 20, Arc::new(sock))), written, calls)
     }
 
     #[tokio::test]

@@ -316,7 +316,7 @@ pub(crate) fn join_marker(s: &Server, ctx: &mut Ctx, key: &str, display: &str, m
     }
     let marker = match &c.account {
         Some(_) => markers.get(key).copied().flatten(),
-        None => c.guest_markers.get(key).copied(),
+        None => c.guest_markers.as_ref().and_then(|m| m.get(key).copied()),
     };
     ctx.reply(marker_message(s, display, marker));
 }
@@ -725,7 +725,7 @@ fn guest_markread(s: &mut Server, ctx: &mut Ctx, target: &str, set: Option<Times
         readable_target(s, ctx.id, target)?;
     }
     let key = casefold(target);
-    let markers = &mut s.client_mut(ctx.id).guest_markers;
+    let markers = s.client_mut(ctx.id).guest_markers.get_or_insert_default();
     if let Some(t) = set {
         // Only ever forward: an older time leaves the stored one, which is the reply.
         let stored = markers.entry(key.clone()).or_insert(t);

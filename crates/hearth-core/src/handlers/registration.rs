@@ -174,7 +174,7 @@ pub fn pass(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
             let login = given.split_once(':').filter(|_| s.services.is_some());
             let c = s.client_mut(id);
             c.pass_ok = true;
-            c.pass_login = login.map(|(a, p)| (a.to_string(), p.to_string()));
+            c.pass_login = login.map(|(a, p)| Box::new((a.to_string(), p.to_string())));
         }
     }
     Ok(())
@@ -300,7 +300,7 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
         s.quit_later(ctx.id, "Bad server password".into());
         return;
     }
-    if let Some((account, password)) = s.client_mut(ctx.id).pass_login.take()
+    if let Some((account, password)) = s.client_mut(ctx.id).pass_login.take().map(|b| *b)
         && s.client(ctx.id).account.is_none()
     {
         crate::auth::start_login(s, ctx.id, account, password, crate::auth::Via::Pass, ctx.label.clone());
