@@ -138,3 +138,51 @@ const TEXT_MATCH: super::search::TextMatch = super::search::TextMatch {
 
 include!("rows.rs");
 include!("queries.rs");
+
+#[cfg(test)]
+mod statement_cache_tests {
+    use super::*;
+    use crate::{Store, StoredMessage, Timestamp};
+
+    fn batch(from: usize, n: usize) -> Vec<StoredMessage> {
+        (from..from + n)
+            .map(|i| StoredMessage {
+                msgid: format!("m{i}"),
+                time: Timestamp(i as i64),
+                target: "#room".into(),
+                recipient: "#room".into(),
+                sender: "n!u@h".into(),
+                sender_account: None,
+                command: if i % 2 == 0 { "PRIVMSG".into() } else { "JOIN".into() },
+                tags: String::new(),
+                text: "hello".into(),
+            })
+            .collect()
+    }
+
+    /// Batches of every size from 1 to 130 messages (what a busy inserter hands over)
+    /// leave only a handful of prepared statements in the write connection's cache:
+    /// the full-chunk INSERT and the small ones of a quiet server. A cached statement
+    /// per size held megabytes of SQLite's heap (issue 12).
+    #[tokio::test]
+    async fn batches_of_every_size_do_not_fill_the_statement_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let mut next = 0;
+        for n in 1..=130 {
+            store.append(&batch(next, n)).await.unwrap();
+            next += n;
+        }
+        let stored = store.history_count_for_test().await;
+        assert_eq!(stored, next as i64, "every message is stored");
+        let mut conn = store.write.acquire().await.unwrap();
+        let cached = sqlx::Connection::cached_statements_size(&mut *conn);
+        assert!(cached <= 12, "{cached} statements stay prepared after batches of 130 sizes");
+    }
+
+    impl SqliteStore {
+        async fn history_count_for_test(&self) -> i64 {
+            sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&self.read).await.unwrap()
+        }
+    }
+}
