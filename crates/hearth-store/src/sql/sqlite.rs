@@ -175,8 +175,8 @@ mod statement_cache_tests {
         }
         let stored = store.history_count_for_test().await;
         assert_eq!(stored, next as i64, "every message is stored");
-        let mut conn = store.write.acquire().await.unwrap();
-        let cached = sqlx::Connection::cached_statements_size(&mut *conn);
+        let conn = store.write.acquire().await.unwrap();
+        let cached = sqlx::Connection::cached_statements_size(&*conn);
         assert!(cached <= 12, "{cached} statements stay prepared after batches of 130 sizes");
     }
 
