@@ -108,7 +108,7 @@ pub fn http_acceptor(certs: Arc<CertStore>) -> TlsAcceptor {
 /// print it).
 pub fn fingerprint(der: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 /// A fingerprint as people write it (`AB:CD:…`, upper or lower case) in the stored form,

@@ -107,13 +107,7 @@ impl Backend {
 
 /// Lowercase hex of `bytes`: login-token ids and hashes, search-index terms.
 pub(crate) fn hex(bytes: impl AsRef<[u8]>) -> String {
-    use std::fmt::Write;
-    let bytes = bytes.as_ref();
-    let mut out = String::with_capacity(2 * bytes.len());
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    hex::encode(bytes)
 }
 
 /// Opens the backend `config.location` selects and applies migrations.
