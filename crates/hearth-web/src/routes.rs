@@ -110,4 +110,3 @@ fn content_type(mime: &str) -> String {
         mime.to_string()
     }
 }
-
