@@ -630,6 +630,74 @@ fn short_io_error(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn core() -> Shared {
+        Arc::new(parking_lot::Mutex::new(hearth_core::Server::new(hearth_core::Config::default())))
+    }
+
+    fn settings(linger: Duration) -> Arc<ConnSettings> {
+        Arc::new(ConnSettings { linger, ..ConnSettings::from_core(&hearth_core::Config::default()) })
+    }
+
+    const LOCALHOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    /// Reads from `peer` until `want` appears; returns everything read.
+    async fn read_until(peer: &mut tokio::io::DuplexStream, want: &str) -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains(want) {
+            let n = match tokio::time::timeout(Duration::from_secs(5), peer.read(&mut buf)).await {
+                Ok(r) => r.unwrap(),
+                Err(_) => panic!("no {want:?} within 5 s; got {}", String::from_utf8_lossy(&got)),
+            };
+            assert!(n > 0, "closed before {want:?}: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8(got).unwrap()
+    }
+
+    /// The state machine over an `AsyncRead + AsyncWrite` stream (the TLS path): lines
+    /// split across writes are framed, answered in order, and the peer's EOF ends the
+    /// session, flushes what is left and shuts the stream down.
+    #[tokio::test]
+    async fn a_stream_is_served_line_by_line_and_its_eof_ends_the_session() {
+        let shared = core();
+        let (mut peer, server_side) = tokio::io::duplex(64 * 1024);
+        let served = tokio::spawn(serve(server_side, LOCALHOST, shared.clone(), settings(Duration::from_secs(2))));
+        peer.write_all(b"NICK ann\r\nUSER a 0 * :A").await.unwrap();
+        peer.write_all(b"nn\r\nPING :one\r\nPI").await.unwrap();
+        peer.write_all(b"NG :two\r\n").await.unwrap();
+        let got = read_until(&mut peer, "PONG hearth.local two").await;
+        let welcome = got.find(" 001 ann ").expect("registered");
+        let (one, two) = (got.find("PONG hearth.local one").unwrap(), got.find("PONG hearth.local two").unwrap());
+        assert!(welcome < one && one < two, "in order: {got}");
+        assert_eq!(shared.lock().connection_count(), 1);
+        peer.shutdown().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), served).await.expect("the session ends at EOF").unwrap();
+        assert_eq!(shared.lock().connection_count(), 0);
+        let mut rest = Vec::new();
+        peer.read_to_end(&mut rest).await.unwrap();
+    }
+
+    /// A peer that stops reading cannot keep its connection (and its task) alive: once
+    /// the session is over, output that does not go out within `linger` is dropped and
+    /// the connection ends.
+    #[tokio::test]
+    async fn a_peer_that_does_not_read_is_let_go_after_linger() {
+        let shared = core();
+        // A pipe that holds 64 bytes: the welcome burst alone fills it.
+        let (mut peer, server_side) = tokio::io::duplex(64);
+        let served = tokio::spawn(serve(server_side, LOCALHOST, shared.clone(), settings(Duration::from_millis(200))));
+        peer.write_all(b"NICK bob\r\nUSER b 0 * :B\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!served.is_finished(), "blocked writing, not ended");
+        let started = std::time::Instant::now();
+        shared.lock().shutdown("bye");
+        tokio::time::timeout(Duration::from_secs(5), served).await.expect("let go after linger").unwrap();
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(150), "it waited for the peer first: {took:?}");
+    }
 
     /// What an idle TCP connection's task holds besides its session record: the
     /// connection's state machine. Issue 12 measured 1,740 bytes per task, 1,696 of
