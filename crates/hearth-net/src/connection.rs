@@ -452,7 +452,9 @@ where
         if self.write_done {
             return;
         }
-        if self.linger.is_none() && (self.read_done || self.sink.is_closed()) {
+        // Input ends whenever the sink closes (within this poll or the next), so the
+        // session's end needs no look at the sink here, on every poll.
+        if self.linger.is_none() && self.read_done {
             self.linger = Some(Box::pin(sleep(self.settings.linger)));
         }
         if let Some(linger) = &mut self.linger

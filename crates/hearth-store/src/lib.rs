@@ -105,11 +105,6 @@ impl Backend {
     }
 }
 
-/// Lowercase hex of `bytes`: login-token ids and hashes, search-index terms.
-pub(crate) fn hex(bytes: impl AsRef<[u8]>) -> String {
-    hex::encode(bytes)
-}
-
 /// Opens the backend `config.location` selects and applies migrations.
 pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>> {
     Ok(match Backend::from_location(&config.location) {

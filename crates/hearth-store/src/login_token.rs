@@ -29,12 +29,12 @@ pub fn generate() -> String {
 pub fn generate_id() -> String {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).expect("the operating system's random number generator works");
-    crate::hex(bytes)
+    hex::encode(bytes)
 }
 
 /// What the store keeps of `token`: the lowercase hex SHA-256 of its text.
 pub fn hash(token: &str) -> String {
-    crate::hex(Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

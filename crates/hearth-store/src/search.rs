@@ -8,7 +8,6 @@
 //! nothing but letters and digits. So `"`, `*`, `:`, `&`, `|`, `!`, `(`, `NEAR`, `OR`
 //! and friends are plain separators or plain words, never syntax.
 
-use crate::hex;
 use crate::types::{Timestamp, casefold};
 
 /// At most this many words of a query are used; the rest are ignored (a bound on
@@ -88,13 +87,13 @@ pub fn search_terms(text: &str) -> Vec<String> {
 /// `hex()`, folded as FTS5 folds it).
 pub(crate) fn fts5_query(q: &SearchQuery, terms: &[String]) -> String {
     let words: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
-    let mut scope: Vec<String> = q.targets.iter().map(|t| format!("\"t{}\"", hex(casefold(&t.key)))).collect();
+    let mut scope: Vec<String> = q.targets.iter().map(|t| format!("\"t{}\"", hex::encode(casefold(&t.key)))).collect();
     if let Some(me) = &q.participant {
-        scope.push(format!("\"p{}\"", hex(casefold(me))));
+        scope.push(format!("\"p{}\"", hex::encode(casefold(me))));
     }
     let mut out = format!("{{text}}: ({}) AND {{scope}}: ({})", words.join(" "), scope.join(" OR "));
     if let Some(sender) = &q.sender {
-        out.push_str(&format!(" AND {{sender}}: \"{}\"", hex(casefold(sender))));
+        out.push_str(&format!(" AND {{sender}}: \"{}\"", hex::encode(casefold(sender))));
     }
     out
 }
