@@ -119,7 +119,8 @@ async fn a_full_disk_refuses_messages_and_recovers_by_itself() {
     let mut receiver = Client::register_with_caps(addr, "receiver", &["message-tags"]).await;
     // Without standard-replies the refusal is the numeric 404.
     let mut plain = Client::register(addr, "plain").await;
-    for c in [&mut sender, &mut receiver, &mut plain] {
+    let mut reader = Client::register_with_caps(addr, "reader", &["batch", "draft/chathistory"]).await;
+    for c in [&mut sender, &mut receiver, &mut plain, &mut reader] {
         c.send("JOIN #c").await;
         c.expect_cmd("366").await;
     }
@@ -128,7 +129,10 @@ async fn a_full_disk_refuses_messages_and_recovers_by_itself() {
         received.push(relay(&mut sender, &mut receiver, &format!("before the disk fills {i}")).await.0);
     }
     // Once the database has them the journal is emptied: no page of it is left
-    // with room for one more line.
+    // with room for one more line. The inserter lingers (up to 5 s, as long as WAIT)
+    // for more messages; a history read makes it store them now.
+    reader.send("CHATHISTORY LATEST #c * 5").await;
+    reader.expect(|m| m.command == "BATCH" && m.params[0].starts_with('-')).await;
     let deadline = Instant::now() + WAIT;
     while journal_bytes(&data) > 0 {
         assert!(Instant::now() < deadline, "the journal is not emptied once stored");
@@ -178,7 +182,7 @@ async fn a_full_disk_refuses_messages_and_recovers_by_itself() {
     assert!(info.contains("appending to the history journal"), "{info}");
     assert!(info.contains(&format!("({n} messages refused during the fault)")), "{info}");
 
-    drop((sender, receiver, plain));
+    drop((sender, receiver, plain, reader));
     stop(&mut child, &log).await;
     let exported = export(&config, "#c").await;
     let stored: HashSet<&String> = exported.iter().map(|(id, _)| id).collect();
