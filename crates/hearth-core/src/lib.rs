@@ -67,7 +67,7 @@ pub mod whowas;
 
 pub use client::{ConnId, ConnInfo};
 pub use config::Config;
-pub use flood::FloodGate;
+pub use flood::{FloodGate, FloodPolicy};
 pub use outbound::Outbound;
 pub use server::{Completion, Ctx, Server, Services, Task};
 pub use sink::{DirectWrite, Push, Sink, defer, flush_deferred};

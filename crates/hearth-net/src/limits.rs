@@ -2,7 +2,7 @@
 //! and moved into its task; dropping it (when the task ends) gives the slot back.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -27,7 +27,16 @@ impl Refusal {
 #[derive(Debug, Default)]
 struct Counts {
     total: usize,
-    per_ip: HashMap<IpAddr, usize>,
+    /// Keyed by the address as IPv6 (IPv4 mapped): the same host counts once whichever
+    /// way it connected, and a permit is 24 bytes instead of 32.
+    per_ip: HashMap<Ipv6Addr, usize>,
+}
+
+fn key(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
 }
 
 /// Counts live connections, in total and per address.
@@ -41,7 +50,7 @@ pub struct Limits {
 /// One admitted connection; gives its slot back on drop.
 #[derive(Debug)]
 pub struct Permit {
-    ip: IpAddr,
+    ip: Ipv6Addr,
     counts: Arc<Mutex<Counts>>,
 }
 
@@ -57,6 +66,7 @@ impl Limits {
         if self.max_total != 0 && c.total >= self.max_total {
             return Err(Refusal::ServerFull);
         }
+        let ip = key(ip);
         let n = c.per_ip.entry(ip).or_insert(0);
         if self.max_per_ip != 0 && *n >= self.max_per_ip {
             return Err(Refusal::TooManyFromIp);

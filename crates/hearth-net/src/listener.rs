@@ -100,10 +100,11 @@ pub struct Net {
 
 impl Net {
     pub fn new(shared: Shared, cfg: &NetConfig) -> Self {
+        let settings = ConnSettings { pacing: shared.lock().pacing(), ..cfg.conn.clone() };
         Net {
             shared,
             limits: Limits::new(cfg.max_clients, cfg.max_per_ip),
-            settings: Arc::new(cfg.conn.clone()),
+            settings: Arc::new(settings),
             tracker: TaskTracker::new(),
             stop: Arc::new(watch::channel(false).0),
         }

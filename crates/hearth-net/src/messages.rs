@@ -24,7 +24,7 @@ impl<St> ReadSome for MessageLines<St>
 where
     St: Stream<Item = io::Result<Bytes>> + Unpin + Send,
 {
-    fn poll_read_some(&mut self, cx: &mut Context<'_>, pending: &mut Vec<u8>) -> Poll<io::Result<usize>> {
+    fn poll_read_some(&mut self, cx: &mut Context<'_>, pending: &mut thin_vec::ThinVec<u8>) -> Poll<io::Result<usize>> {
         Poll::Ready(match ready!(self.0.poll_next_unpin(cx)) {
             None => Ok(0),
             Some(Err(e)) => Err(e),
@@ -136,8 +136,8 @@ mod tests {
         let input =
             futures::stream::iter([Ok(Bytes::from_static(b"NICK a")), Ok(Bytes::from_static(b"USER a 0 * :A\r\n"))]);
         let mut lines = MessageLines(input);
-        let mut pending = Vec::new();
-        let mut read = |pending: &mut Vec<u8>| {
+        let mut pending = thin_vec::ThinVec::new();
+        let mut read = |pending: &mut thin_vec::ThinVec<u8>| {
             let waker = std::task::Waker::noop();
             match lines.poll_read_some(&mut Context::from_waker(waker), pending) {
                 Poll::Ready(r) => r.unwrap(),
@@ -146,7 +146,7 @@ mod tests {
         };
         assert_eq!(read(&mut pending), 7);
         read(&mut pending);
-        assert_eq!(pending, b"NICK a\nUSER a 0 * :A\n");
+        assert_eq!(&pending[..], b"NICK a\nUSER a 0 * :A\n");
         assert_eq!(read(&mut pending), 0);
     }
 
