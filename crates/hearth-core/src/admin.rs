@@ -65,14 +65,19 @@ impl Server {
             .values()
             .filter(|c| c.registered && c.attached_to.is_none())
             .map(|c| Online {
-                nick: c.nick.clone(),
+                nick: c.nick.to_string(),
                 account: c.account.clone(),
                 address: c.ip,
-                realname: c.realname.clone(),
+                realname: c.realname.to_string(),
                 connected_at: unix_ms(c.signon),
                 idle_secs: now.duration_since(c.last_active).map(|d| d.as_secs()).unwrap_or(0),
                 sessions: 1 + c.sessions.len(),
-                channels: c.channels.iter().filter_map(|k| self.channels.get(k)).map(|ch| ch.name.clone()).collect(),
+                channels: c
+                    .channels
+                    .iter()
+                    .filter_map(|k| self.channels.get(k.as_str()))
+                    .map(|ch| ch.name.clone())
+                    .collect(),
             })
             .collect();
         out.sort_by_key(|o| casefold(&o.nick));
@@ -86,7 +91,7 @@ impl Server {
             .values()
             .map(|ch| {
                 let mut members: Vec<String> =
-                    ch.members.keys().filter_map(|id| self.clients.get(id)).map(|c| c.nick.clone()).collect();
+                    ch.members.keys().filter_map(|id| self.clients.get(id)).map(|c| c.nick.to_string()).collect();
                 members.sort_by_key(|n| casefold(n));
                 RoomInfo { name: ch.name.clone(), members, topic: ch.topic.as_ref().map(|t| t.text.clone()) }
             })

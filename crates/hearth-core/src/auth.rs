@@ -377,7 +377,7 @@ fn reply_login(s: &mut Server, id: ConnId, checked: Checked, via: Via, label: Op
             let c = s.client_mut(id);
             c.oper |= admin;
             let (mask, registered) = (c.mask.clone(), c.registered);
-            let shown_mask = if mask.is_empty() { "*".to_string() } else { mask.clone() };
+            let shown_mask = if mask.is_empty() { "*".to_string() } else { mask.to_string() };
             s.num(
                 &mut ctx,
                 RPL_LOGGEDIN,

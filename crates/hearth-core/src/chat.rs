@@ -391,7 +391,7 @@ fn held_message(
         time: Timestamp::now(),
         target: dm_key(&key.0, &key.1),
         recipient: nick.to_string(),
-        sender: c.mask.clone(),
+        sender: c.mask.to_string(),
         sender_account: c.account.clone(),
         command: m.command.clone(),
         tags: crate::handlers::history::tags_to_string(tags),
@@ -449,11 +449,17 @@ pub(crate) fn note_offline(s: &mut Server, ctx: &mut Ctx, account: &str, nick: &
     let u = match list.iter_mut().find(|u| u.sender == sender) {
         Some(u) => {
             u.count += 1;
-            u.sender_nick = sender_nick;
+            u.sender_nick = sender_nick.to_string();
             u.clone()
         }
         None => {
-            let u = Unread { account: account.into(), sender, sender_nick, first: Timestamp::from(now), count: 1 };
+            let u = Unread {
+                account: account.into(),
+                sender,
+                sender_nick: sender_nick.to_string(),
+                first: Timestamp::from(now),
+                count: 1,
+            };
             list.push(u.clone());
             u
         }

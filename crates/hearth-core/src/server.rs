@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use compact_str::CompactString;
 use hearth_proto::{Cap, Message, ParseError, Tag, casefold};
 
 use crate::channel::Channel;
@@ -104,7 +105,7 @@ pub struct Server {
     /// so no client can choose them to collide, and a fan-out looks up every member.
     pub(crate) clients: HashMap<ConnId, Box<Client>, foldhash::fast::RandomState>,
     /// Casefolded nickname → connection.
-    pub(crate) nicks: HashMap<String, ConnId>,
+    pub(crate) nicks: HashMap<CompactString, ConnId>,
     /// Casefolded channel name → channel.
     pub(crate) channels: HashMap<String, Channel>,
     pub(crate) created: SystemTime,
@@ -384,7 +385,7 @@ impl Server {
     }
 
     pub(crate) fn nick_of(&self, id: ConnId) -> String {
-        self.clients.get(&self.user_of(id)).map(|c| c.nick.clone()).unwrap_or_else(|| "*".into())
+        self.clients.get(&self.user_of(id)).map(|c| c.nick.to_string()).unwrap_or_else(|| "*".into())
     }
 
     pub(crate) fn client(&self, id: ConnId) -> &Client {
@@ -396,7 +397,7 @@ impl Server {
     }
 
     pub(crate) fn find_nick(&self, nick: &str) -> Option<ConnId> {
-        self.nicks.get(&casefold(nick)).copied()
+        self.nicks.get(casefold(nick).as_str()).copied()
     }
 
     /// A fresh, unique message id.
@@ -469,7 +470,7 @@ impl Server {
         let mut seen = HashSet::new();
         if let Some(c) = self.clients.get(&id) {
             for key in &c.channels {
-                if let Some(ch) = self.channels.get(key) {
+                if let Some(ch) = self.channels.get(key.as_str()) {
                     seen.extend(ch.members.keys().copied());
                 }
             }
@@ -748,7 +749,8 @@ impl Server {
             self.remove_session(id, reason);
             return;
         }
-        let gone = (client.registered && self.nicks.get(&client.nick_key) == Some(&id)).then(|| client.nick.clone());
+        let gone =
+            (client.registered && self.nicks.get(client.nick_key.as_str()) == Some(&id)).then(|| client.nick.clone());
         self.unwatch_all(id);
         let Some(client) = self.clients.get(&id) else { return };
         if client.registered {
@@ -767,15 +769,15 @@ impl Server {
             self.whowas.record(crate::whowas::Entry::of(&client, SystemTime::now()));
         }
         for key in &client.channels {
-            if let Some(ch) = self.channels.get_mut(key) {
+            if let Some(ch) = self.channels.get_mut(key.as_str()) {
                 ch.members.remove(&id);
                 if ch.members.is_empty() && !ch.persistent {
-                    self.channels.remove(key);
+                    self.channels.remove(key.as_str());
                 }
             }
         }
-        if !client.nick_key.is_empty() && self.nicks.get(&client.nick_key) == Some(&id) {
-            self.nicks.remove(&client.nick_key);
+        if !client.nick_key.is_empty() && self.nicks.get(client.nick_key.as_str()) == Some(&id) {
+            self.nicks.remove(client.nick_key.as_str());
         }
         let error = Message::new("ERROR").with_param(format!("Closing Link: {} ({reason})", client.host));
         self.outbox.push(Out::Close(client.sink.clone(), to_bytes(&error)));

@@ -175,7 +175,7 @@ impl Server {
         let (key, channels) = (c.nick_key.clone(), c.channels.clone());
         self.nicks.insert(key, heir);
         for chan in channels {
-            if let Some(ch) = self.channels.get_mut(&chan)
+            if let Some(ch) = self.channels.get_mut(chan.as_str())
                 && let Some(status) = ch.members.remove(&old)
             {
                 ch.members.insert(heir, status);

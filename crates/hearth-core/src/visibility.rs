@@ -131,22 +131,22 @@ pub(crate) fn logged_in(s: &mut Server, id: ConnId) {
     let Some(c) = s.clients.get(&id) else { return };
     let Some(account) = c.account.as_deref().map(casefold) else { return };
     for key in c.channels.clone() {
-        let Some(ch) = s.channels.get_mut(&key) else { continue };
+        let Some(ch) = s.channels.get_mut(key.as_str()) else { continue };
         let Some(since) = ch.memberships.guests.remove(&id) else { continue };
         if ch.memberships.accounts.contains_key(&account) {
             continue;
         }
         ch.memberships.accounts.insert(account.clone(), since);
         if ch.persistent {
-            s.store_op(StoreOp::JoinRoom { room: key, account: account.clone(), since });
+            s.store_op(StoreOp::JoinRoom { room: key.to_string(), account: account.clone(), since });
         }
     }
 }
 
 /// A guest's session ended: its memberships end with it (an account's stay).
-pub(crate) fn guest_gone(s: &mut Server, id: ConnId, channels: &[String]) {
+pub(crate) fn guest_gone(s: &mut Server, id: ConnId, channels: &[compact_str::CompactString]) {
     for key in channels {
-        if let Some(ch) = s.channels.get_mut(key) {
+        if let Some(ch) = s.channels.get_mut(key.as_str()) {
             ch.memberships.guests.remove(&id);
         }
     }

@@ -22,10 +22,10 @@ impl Entry {
     /// `c` as it is now, leaving at `left`.
     pub fn of(c: &crate::client::Client, left: SystemTime) -> Self {
         Entry {
-            nick: c.nick.clone(),
-            user: c.user.clone(),
-            host: c.host.clone(),
-            realname: c.realname.clone(),
+            nick: c.nick.to_string(),
+            user: c.user.to_string(),
+            host: c.host.to_string(),
+            realname: c.realname.to_string(),
             account: c.account.clone(),
             left,
         }

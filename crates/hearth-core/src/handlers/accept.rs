@@ -319,7 +319,9 @@ fn summary(s: &mut Server, session: ConnId, me: String, unread: Vec<Unread>) {
         .channels
         .iter()
         .filter_map(|k| {
-            s.channels.get(k).map(|c| (k.clone(), c.name.clone(), crate::visibility::visible_from(s, session, k)))
+            s.channels
+                .get(k.as_str())
+                .map(|c| (k.to_string(), c.name.clone(), crate::visibility::visible_from(s, session, k)))
         })
         .collect();
     let replay = !s.client(session).caps.contains(Cap::ChatHistory);

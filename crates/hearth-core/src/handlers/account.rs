@@ -136,7 +136,7 @@ pub fn register(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
     let fail = |code: &'static str, ctxs: Vec<String>, text: &str| IrcError::Fail(code, ctxs, text.to_string());
     let c = s.client(ctx.id);
     let requested = msg.params[0].clone();
-    let account = if requested == "*" { c.nick.clone() } else { requested.clone() };
+    let account = if requested == "*" { c.nick.to_string() } else { requested.clone() };
     if s.services.is_none() || !s.cfg.open_registration {
         return Err(fail(
             "DISALLOWED",
@@ -239,7 +239,7 @@ fn finish_register(
             s.client_mut(id).account = Some(acct.name.clone());
             crate::visibility::logged_in(s, id);
             let c = s.client(id);
-            let mask = if c.mask.is_empty() { "*".to_string() } else { c.mask.clone() };
+            let mask = if c.mask.is_empty() { "*".to_string() } else { c.mask.to_string() };
             s.num(
                 &mut ctx,
                 RPL_LOGGEDIN,

@@ -65,13 +65,13 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>, marker
     }
     let chan_key = casefold(name);
     let c = s.client(ctx.id);
-    if c.channels.contains(&chan_key) {
+    if c.channels.iter().any(|k| *k == chan_key) {
         return Ok(());
     }
     if c.channels.len() >= s.cfg.max_channels_per_user {
         return Err(IrcError::TooManyChannels(name.to_string()));
     }
-    let invited = c.invites.contains(&chan_key);
+    let invited = c.invites.iter().any(|k| *k == chan_key);
     let who = Subject { mask: &c.mask, account: c.account.as_deref() };
     let account = c.account.as_deref().map(casefold);
     let status = match s.channels.get(&chan_key) {
@@ -109,7 +109,7 @@ fn join_one(s: &mut Server, ctx: &mut Ctx, name: &str, key: Option<&str>, marker
     let display = ch.name.clone();
     crate::visibility::joined(s, ctx.id, &chan_key);
     let c = s.client_mut(ctx.id);
-    c.channels.push(chan_key.clone());
+    c.channels.push(chan_key.as_str().into());
     c.invites.retain(|k| *k != chan_key);
     announce_join(s, ctx, &chan_key, &display);
     send_topic(s, ctx, &chan_key, false);
@@ -179,7 +179,7 @@ fn announce_join(s: &mut Server, ctx: &mut Ctx, chan_key: &str, display: &str) {
     let caps = s.session_caps(ctx);
     let own = if caps.contains(Cap::ExtendedJoin) { &extended } else { &plain };
     ctx.reply(own.message_for(caps));
-    history::record_event(s, chan_key, &mask, account, "JOIN", realname);
+    history::record_event(s, chan_key, &mask, account, "JOIN", realname.to_string());
     let members = s.members(chan_key);
     let (ext, std): (Vec<ConnId>, Vec<ConnId>) =
         members.into_iter().partition(|id| s.clients.get(id).is_some_and(|c| c.caps.contains(Cap::ExtendedJoin)));
@@ -202,7 +202,7 @@ pub fn part(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         let key = casefold(name);
         let err = if !s.channels.contains_key(&key) {
             Some(IrcError::NoSuchChannel(name.to_string()))
-        } else if !s.client(ctx.id).channels.contains(&key) {
+        } else if !s.client(ctx.id).channels.iter().any(|k| *k == key) {
             Some(IrcError::NotOnChannel(name.to_string()))
         } else {
             part_one(s, ctx, &key, reason);
@@ -276,7 +276,8 @@ pub fn topic(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     let account = c.account.clone();
     let caps = s.session_caps(ctx);
     let ch = s.channels.get_mut(&key).expect("checked above");
-    ch.topic = (!text.is_empty()).then(|| Topic { text: text.clone(), setter: mask.clone(), time: SystemTime::now() });
+    ch.topic =
+        (!text.is_empty()).then(|| Topic { text: text.clone(), setter: mask.to_string(), time: SystemTime::now() });
     let m = Message::new("TOPIC").with_source(mask.as_str()).with_param(ch.name.as_str()).with_param(text.as_str());
     let mut relay = Relay::new(m, Server::now_time()).with_account(account.clone());
     ctx.reply(relay.message_for(caps));
@@ -476,7 +477,8 @@ pub fn kick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
             return Err(IrcError::ChanOpPrivsNeeded(ch.name.clone()));
         }
     }
-    let reason: String = msg.params.get(2).unwrap_or(&me.nick).chars().take(s.cfg.kick_len).collect();
+    let reason: String =
+        msg.params.get(2).map(String::as_str).unwrap_or(&me.nick).chars().take(s.cfg.kick_len).collect();
     for target in msg.params[1].split(',').filter(|t| !t.is_empty()) {
         let Some(ch) = s.channels.get(&key) else { break };
         let display = ch.name.clone();
@@ -524,7 +526,7 @@ pub fn invite(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErr
             return Err(IrcError::NotOnChannel(display));
         }
         if ch.members.contains_key(&tid) {
-            return Err(IrcError::UserOnChannel(s.client(tid).nick.clone(), display));
+            return Err(IrcError::UserOnChannel(s.client(tid).nick.to_string(), display));
         }
         if ch.modes.invite_only && !ch.is_op(ctx.id) && !me.oper {
             return Err(IrcError::ChanOpPrivsNeeded(display));
@@ -552,8 +554,8 @@ pub fn invite(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErr
         .unwrap_or_default();
     s.deliver(&mut relay, ops.into_iter().filter(|id| *id != tid), Some(ctx.id), Some(Cap::InviteNotify));
     let t = s.client_mut(tid);
-    if !t.invites.contains(&key) {
-        t.invites.push(key);
+    if !t.invites.iter().any(|k| *k == key) {
+        t.invites.push(key.into());
     }
     Ok(())
 }

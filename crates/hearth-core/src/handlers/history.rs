@@ -86,7 +86,7 @@ pub(crate) fn record(
         time: Timestamp::from(time),
         target: target_key,
         recipient: recipient.to_string(),
-        sender: c.mask.clone(),
+        sender: c.mask.to_string(),
         sender_account: c.account.clone(),
         command: m.command.clone(),
         tags: tags_to_string(tags),
@@ -458,11 +458,13 @@ pub fn chathistory(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), I
         let label = ctx.label.take();
         let (from, to) = if a <= b { (a, b) } else { (b, a) };
         let me = s.client(id).account.as_deref().map(casefold).unwrap_or_default();
-        let channels = s.client(id).channels.clone();
+        let channels: Vec<String> = s.client(id).channels.iter().map(ToString::to_string).collect();
         // Rooms whose past is partly hidden (+H): a room is listed only when its latest
         // message in the window is visible (then a visible one is in the window).
-        let hidden: HashMap<String, Timestamp> =
-            channels.iter().filter_map(|k| crate::visibility::visible_from(s, id, k).map(|t| (k.clone(), t))).collect();
+        let hidden: HashMap<String, Timestamp> = channels
+            .iter()
+            .filter_map(|k| crate::visibility::visible_from(s, id, k).map(|t| (k.to_string(), t)))
+            .collect();
         s.spawn(async move {
             let rows = match caught_up(&svc).await {
                 Ok(()) => bounded(svc.store.targets(&me, &channels, from, to, limit + hidden.len())).await,

@@ -214,7 +214,7 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
                 let nick = arg.unwrap_or_default();
                 match s
                     .nicks
-                    .get(&casefold(&nick))
+                    .get(casefold(&nick).as_str())
                     .copied()
                     .filter(|id| s.clients.get(id).is_some_and(|c| c.registered))
                 {
@@ -230,7 +230,7 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
                         } else {
                             *st &= !bit
                         }
-                        let shown = s.clients.get(&tid).map(|c| c.nick.clone()).unwrap_or(nick);
+                        let shown = s.clients.get(&tid).map_or(nick, |c| c.nick.to_string());
                         Ok((before != *st).then_some(shown))
                     }
                 }
@@ -240,7 +240,9 @@ fn channel_mode(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcE
                 let given = arg.unwrap_or_default();
                 match crate::extban::normalize(list, &given) {
                     Err(why) => Err(IrcError::InvalidModeParam(display.clone(), mc, given, why)),
-                    Ok(mask) => edit_list(ch, &key, list, add, mask, setter, s.cfg.max_bans, &mut store_ops),
+                    Ok(mask) => {
+                        edit_list(ch, &key, list, add, mask, setter.to_string(), s.cfg.max_bans, &mut store_ops)
+                    }
                 }
             }
             'k' if add => {

@@ -38,7 +38,7 @@ pub fn monitor(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcEr
         "L" | "l" => {
             // "Outputs the current list of targets being monitored. All output will
             // use RPL_MONLIST, and the output will be terminated with RPL_ENDOFMONLIST."
-            let list = s.client(ctx.session).monitoring.clone();
+            let list: Vec<String> = s.client(ctx.session).monitoring.iter().map(ToString::to_string).collect();
             for chunk in chunks(&list) {
                 s.num(ctx, RPL_MONLIST, [], &chunk);
             }
@@ -47,7 +47,7 @@ pub fn monitor(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcEr
         "S" | "s" => {
             // "Outputs for each target in the list being monitored, whether the client
             // is online or offline."
-            let list = s.client(ctx.session).monitoring.clone();
+            let list: Vec<String> = s.client(ctx.session).monitoring.iter().map(ToString::to_string).collect();
             status(s, ctx, &list);
         }
         other => {
@@ -75,7 +75,7 @@ fn add(s: &mut Server, ctx: &mut Ctx, targets: &[&str]) {
         } else if list.len() >= limit {
             rejected.push(t);
         } else {
-            s.client_mut(ctx.session).monitoring.push(t.to_string());
+            s.client_mut(ctx.session).monitoring.push(t.into());
             s.monitors.entry(key).or_default().push(ctx.session);
             added.push(t.to_string());
         }
@@ -101,7 +101,7 @@ fn status(s: &Server, ctx: &mut Ctx, list: &[String]) {
     let mut offline = Vec::new();
     for n in list {
         match s.find_nick(n).filter(|id| s.is_registered(*id)) {
-            Some(id) => online.push(s.client(id).mask.clone()),
+            Some(id) => online.push(s.client(id).mask.to_string()),
             None => offline.push(n.clone()),
         }
     }

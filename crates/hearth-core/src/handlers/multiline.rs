@@ -140,7 +140,7 @@ fn deliver(s: &mut Server, ctx: &mut Ctx, p: Pending) -> Result<(), IrcError> {
         };
         let others = if tid == ctx.id { vec![] } else { vec![tid] };
         crate::presence::conversed(s, ctx.id, tid);
-        (history::dm_target(s, ctx.id, tid), s.client(tid).nick.clone(), others)
+        (history::dm_target(s, ctx.id, tid), s.client(tid).nick.to_string(), others)
     };
     let now = std::time::SystemTime::now();
     let msgid = s.next_msgid();
@@ -185,8 +185,8 @@ fn deliver(s: &mut Server, ctx: &mut Ctx, p: Pending) -> Result<(), IrcError> {
                 msgid,
                 time: Timestamp::from(now),
                 target: key,
-                recipient: shown,
-                sender: mask,
+                recipient: shown.to_string(),
+                sender: mask.to_string(),
                 sender_account: account,
                 command,
                 tags,

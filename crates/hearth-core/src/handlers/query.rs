@@ -93,17 +93,17 @@ fn whox_row(s: &Server, nick: &str, fields: &str, token: &str, chan: &str, c: &C
         let v = match f {
             't' => token.to_string(),
             'c' => chan.to_string(),
-            'u' => c.user.clone(),
-            'i' => c.host.clone(),
-            'h' => c.host.clone(),
+            'u' => c.user.to_string(),
+            'i' => c.host.to_string(),
+            'h' => c.host.to_string(),
             's' => s.cfg.server_name.clone(),
-            'n' => c.nick.clone(),
+            'n' => c.nick.to_string(),
             'f' => flags.clone(),
             'd' => "0".into(),
             'l' => idle.to_string(),
             'a' => c.account.clone().unwrap_or_else(|| "0".into()),
             'o' => "n/a".into(),
-            _ => c.realname.clone(),
+            _ => c.realname.to_string(),
         };
         // Only the realname may be a trailing parameter; anything else empty becomes "*".
         let v = if v.is_empty() && f != 'r' { "*".into() } else { v };
@@ -138,7 +138,7 @@ pub fn whois(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
     );
     let mut chans = Vec::new();
     for key in &t.channels {
-        let Some(ch) = s.channels.get(key) else { continue };
+        let Some(ch) = s.channels.get(key.as_str()) else { continue };
         if ch.modes.secret && !see_all && !ch.members.contains_key(&ctx.id) {
             continue;
         }
@@ -203,7 +203,7 @@ pub fn ison(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         .iter()
         .flat_map(|p| p.split(' '))
         .filter_map(|n| s.find_nick(n).filter(|id| s.is_registered(*id)))
-        .map(|id| s.client(id).nick.clone())
+        .map(|id| s.client(id).nick.to_string())
         .collect();
     s.num(ctx, RPL_ISON, [], &online.join(" "));
     Ok(())
@@ -303,7 +303,7 @@ pub fn setname(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcEr
         return Err(IrcError::Fail("INVALID_REALNAME", vec![], "Realname is empty or too long".into()));
     }
     let c = s.client_mut(ctx.id);
-    c.realname = name.clone();
+    c.realname = name.as_str().into();
     let m = Message::new("SETNAME").with_source(c.mask.as_str()).with_param(name.as_str());
     let mut relay = Relay::new(m, Server::now_time()).with_account(c.account.clone());
     let caps = s.session_caps(ctx);

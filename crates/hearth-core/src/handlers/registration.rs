@@ -202,7 +202,7 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
         return Err(IrcError::ErroneousNickname(new.clone()));
     }
     let key = casefold(new);
-    if let Some(&owner) = s.nicks.get(&key)
+    if let Some(&owner) = s.nicks.get(key.as_str())
         && owner != ctx.id
         && !may_become_session(s, ctx.id, owner)
     {
@@ -234,15 +234,15 @@ pub fn nick(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
             crate::handlers::history::record_event(s, &key, &mask, account.clone(), "NICK", new.clone());
         }
     }
-    if !old_key.is_empty() && s.nicks.get(&old_key) == Some(&ctx.id) {
-        s.nicks.remove(&old_key);
+    if !old_key.is_empty() && s.nicks.get(old_key.as_str()) == Some(&ctx.id) {
+        s.nicks.remove(old_key.as_str());
     }
     // A nick held by a logged-in user stays theirs until try_register decides.
-    s.nicks.entry(key.clone()).or_insert(ctx.id);
-    let old_nick = std::mem::replace(&mut s.client_mut(ctx.id).nick, new.clone());
+    s.nicks.entry(key.as_str().into()).or_insert(ctx.id);
+    let old_nick = std::mem::replace(&mut s.client_mut(ctx.id).nick, new.as_str().into());
     let renamed = old_key != key;
     let c = s.client_mut(ctx.id);
-    c.nick_key = key;
+    c.nick_key = key.into();
     c.update_mask();
     if !c.registered {
         try_register(s, ctx);
@@ -280,7 +280,7 @@ pub fn user(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     // No ident lookup: the username is the client's claim, marked with '~'.
     let name: String =
         msg.params[0].chars().filter(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(*ch)).take(15).collect();
-    c.user = format!("~{}", if name.is_empty() { "user" } else { &name });
+    c.user = format!("~{}", if name.is_empty() { "user" } else { &name }).into();
     c.realname = msg.params[3].chars().take(realname_len).collect();
     c.got_user = true;
     c.update_mask();
@@ -330,10 +330,10 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
     }
     if reserved_for_other(s, ctx.id, &c.nick_key) {
         let nick = c.nick.clone();
-        ctx.reply(IrcError::NicknameReserved(nick.clone()).to_message(&s.cfg.server_name, "*", "NICK"));
+        ctx.reply(IrcError::NicknameReserved(nick.to_string()).to_message(&s.cfg.server_name, "*", "NICK"));
         return;
     }
-    if let Some(&owner) = s.nicks.get(&c.nick_key)
+    if let Some(&owner) = s.nicks.get(c.nick_key.as_str())
         && owner != ctx.id
     {
         match s.may_attach(ctx.id, owner) {
@@ -349,7 +349,7 @@ pub(crate) fn try_register(s: &mut Server, ctx: &mut Ctx) {
                 let nick = std::mem::replace(&mut c.nick, "*".into());
                 // Not registered: the client picks another nick, as after any 433.
                 c.nick_key.clear();
-                let mut m = IrcError::NicknameInUse(nick.clone()).to_message(&s.cfg.server_name, "*", "NICK");
+                let mut m = IrcError::NicknameInUse(nick.to_string()).to_message(&s.cfg.server_name, "*", "NICK");
                 if let crate::sessions::NoAttach::Full(max) = why {
                     let text =
                         format!("Nickname is already in use: its account has {max} connections, the most allowed");

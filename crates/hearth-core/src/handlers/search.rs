@@ -31,7 +31,7 @@ pub(crate) fn readable_rooms(s: &Server, id: ConnId) -> Vec<SearchTarget> {
     s.client(id)
         .channels
         .iter()
-        .map(|key| SearchTarget { key: key.clone(), visible_from: crate::visibility::visible_from(s, id, key) })
+        .map(|key| SearchTarget { key: key.to_string(), visible_from: crate::visibility::visible_from(s, id, key) })
         .collect()
 }
 

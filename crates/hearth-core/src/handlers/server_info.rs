@@ -86,7 +86,7 @@ pub fn stats(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcErro
                 .clients
                 .values()
                 .filter(|c| c.registered && c.oper)
-                .map(|c| (c.nick.clone(), format!("{}@{}", c.user, c.host)))
+                .map(|c| (c.nick.to_string(), format!("{}@{}", c.user, c.host)))
                 .collect();
             opers.sort();
             let nick = s.nick_of(ctx.id);
