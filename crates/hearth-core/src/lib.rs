@@ -70,7 +70,7 @@ pub use config::Config;
 pub use flood::{FloodGate, FloodPolicy};
 pub use outbound::Outbound;
 pub use server::{Completion, Ctx, Server, Services, Task};
-pub use sink::{DirectWrite, Push, Sink, defer, flush_deferred};
+pub use sink::{DirectWrite, NoDirect, Push, Sink, defer, flush_deferred};
 
 /// The version string shown in 002, 004 and VERSION.
 pub const VERSION: &str = concat!("hearth-", env!("CARGO_PKG_VERSION"));

@@ -162,7 +162,7 @@ mod tests {
     use crate::sink::Sink;
 
     fn user(s: &mut Server, nick: &str, account: Option<&str>) -> (ConnId, Arc<Sink>) {
-        let sink = Arc::new(Sink::new(1 << 20));
+        let sink: Arc<Sink> = Arc::new(Sink::new(1 << 20));
         let id = s.connect("127.0.0.1".parse().unwrap(), sink.clone());
         s.clients.get_mut(&id).unwrap().account = account.map(str::to_string);
         line(s, id, &format!("NICK {nick}"));

@@ -101,15 +101,39 @@ pub trait DirectWrite: Send + Sync + std::fmt::Debug {
     /// Writes what the socket takes now: `Ok(n)` (possibly fewer than the buffers
     /// hold), or `WouldBlock` when it takes nothing.
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+
+    /// False for [`NoDirect`]: every line goes through the connection's writer.
+    fn is_direct(&self) -> bool {
+        true
+    }
+}
+
+/// The direct writer of a sink that has none (TLS, WebSocket, tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoDirect;
+
+impl DirectWrite for NoDirect {
+    fn try_write_vectored(&self, _: &[IoSlice<'_>]) -> io::Result<usize> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    fn is_direct(&self) -> bool {
+        false
+    }
 }
 
 /// Bounded, byte-counted outbound queue shared between the core and one connection's
 /// task (which [`Sink::poll_take`]s the lines and waits on [`Sink::poll_closed`]).
+///
+/// The socket it writes to directly is its last field, so that one allocation holds
+/// both: the listener makes an `Arc<Sink<Socket>>`, reads through it, and hands the
+/// core the same allocation as an `Arc<Sink>` (`Sink<dyn DirectWrite>`). A separate
+/// `Arc` for the socket was 64 more bytes per connection (issue 12).
 #[derive(Debug)]
-pub struct Sink {
+pub struct Sink<D: ?Sized = dyn DirectWrite> {
     state: Mutex<State>,
     limit: usize,
-    direct: Option<Arc<dyn DirectWrite>>,
+    direct: D,
 }
 
 /// What one [`Sink::push`] did.
@@ -123,18 +147,30 @@ pub enum Push {
     Dropped,
 }
 
-impl Sink {
-    /// A sink that holds at most `limit` bytes of unsent output.
+impl Sink<NoDirect> {
+    /// A sink that holds at most `limit` bytes of unsent output, all of it written by
+    /// the connection's task.
     pub fn new(limit: usize) -> Self {
-        Sink { state: Mutex::new(State::default()), limit, direct: None }
+        Sink::with_direct(limit, NoDirect)
     }
+}
 
+impl<D: DirectWrite> Sink<D> {
     /// A sink whose lines go straight to the socket through `direct` whenever nothing
     /// waits before them (see the module docs).
-    pub fn with_direct(limit: usize, direct: Arc<dyn DirectWrite>) -> Self {
-        Sink { direct: Some(direct), ..Sink::new(limit) }
+    pub fn with_direct(limit: usize, direct: D) -> Self {
+        Sink { state: Mutex::new(State::default()), limit, direct }
     }
+}
 
+impl<D: DirectWrite + ?Sized> Sink<D> {
+    /// The direct writer (the connection's socket).
+    pub fn direct(&self) -> &D {
+        &self.direct
+    }
+}
+
+impl Sink {
     /// Queues one serialised line. Never blocks on the network.
     pub fn push(self: &Arc<Self>, line: Bytes) -> Push {
         let mut st = self.state.lock();
@@ -153,7 +189,7 @@ impl Sink {
         if st.deferred {
             return Push::Queued;
         }
-        if was_empty && !st.writing && self.direct.is_some() && DEFERRING.with(Cell::get) {
+        if was_empty && !st.writing && self.direct.is_direct() && DEFERRING.with(Cell::get) {
             st.deferred = true;
             drop(st);
             DEFERRED.with(|list| list.borrow_mut().push(self.clone()));
@@ -171,12 +207,7 @@ impl Sink {
     fn flush(&self, write_now: bool) {
         let mut st = self.state.lock();
         st.deferred = false;
-        if write_now
-            && !st.writing
-            && !st.closed
-            && !st.queue.is_empty()
-            && let Some(direct) = &self.direct
-        {
+        if write_now && !st.writing && !st.closed && !st.queue.is_empty() && self.direct.is_direct() {
             let mut written = {
                 // On the stack: this runs for every reply and DM.
                 let mut slices = [IoSlice::new(&[]); MAX_IOV];
@@ -185,7 +216,7 @@ impl Sink {
                     *slice = IoSlice::new(line);
                     n += 1;
                 }
-                direct.try_write_vectored(&slices[..n]).unwrap_or(0)
+                self.direct.try_write_vectored(&slices[..n]).unwrap_or(0)
             };
             st.queued_bytes -= written;
             while written > 0 {
@@ -207,7 +238,9 @@ impl Sink {
             wake(st);
         }
     }
+}
 
+impl<D: DirectWrite + ?Sized> Sink<D> {
     /// Queues a final line (even past the limit, it is small) and closes the sink: the
     /// writer flushes what is queued, then ends the connection.
     pub fn close_with(&self, last: Option<Bytes>) {
@@ -310,7 +343,7 @@ mod tests {
 
     #[test]
     fn overflow_marks_and_drops() {
-        let sink = Arc::new(Sink::new(10));
+        let sink: Arc<Sink> = Arc::new(Sink::new(10));
         assert_eq!(sink.push(Bytes::from_static(b"12345")), Push::Queued);
         assert_eq!(sink.push(Bytes::from_static(b"12345")), Push::Queued);
         assert_eq!(sink.push(Bytes::from_static(b"1")), Push::Overflow);
@@ -320,7 +353,7 @@ mod tests {
 
     #[tokio::test]
     async fn close_flushes_final_line_first_after_overflow() {
-        let sink = Arc::new(Sink::new(4));
+        let sink: Arc<Sink> = Arc::new(Sink::new(4));
         sink.push(Bytes::from_static(b"abcd"));
         sink.push(Bytes::from_static(b"e"));
         sink.close_with(Some(Bytes::from_static(b"ERROR")));
@@ -367,7 +400,7 @@ mod tests {
         let written = Arc::new(Mutex::new(Vec::new()));
         let calls = Arc::new(Mutex::new(0));
         let sock = Socket { written: written.clone(), calls: calls.clone(), take };
-        (Arc::new(Sink::with_direct(1 << 20, Arc::new(sock))), written, calls)
+        (Arc::new(Sink::with_direct(1 << 20, sock)), written, calls)
     }
 
     #[tokio::test]
@@ -440,7 +473,7 @@ mod tests {
 
     #[tokio::test]
     async fn batch_takes_everything_queued() {
-        let sink = Arc::new(Sink::new(100));
+        let sink: Arc<Sink> = Arc::new(Sink::new(100));
         for _ in 0..5 {
             sink.push(Bytes::from_static(b"x"));
         }

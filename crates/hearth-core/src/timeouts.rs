@@ -120,7 +120,7 @@ mod tests {
     }
 
     fn register(s: &mut Server, nick: &str) -> (ConnId, Arc<Sink>) {
-        let sink = Arc::new(Sink::new(1 << 20));
+        let sink: Arc<Sink> = Arc::new(Sink::new(1 << 20));
         let id = s.connect(IP, sink.clone());
         s.handle(id, &parse_line(format!("NICK {nick}\r\n").as_bytes()).unwrap());
         s.handle(id, &parse_line(b"USER u 0 * :U\r\n").unwrap());
@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn a_connection_that_does_not_register_in_time_is_closed() {
         let (mut s, t0) = server();
-        let sink = Arc::new(Sink::new(1 << 20));
+        let sink: Arc<Sink> = Arc::new(Sink::new(1 << 20));
         let id = s.connect(IP, sink.clone());
         s.tick(t0 + Duration::from_millis(2_900));
         assert!(!sink.is_closed(), "still within registration_timeout");

@@ -18,7 +18,7 @@ fn server() -> Server {
 }
 
 fn connect(s: &mut Server, sendq: usize) -> Conn {
-    let sink = Arc::new(Sink::new(sendq));
+    let sink: Arc<Sink> = Arc::new(Sink::new(sendq));
     let ip: IpAddr = "127.0.0.1".parse().unwrap();
     let id = s.connect(ip, sink.clone());
     Conn { id, sink }

@@ -93,27 +93,33 @@ thread_local! {
 }
 
 /// A plain TCP connection, shared by its reader, its writer and its sink's direct
-/// writes (every operation takes `&TcpStream`).
+/// writes (every operation takes `&TcpStream`): the socket lives in the sink's
+/// allocation (see [`Sink`]), so a connection has one `Arc` for both.
 #[derive(Debug, Clone)]
-pub struct Tcp(Arc<Socket>);
+pub struct Tcp(Arc<Sink<Socket>>);
 
-/// The socket itself; its sink writes to it directly (see [`DirectWrite`]), through
-/// the same allocation as the connection's own handle.
+impl Tcp {
+    fn stream(&self) -> &TcpStream {
+        &self.0.direct().0
+    }
+}
+
+/// The socket itself; its sink writes to it directly (see [`DirectWrite`]).
 #[derive(Debug)]
 pub struct Socket(TcpStream);
 
 impl ReadSome for Tcp {
     fn poll_read_some(&mut self, cx: &mut Context<'_>, pending: &mut ThinVec<u8>) -> Poll<io::Result<usize>> {
         loop {
-            ready!(self.0.0.poll_read_ready(cx))?;
+            ready!(self.stream().poll_read_ready(cx))?;
             // A short read drained the socket: report "would block" to tokio so it
             // clears the readiness now, instead of finding out with one more `recv`
             // per line (the next data raises a new readiness event).
             let mut got = None;
-            let r = self.0.0.try_io(Interest::READABLE, || {
+            let r = self.stream().try_io(Interest::READABLE, || {
                 SCRATCH_BUF.with(|scratch| {
                     let mut scratch = scratch.borrow_mut();
-                    let socket = socket2::SockRef::from(&self.0.0);
+                    let socket = socket2::SockRef::from(self.stream());
                     let n = io::Read::read(&mut &*socket, &mut scratch[..])?;
                     pending.extend_from_slice(&scratch[..n]);
                     got = Some(n);
@@ -138,8 +144,8 @@ impl DirectWrite for Socket {
 impl AsyncWrite for Tcp {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         loop {
-            std::task::ready!(self.0.0.poll_write_ready(cx))?;
-            match self.0.0.try_write(buf) {
+            std::task::ready!(self.stream().poll_write_ready(cx))?;
+            match self.stream().try_write(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 r => return Poll::Ready(r),
             }
@@ -151,7 +157,7 @@ impl AsyncWrite for Tcp {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(socket2::SockRef::from(&self.0.0).shutdown(std::net::Shutdown::Write))
+        Poll::Ready(socket2::SockRef::from(self.stream()).shutdown(std::net::Shutdown::Write))
     }
 }
 
@@ -164,8 +170,8 @@ pub fn serve_tcp<G: Send + Unpin + 'static>(
     settings: Arc<ConnSettings>,
     guard: G,
 ) -> impl Future<Output = ()> + Send {
-    let tcp = Tcp(Arc::new(Socket(stream)));
-    let sink = Sink::with_direct(settings.sendq, tcp.0.clone());
+    let tcp = Tcp(Arc::new(Sink::with_direct(settings.sendq, Socket(stream))));
+    let sink = tcp.0.clone();
     Connection::new(tcp, sink, ip, ConnInfo::default(), shared, settings, guard)
 }
 
@@ -211,7 +217,7 @@ where
     W: AsyncWrite + Unpin,
     G: Unpin,
 {
-    let sink = Sink::new(settings.sendq);
+    let sink = Arc::new(Sink::new(settings.sendq));
     Connection::new(Pair { rd, wr }, sink, ip, info, shared, settings, guard)
 }
 
@@ -294,14 +300,13 @@ where
 {
     fn new(
         io: Io,
-        sink: Sink,
+        sink: Arc<Sink>,
         ip: IpAddr,
         info: ConnInfo,
         shared: Shared,
         settings: Arc<ConnSettings>,
         guard: G,
     ) -> Self {
-        let sink = Arc::new(sink);
         let id = shared.lock().connect_with(ip, sink.clone(), info);
         tracing::debug!(conn = id, %ip, "connected");
         let gate = FloodGate::new(&settings.flood, std::time::Instant::now());

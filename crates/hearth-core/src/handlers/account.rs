@@ -46,7 +46,7 @@ pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), 
     }
     let Some(buf) = c.sasl_buf.clone() else {
         if arg.eq_ignore_ascii_case("PLAIN") {
-            s.client_mut(ctx.id).sasl_buf = Some(String::new());
+            s.client_mut(ctx.id).sasl_buf = Some(Box::default());
             ctx.reply(Message::new("AUTHENTICATE").with_param("+"));
         } else if arg.eq_ignore_ascii_case("EXTERNAL") && s.cfg.sasl_external {
             if s.client(ctx.id).conn.cert_fp.is_none() {
@@ -54,7 +54,7 @@ pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), 
                 return Ok(());
             }
             let c = s.client_mut(ctx.id);
-            c.sasl_buf = Some(String::new());
+            c.sasl_buf = Some(Box::default());
             c.sasl_external = true;
             ctx.reply(Message::new("AUTHENTICATE").with_param("+"));
         } else {
@@ -81,7 +81,7 @@ pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), 
         // More follows. A payload over the limit is not kept, but read to its end
         // so that its remaining chunks are not taken for a new mechanism.
         let c = s.client_mut(ctx.id);
-        c.sasl_buf = Some(if overflow { String::new() } else { buf });
+        c.sasl_buf = Some(if overflow { Box::default() } else { buf });
         c.sasl_overflow = overflow;
         return Ok(());
     }
@@ -96,7 +96,11 @@ pub fn authenticate(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), 
     }
     if external {
         // The payload is empty (`+`) or the account to log in to (authzid).
-        match base64::engine::general_purpose::STANDARD.decode(&buf).ok().and_then(|b| String::from_utf8(b).ok()) {
+        match base64::engine::general_purpose::STANDARD
+            .decode(buf.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+        {
             Some(authzid) => {
                 let authzid = (!authzid.is_empty()).then_some(authzid);
                 auth::start_external(s, ctx.id, authzid, ctx.label.take());

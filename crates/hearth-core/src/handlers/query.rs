@@ -177,7 +177,7 @@ pub fn away(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     let text: Option<String> =
         msg.params.first().filter(|t| !t.is_empty()).map(|t| t.chars().take(s.cfg.away_len).collect());
     let c = s.client_mut(ctx.id);
-    c.away = text.clone();
+    c.away = text.as_deref().map(Box::from);
     let mut m = Message::new("AWAY").with_source(c.mask.as_str());
     if let Some(t) = &text {
         m = m.with_param(t.as_str());
