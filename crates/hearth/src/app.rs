@@ -291,10 +291,21 @@ pub async fn start_listening(cfg: &FileConfig, listen: &Listen) -> anyhow::Resul
     })
 }
 
-/// Accounts added with `hearth user add` while the server runs reserve their
-/// nicknames within a few seconds.
+/// How often the account list is read again from the database.
+///
+/// Every change this server makes (`hearth user add` and `del` through the control
+/// socket, `HEARTH USERADD`, `REGISTER`) updates the core's list at once, and a second
+/// server cannot open the same data directory; this only catches accounts another
+/// program changed in a shared PostgreSQL database. It was every 5 s: a full read of
+/// the accounts table and a rebuild under the state lock, most of what an idle server
+/// did with its CPU (issue 12).
+const ACCOUNTS_REFRESH: Duration = Duration::from_secs(300);
+
+/// Reads the account list again every [`ACCOUNTS_REFRESH`].
 async fn refresh_accounts(store: Arc<dyn Store>, shared: Shared) {
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let start = tokio::time::Instant::now() + ACCOUNTS_REFRESH;
+    let mut tick = tokio::time::interval_at(start, ACCOUNTS_REFRESH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         match store.accounts().await {
