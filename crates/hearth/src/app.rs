@@ -297,8 +297,8 @@ pub async fn start_listening(cfg: &FileConfig, listen: &Listen) -> anyhow::Resul
 /// socket, `HEARTH USERADD`, `REGISTER`) updates the core's list at once, and a second
 /// server cannot open the same data directory; this only catches accounts another
 /// program changed in a shared PostgreSQL database. It was every 5 s: a full read of
-/// the accounts table and a rebuild under the state lock, most of what an idle server
-/// did with its CPU (issue 12).
+/// the accounts table and a rebuild under the state lock, a quarter of what an idle
+/// server did with its CPU (issue 12).
 const ACCOUNTS_REFRESH: Duration = Duration::from_secs(300);
 
 /// Reads the account list again every [`ACCOUNTS_REFRESH`].
