@@ -5,7 +5,7 @@
 //! its task polls when the socket or the sink has news, as a C server's event loop
 //! does: no `async fn` frames, no timer (the core's deadline pass keeps those), no
 //! read buffer while idle (input goes through a per-thread scratch buffer), nothing
-//! boxed unless it waits. An idle TCP connection's future is 144 bytes with its
+//! boxed unless it waits. An idle TCP connection's future is 152 bytes with its
 //! permit, so tokio's task cell is 256 bytes (issue 12; the reader and writer
 //! `async fn`s it replaced were 1,584).
 //!
@@ -251,7 +251,7 @@ struct Connection<Io, G> {
     /// Output the socket did not take at once (the unwritten rest), boxed: it exists
     /// only while the peer is slower than its output.
     out: Option<Box<Bytes>>,
-    start: u32,
+    start: usize,
     /// Lines handled so far, to yield every `LINES_PER_TURN` of them.
     handled: u16,
     /// Dropping the rest of an over-long line.
@@ -390,25 +390,16 @@ where
 
     /// Handles the complete lines in the buffer.
     fn handle_lines(&mut self) -> Step {
-        let mut start = self.start as usize;
-        let step = self.handle_from(&mut start);
-        // A pause keeps its place in the buffer; the buffer is bounded (see below), so
-        // the offset fits.
-        self.start = start as u32;
-        step
-    }
-
-    fn handle_from(&mut self, start: &mut usize) -> Step {
-        while let Some(pos) = memchr(b'\n', &self.buf[*start..]) {
-            let end = *start + pos + 1;
+        while let Some(pos) = memchr(b'\n', &self.buf[self.start..]) {
+            let end = self.start + pos + 1;
             if self.discarding {
                 self.discarding = false;
-                *start = end;
+                self.start = end;
                 continue;
             }
-            let line = &self.buf[*start..end];
+            let line = &self.buf[self.start..end];
             if line.len() > MAX_LINE_LEN + 2 {
-                *start = end;
+                self.start = end;
                 self.shared.lock().reject_line(self.id, &ParseError::BodyTooLong);
                 continue;
             }
@@ -429,7 +420,7 @@ where
                 self.wait = Some(Box::pin(pause(PACE, self.sink.clone())));
                 return Step::Wait;
             }
-            *start = end;
+            self.start = end;
             self.admitted = false;
             self.paced = false;
             let stats = &self.settings.stats;
@@ -458,18 +449,18 @@ where
                 return Step::Wait;
             }
             self.handled = self.handled.wrapping_add(1);
-            if self.handled.is_multiple_of(LINES_PER_TURN) && *start < self.buf.len() {
+            if self.handled.is_multiple_of(LINES_PER_TURN) && self.start < self.buf.len() {
                 hearth_core::flush_deferred();
                 return Step::Yield;
             }
         }
-        if *start == self.buf.len() {
+        if self.start == self.buf.len() {
             // Everything handled: give the memory back while the client is quiet.
             self.buf = ThinVec::new();
-        } else if *start > 0 {
-            self.buf.drain(..*start);
+        } else if self.start > 0 {
+            self.buf.drain(..self.start);
         }
-        *start = 0;
+        self.start = 0;
         if self.buf.len() > MAX_LINE_LEN + 2 {
             // An over-long line without its end yet: drop what we have and the rest of it.
             if !self.discarding {
