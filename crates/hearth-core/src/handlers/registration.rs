@@ -280,7 +280,7 @@ pub fn user(s: &mut Server, ctx: &mut Ctx, msg: &Message) -> Result<(), IrcError
     // No ident lookup: the username is the client's claim, marked with '~'.
     let name: String =
         msg.params[0].chars().filter(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(*ch)).take(15).collect();
-    c.user = format!("~{}", if name.is_empty() { "user" } else { &name }).into();
+    c.user = compact_str::format_compact!("~{}", if name.is_empty() { "user" } else { &name });
     c.realname = msg.params[3].chars().take(realname_len).collect();
     c.got_user = true;
     c.update_mask();

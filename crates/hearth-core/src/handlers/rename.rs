@@ -85,7 +85,7 @@ fn move_channel(s: &mut Server, old_key: &str, new_key: &str, new: &str) {
     for c in s.clients.values_mut() {
         for key in c.channels.iter_mut().chain(c.invites.iter_mut()) {
             if key == old_key {
-                *key = new_key.to_string().into();
+                *key = new_key.into();
             }
         }
     }
