@@ -13,7 +13,8 @@
 #   HEARTH_CONFIG (default bench/hearth.toml), DURATION (10), RUN_DIR
 #   (/tmp/hearth-profile), TOOL_CPU=0 SERVER_CPU=1, PROFILE=server|tool (which
 #   process is recorded: the server, or hearth-bench itself, to see whether the
-#   load tool limits a figure).
+#   load tool limits a figure; none: no recording, only the tool's JSON line, to
+#   compare two builds without perf's overhead).
 # Needs `perf` (Debian: linux-perf) and a release build with debug info
 # (the workspace's release profile keeps `debug = 1`).
 set -euo pipefail
@@ -56,6 +57,11 @@ done
 taskset -c "$TOOL_CPU" "$BENCH_BIN" --server "127.0.0.1:$port" --pid "$pid" --json "${args[@]}" "$@" \
   >"$RUN/bench.log" 2>&1 &
 bench=$!
+if [[ "${PROFILE:-server}" == none ]]; then
+  wait $bench || true
+  tail -1 "$RUN/bench.log"
+  exit 0
+fi
 sleep "${WARMUP:-4}"
 recorded=$pid
 [[ "${PROFILE:-server}" == tool ]] && recorded=$bench

@@ -441,6 +441,10 @@ impl Server {
         except: Option<ConnId>,
         need: Option<Cap>,
     ) {
+        // Room for every recipient at once: the outbox starts empty for each command,
+        // and growing it line by line for a room of 500 was 1 % of the CPU (issue 12).
+        let targets = targets.into_iter();
+        self.outbox.reserve(targets.size_hint().0);
         for id in targets {
             if Some(id) == except {
                 continue;

@@ -179,12 +179,13 @@ fn to_channel(
         return Err(IrcError::NoSuchChannel(chan.to_string()));
     };
     may_send(s, ctx.id, ch)?;
-    let recipients: Vec<ConnId> = ch
-        .members
-        .iter()
-        .filter(|(_, st)| min_status == 0 || **st & OP != 0 || (min_status == VOICE && **st & VOICE != 0))
-        .map(|(id, _)| *id)
-        .collect();
+    let mut recipients: Vec<ConnId> = Vec::with_capacity(ch.members.len());
+    recipients.extend(
+        ch.members
+            .iter()
+            .filter(|(_, st)| min_status == 0 || **st & OP != 0 || (min_status == VOICE && **st & VOICE != 0))
+            .map(|(id, _)| *id),
+    );
     let shown = if min_status == 0 { ch.name.clone() } else { format!("{}{}", &target[..1], ch.name) };
     let (mut relay, now) = build_relay(s, ctx, kind, &shown, text, tags);
     let need = (kind == Kind::Tagmsg).then_some(Cap::MessageTags);
